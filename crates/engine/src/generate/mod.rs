@@ -1,0 +1,215 @@
+//! Text generation: a KV-cached decoding loop with greedy or seeded sampling, stop tokens, streamed
+//! text deltas and cancellation.
+//!
+//! - `kv_cache`: the per-layer key/value cache.
+//! - `sampling`: greedy, temperature, top-k, top-p, repetition penalty, seeded.
+//!
+//! [`generate`] promises: the prompt is processed once, then one token per step; it stops at any of
+//! the stop ids (EOS and the chat template's end-of-turn tokens; the stop token is not part of the
+//! answer), at `max_new_tokens`, at the model's context length, or when the [`CancelHandle`] is
+//! cancelled (checked before every step); each step's new text is passed to `on_delta` as soon as it
+//! is complete UTF-8 (a character split over two tokens waits for the second).
+
+pub mod kv_cache;
+pub mod sampling;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+use tokenizers::Tokenizer;
+
+pub use kv_cache::KvCache;
+pub use sampling::{Sampler, SamplingConfig};
+
+use crate::{EngineError, Result};
+
+/// A model that can continue a sequence one step at a time.
+pub trait CausalLm {
+    /// A fresh, empty cache.
+    fn new_cache(&self) -> KvCache;
+    /// Appends `ids` (`[1, seq]`) to the cached sequence; returns the last position's logits `[vocab]`.
+    fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor>;
+    /// The longest sequence the model handles.
+    fn max_positions(&self) -> usize;
+    /// The device inputs go to.
+    fn device(&self) -> &Device;
+}
+
+impl CausalLm for crate::models::llama::LlamaModel {
+    fn new_cache(&self) -> KvCache {
+        crate::models::llama::LlamaModel::new_cache(self)
+    }
+    fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        crate::models::llama::LlamaModel::forward_cached(self, ids, cache)
+    }
+    fn max_positions(&self) -> usize {
+        self.config().max_position_embeddings
+    }
+    fn device(&self) -> &Device {
+        crate::models::llama::LlamaModel::device(self)
+    }
+}
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateConfig {
+    /// The most tokens to produce.
+    pub max_new_tokens: usize,
+    /// How each token is chosen.
+    pub sampling: SamplingConfig,
+    /// Token ids that end the answer (EOS, end-of-turn).
+    pub stop_ids: Vec<u32>,
+}
+
+impl Default for GenerateConfig {
+    fn default() -> Self {
+        Self { max_new_tokens: 256, sampling: SamplingConfig::default(), stop_ids: Vec::new() }
+    }
+}
+
+/// Why generation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reason", content = "token")]
+pub enum StopReason {
+    /// A stop token was produced (its id).
+    StopToken(u32),
+    /// `max_new_tokens` was reached.
+    MaxTokens,
+    /// The model's context length was reached.
+    ContextFull,
+    /// The caller cancelled.
+    Cancelled,
+}
+
+/// The result of [`generate`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generated {
+    /// The generated ids (without the stop token).
+    pub tokens: Vec<u32>,
+    /// Their text (special tokens skipped).
+    pub text: String,
+    /// Why it ended.
+    pub stop: StopReason,
+    /// Prompt length in tokens.
+    pub prompt_tokens: usize,
+    /// Seconds spent on the prompt.
+    pub prompt_seconds: f64,
+    /// Seconds spent producing the answer's tokens.
+    pub generation_seconds: f64,
+}
+
+impl Generated {
+    /// Answer tokens per second (0 when nothing was generated).
+    pub fn tokens_per_second(&self) -> f64 {
+        if self.generation_seconds > 0.0 {
+            self.tokens.len() as f64 / self.generation_seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// A cloneable switch that stops a running generation before its next step.
+#[derive(Debug, Clone, Default)]
+pub struct CancelHandle(Arc<AtomicBool>);
+
+impl CancelHandle {
+    /// A handle that is not cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Asks the generation to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    /// Whether cancellation was asked for.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Continues `prompt` (token ids) with `model`, streaming text pieces to `on_delta`.
+pub fn generate(
+    model: &dyn CausalLm,
+    tokenizer: &Tokenizer,
+    prompt: &[u32],
+    cfg: &GenerateConfig,
+    cancel: Option<&CancelHandle>,
+    on_delta: &mut dyn FnMut(&str),
+) -> Result<Generated> {
+    if prompt.is_empty() {
+        return Err(EngineError::Invalid("the prompt is empty: give the model some text to continue".into()));
+    }
+    if prompt.len() >= model.max_positions() {
+        return Err(EngineError::Invalid(format!(
+            "the prompt is {} tokens, but the model reads at most {}; shorten it",
+            prompt.len(),
+            model.max_positions()
+        )));
+    }
+    let cancelled = || cancel.is_some_and(|c| c.is_cancelled());
+    let mut sampler = Sampler::new(cfg.sampling.clone());
+    let mut cache = model.new_cache();
+    let mut seen: Vec<u32> = prompt.to_vec();
+    let mut tokens: Vec<u32> = Vec::new();
+    let mut emitted = String::new();
+    let decode = |ids: &[u32]| {
+        tokenizer.decode(ids, true).map_err(|e| EngineError::Invalid(format!("cannot decode tokens: {e}")))
+    };
+
+    let start = Instant::now();
+    if cancelled() {
+        return Ok(Generated {
+            tokens,
+            text: emitted,
+            stop: StopReason::Cancelled,
+            prompt_tokens: prompt.len(),
+            prompt_seconds: 0.0,
+            generation_seconds: 0.0,
+        });
+    }
+    let input = Tensor::new(prompt, model.device())?.unsqueeze(0)?;
+    let mut logits = model.forward_cached(&input, &mut cache)?;
+    let prompt_seconds = start.elapsed().as_secs_f64();
+    let gen_start = Instant::now();
+    let stop = loop {
+        let mut l: Vec<f32> = logits.to_dtype(candle_core::DType::F32)?.to_vec1()?;
+        let next = sampler.sample(&mut l, &seen);
+        if cfg.stop_ids.contains(&next) {
+            break StopReason::StopToken(next);
+        }
+        tokens.push(next);
+        seen.push(next);
+        let text = decode(&tokens)?;
+        if !text.ends_with('\u{FFFD}') && text.len() > emitted.len() && text.starts_with(&emitted) {
+            on_delta(&text[emitted.len()..]);
+            emitted = text;
+        }
+        if tokens.len() >= cfg.max_new_tokens {
+            break StopReason::MaxTokens;
+        }
+        if cache.len() + 1 >= model.max_positions() {
+            break StopReason::ContextFull;
+        }
+        if cancelled() {
+            break StopReason::Cancelled;
+        }
+        let input = Tensor::new(&[next], model.device())?.unsqueeze(0)?;
+        logits = model.forward_cached(&input, &mut cache)?;
+    };
+    let text = decode(&tokens)?;
+    if text.len() > emitted.len() && text.starts_with(&emitted) {
+        on_delta(&text[emitted.len()..]);
+    }
+    Ok(Generated {
+        tokens,
+        text,
+        stop,
+        prompt_tokens: prompt.len(),
+        prompt_seconds,
+        generation_seconds: gen_start.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,591 @@
+//! The Llama-family decoder (Llama 2/3, Mistral, Qwen2/2.5, SmolLM2), built from differentiable ops.
+//!
+//! It promises transformers' numbers: RMSNorm, "rotate half" RoPE with the config's theta and
+//! scaling, grouped-query attention, SwiGLU, tied or untied output head, Qwen2's q/k/v biases; logits
+//! for every position (training) and a KV-cache path (generation). Every operation has a backward
+//! pass, so whichever parameters [`Params`] made trainable (all of them, LoRA factors, ...) get
+//! gradients, and with a quantised base (QLoRA) the gradient still flows through the frozen layers.
+//!
+//! Loading reads a checkpoint folder (`config.json` + single or sharded `*.safetensors`) by the
+//! checkpoint's own tensor names, or a `.gguf` file, dequantised, with llama.cpp's Q/K row permutation
+//! undone. Pickle `pytorch_model.bin` checkpoints are refused.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use candle_core::quantized::QTensor;
+use candle_core::{DType, Device, Module, Tensor, D};
+use candle_nn::{VarBuilder, VarMap};
+
+use crate::generate::kv_cache::KvCache;
+use crate::gguf::{self, GgufFile};
+use crate::models::llama_config::LlamaConfig;
+use crate::nn::linear::{Linear, LinearBase};
+use crate::nn::params::{Backbone, Origin, Params};
+use crate::nn::quantized::{qtensor_resident_bytes, QuantPolicy, QuantizedBase};
+use crate::nn::rms_norm::RmsNorm;
+use crate::nn::rope::{RopeScaling, RotaryEmbedding};
+use crate::tokenizer::GgufTokenizer;
+use crate::{EngineError, Result};
+
+/// How to load a decoder.
+#[derive(Debug, Clone)]
+pub struct LlamaLoadOptions {
+    /// What trains (frozen, full, LoRA).
+    pub backbone: Backbone,
+    /// Store the frozen base quantised (QLoRA, or quantised inference); `None` keeps it dense.
+    pub quantize: Option<QuantPolicy>,
+    /// Compute dtype of dense weights and activations.
+    pub dtype: DType,
+    /// Device.
+    pub device: Device,
+}
+
+impl Default for LlamaLoadOptions {
+    fn default() -> Self {
+        Self { backbone: Backbone::Frozen, quantize: None, dtype: DType::F32, device: Device::Cpu }
+    }
+}
+
+/// The token embedding: dense (frozen or trainable) or quantised (frozen).
+#[derive(Debug, Clone)]
+enum Embedding {
+    Dense(Tensor),
+    Quantized(Arc<QTensor>),
+}
+
+impl Embedding {
+    fn forward(&self, ids: &Tensor, dtype: DType) -> Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        match self {
+            Embedding::Dense(w) => {
+                let flat = ids.flatten_all()?;
+                let hidden = w.dim(1)?;
+                Ok(w.index_select(&flat, 0)?.reshape((b, t, hidden))?)
+            }
+            Embedding::Quantized(q) => Ok(q.embedding(ids)?.to_dtype(dtype)?),
+        }
+    }
+
+    fn resident_bytes(&self) -> usize {
+        match self {
+            Embedding::Dense(w) => w.elem_count() * w.dtype().size_in_bytes(),
+            Embedding::Quantized(q) => qtensor_resident_bytes(q),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Attention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Mlp {
+    gate: Linear,
+    up: Linear,
+    down: Linear,
+}
+
+#[derive(Debug, Clone)]
+struct Block {
+    input_norm: RmsNorm,
+    attn: Attention,
+    post_norm: RmsNorm,
+    mlp: Mlp,
+}
+
+/// A Llama-family causal language model.
+#[derive(Clone)]
+pub struct LlamaModel {
+    cfg: LlamaConfig,
+    embed: Embedding,
+    blocks: Vec<Block>,
+    norm: RmsNorm,
+    lm_head: Linear,
+    rope: RotaryEmbedding,
+    trainable: VarMap,
+    dtype: DType,
+    device: Device,
+}
+
+impl std::fmt::Debug for LlamaModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlamaModel")
+            .field("model_type", &self.cfg.model_type)
+            .field("layers", &self.blocks.len())
+            .field("hidden_size", &self.cfg.hidden_size)
+            .field("trainable_tensors", &self.trainable.all_vars().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A loaded decoder with what came with it.
+#[derive(Debug)]
+pub struct LoadedLlama {
+    /// The model.
+    pub model: LlamaModel,
+    /// The tokenizer rebuilt from GGUF metadata (GGUF files only; folders ship `tokenizer.json`).
+    pub gguf_tokenizer: Option<GgufTokenizer>,
+    /// The file(s) the weights came from.
+    pub source: PathBuf,
+}
+
+impl LlamaModel {
+    /// Loads a checkpoint folder or a `.gguf` file with `opts`.
+    pub fn load(path: &Path, opts: &LlamaLoadOptions) -> Result<LoadedLlama> {
+        if path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
+            return Self::load_gguf(path, opts);
+        }
+        if path.is_file() {
+            return Err(EngineError::Checkpoint {
+                path: path.to_path_buf(),
+                reason: "expected a model folder (config.json + *.safetensors) or a .gguf file".into(),
+            });
+        }
+        let cfg = LlamaConfig::from_file(&path.join("config.json"))?;
+        let (vb, origin) = open_safetensors(path, opts.dtype, &opts.device)?;
+        let params = Params::new(vb, VarMap::new(), opts.backbone.clone(), origin);
+        let model = Self::new(&cfg, &params, opts.quantize, None)?;
+        Ok(LoadedLlama { model, gguf_tokenizer: None, source: path.to_path_buf() })
+    }
+
+    /// Loads a `.gguf` file: weights dequantised (and re-quantised when `opts.quantize` asks), Q/K
+    /// un-permuted, config and tokenizer from its metadata.
+    pub fn load_gguf(path: &Path, opts: &LlamaLoadOptions) -> Result<LoadedLlama> {
+        let mut file = GgufFile::open(path)?;
+        let (cfg, per_freq) = gguf::config::llama_config(&mut file)?;
+        let tokenizer = GgufTokenizer::from_gguf(&file)?;
+        // llama.cpp permutes Q/K for Llama-style conversions only; Qwen2 uses NeoX RoPE unpermuted.
+        let permuted = file.string("general.architecture")? != "qwen2";
+        let names: Vec<String> = file.tensor_names().map(str::to_string).collect();
+        let mut tensors = HashMap::new();
+        for name in names {
+            let Some(hf) = gguf::names::hf_name(&name) else { continue };
+            let mut t = file.dequantized(&name, &opts.device)?;
+            if permuted {
+                if hf.contains("self_attn.q_proj.") {
+                    t = gguf::permute::unpermute_qk(&t, cfg.num_attention_heads)?;
+                } else if hf.contains("self_attn.k_proj.") {
+                    t = gguf::permute::unpermute_qk(&t, cfg.kv_heads())?;
+                }
+            }
+            tensors.insert(hf, t.to_dtype(opts.dtype)?);
+        }
+        let vb = VarBuilder::from_tensors(tensors, opts.dtype, &opts.device);
+        let origin = Origin { files: HashMap::new(), default: path.display().to_string() };
+        let params = Params::new(vb, VarMap::new(), opts.backbone.clone(), origin);
+        let model = Self::new(&cfg, &params, opts.quantize, per_freq)?;
+        Ok(LoadedLlama { model, gguf_tokenizer: Some(tokenizer), source: path.to_path_buf() })
+    }
+
+    /// Builds the model from `params` (rooted at the checkpoint's top level). With `quantize`, every
+    /// frozen linear layer and the embedding are stored quantised (LoRA, if any, stays dense).
+    /// `rope_override` replaces the config's RoPE scaling (GGUF's per-frequency factors).
+    pub fn new(
+        cfg: &LlamaConfig,
+        params: &Params,
+        quantize: Option<QuantPolicy>,
+        rope_override: Option<RopeScaling>,
+    ) -> Result<Self> {
+        cfg.validate().map_err(EngineError::Invalid)?;
+        if quantize.is_some() && matches!(params.backbone(), Backbone::Full) {
+            return Err(EngineError::Invalid(
+                "a quantised base cannot be fully fine-tuned; choose LoRA (QLoRA) or full precision".into(),
+            ));
+        }
+        let (h, inter) = (cfg.hidden_size, cfg.intermediate_size);
+        let (heads, kv_heads, hd) = (cfg.num_attention_heads, cfg.kv_heads(), cfg.head_dim());
+        let m = params.pp("model");
+        let linear = |p: &Params, i: usize, o: usize, bias: bool| -> Result<Linear> {
+            match quantize {
+                None => p.linear(i, o, bias),
+                Some(policy) => {
+                    let w = p.frozen("weight", (o, i))?;
+                    let b = if bias { Some(p.frozen("bias", o)?) } else { None };
+                    p.adapt(Arc::new(QuantizedBase::quantize(&w, b, policy)?))
+                }
+            }
+        };
+
+        let embed_w = match quantize {
+            None => m.pp("embed_tokens").weight("weight", (cfg.vocab_size, h))?,
+            Some(_) => m.pp("embed_tokens").frozen("weight", (cfg.vocab_size, h))?,
+        };
+        let mut blocks = Vec::with_capacity(cfg.num_hidden_layers);
+        for i in 0..cfg.num_hidden_layers {
+            let l = m.pp("layers").pp(i);
+            let a = l.pp("self_attn");
+            let attn = Attention {
+                q: linear(&a.pp("q_proj"), h, heads * hd, cfg.qkv_bias())?,
+                k: linear(&a.pp("k_proj"), h, kv_heads * hd, cfg.qkv_bias())?,
+                v: linear(&a.pp("v_proj"), h, kv_heads * hd, cfg.qkv_bias())?,
+                o: linear(&a.pp("o_proj"), heads * hd, h, cfg.o_bias())?,
+                heads,
+                kv_heads,
+                head_dim: hd,
+            };
+            let p = l.pp("mlp");
+            let mlp = Mlp {
+                gate: linear(&p.pp("gate_proj"), h, inter, cfg.mlp_bias)?,
+                up: linear(&p.pp("up_proj"), h, inter, cfg.mlp_bias)?,
+                down: linear(&p.pp("down_proj"), inter, h, cfg.mlp_bias)?,
+            };
+            blocks.push(Block {
+                input_norm: RmsNorm::new(l.pp("input_layernorm").weight("weight", h)?, cfg.rms_norm_eps),
+                attn,
+                post_norm: RmsNorm::new(l.pp("post_attention_layernorm").weight("weight", h)?, cfg.rms_norm_eps),
+                mlp,
+            });
+        }
+        let norm = RmsNorm::new(m.pp("norm").weight("weight", h)?, cfg.rms_norm_eps);
+
+        // The output head never gets LoRA (PEFT leaves lm_head alone); tied heads share the embedding.
+        let tied = cfg.tie_word_embeddings || !params.contains("lm_head.weight");
+        let (embed, lm_head) = match quantize {
+            None => {
+                let head_w = if tied { embed_w.clone() } else { params.pp("lm_head").weight("weight", (cfg.vocab_size, h))? };
+                (Embedding::Dense(embed_w), Linear::dense("lm_head", head_w, None)?)
+            }
+            Some(policy) => {
+                let qe = Arc::new(QTensor::quantize(&embed_w, policy.dtype_for(h)?)?);
+                let head: Arc<dyn LinearBase> = if tied {
+                    Arc::new(QuantizedBase::new(qe.clone(), None)?)
+                } else {
+                    let w = params.pp("lm_head").frozen("weight", (cfg.vocab_size, h))?;
+                    Arc::new(QuantizedBase::quantize(&w, None, policy)?)
+                };
+                (Embedding::Quantized(qe), Linear::new("lm_head", head, None)?)
+            }
+        };
+        let scaling = match rope_override {
+            Some(s) => s,
+            None => cfg.rope_scaling_kind().map_err(EngineError::Invalid)?,
+        };
+        let rope = RotaryEmbedding::new(hd, cfg.max_position_embeddings, cfg.rope_theta(), &scaling, params.dtype(), params.device())?;
+        Ok(Self {
+            cfg: cfg.clone(),
+            embed,
+            blocks,
+            norm,
+            lm_head,
+            rope,
+            trainable: params.trainable().clone(),
+            dtype: params.dtype(),
+            device: params.device().clone(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LlamaConfig {
+        &self.cfg
+    }
+
+    /// The trainable parameters (empty for a frozen model); the only thing an optimiser should see.
+    pub fn trainable(&self) -> &VarMap {
+        &self.trainable
+    }
+
+    /// The device.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Every linear layer, in checkpoint order, for adapter export and merging.
+    pub fn linears(&self) -> Vec<&Linear> {
+        let mut v = Vec::new();
+        for b in &self.blocks {
+            v.extend([&b.attn.q, &b.attn.k, &b.attn.v, &b.attn.o, &b.mlp.gate, &b.mlp.up, &b.mlp.down]);
+        }
+        v.push(&self.lm_head);
+        v
+    }
+
+    /// Logits for every position, `[batch, seq, vocab]`; `attention_mask` (`[batch, seq]`, 1 = token,
+    /// 0 = padding) hides padding from attention. Inference mode (no dropout).
+    pub fn forward(&self, input_ids: &Tensor, attention_mask: Option<&Tensor>) -> Result<Tensor> {
+        self.forward_t(input_ids, attention_mask, false)
+    }
+
+    /// As [`Self::forward`], with LoRA dropout when `train`.
+    pub fn forward_t(&self, input_ids: &Tensor, attention_mask: Option<&Tensor>, train: bool) -> Result<Tensor> {
+        let hidden = self.hidden_states(input_ids, attention_mask, train)?;
+        self.lm_head.forward_t(&hidden, train)
+    }
+
+    /// The final (normed) hidden states, `[batch, seq, hidden]`.
+    pub fn hidden_states(&self, input_ids: &Tensor, attention_mask: Option<&Tensor>, train: bool) -> Result<Tensor> {
+        let (b, t) = input_ids.dims2()?;
+        let bias = attention_bias(b, t, 0, attention_mask, self.dtype, &self.device)?;
+        let mut x = self.embed.forward(input_ids, self.dtype)?;
+        for block in &self.blocks {
+            x = block.forward(&x, bias.as_ref(), &self.rope, 0, None, train)?;
+        }
+        Ok(self.norm.forward(&x)?)
+    }
+
+    /// A fresh KV cache for this model.
+    pub fn new_cache(&self) -> KvCache {
+        KvCache::new(self.blocks.len())
+    }
+
+    /// Appends `input_ids` (`[1, seq]`) to the cached sequence and returns the logits of its last
+    /// position, `[vocab]`.
+    pub fn forward_cached(&self, input_ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        let (b, t) = input_ids.dims2()?;
+        let offset = cache.len();
+        if offset + t > self.rope.max_positions() {
+            return Err(EngineError::Invalid(format!(
+                "the conversation is {} tokens long, beyond this model's context of {}",
+                offset + t,
+                self.rope.max_positions()
+            )));
+        }
+        let bias = attention_bias(b, t, offset, None, self.dtype, &self.device)?;
+        let mut x = self.embed.forward(input_ids, self.dtype)?;
+        for (i, block) in self.blocks.iter().enumerate() {
+            x = block.forward(&x, bias.as_ref(), &self.rope, offset, Some((cache, i)), false)?;
+        }
+        cache.advance(t);
+        let last = self.norm.forward(&x.narrow(1, t - 1, 1)?)?;
+        Ok(self.lm_head.forward_t(&last, false)?.flatten_all()?)
+    }
+
+    /// Bytes the frozen base keeps resident (embedding, head, linear bases, norms; not LoRA).
+    pub fn base_resident_bytes(&self) -> usize {
+        let tied_quant = matches!(self.embed, Embedding::Quantized(_)) && self.cfg.tie_word_embeddings;
+        let tied_dense = matches!(self.embed, Embedding::Dense(_)) && self.cfg.tie_word_embeddings;
+        let mut n = self.embed.resident_bytes();
+        if !(tied_quant || tied_dense) {
+            n += self.lm_head.base().resident_bytes();
+        }
+        for b in &self.blocks {
+            for l in [&b.attn.q, &b.attn.k, &b.attn.v, &b.attn.o, &b.mlp.gate, &b.mlp.up, &b.mlp.down] {
+                n += l.base().resident_bytes();
+            }
+            n += 2 * b.input_norm.weight().elem_count() * 4;
+        }
+        n + self.norm.weight().elem_count() * 4
+    }
+
+    /// Bytes the same base would take in f32 (every parameter once, tied head counted once).
+    pub fn base_f32_bytes(&self) -> usize {
+        let (v, h) = (self.cfg.vocab_size, self.cfg.hidden_size);
+        let mut n = v * h;
+        if !self.cfg.tie_word_embeddings {
+            n += v * h;
+        }
+        for b in &self.blocks {
+            for l in [&b.attn.q, &b.attn.k, &b.attn.v, &b.attn.o, &b.mlp.gate, &b.mlp.up, &b.mlp.down] {
+                n += l.base().in_features() * l.base().out_features();
+                n += l.base().bias().map(|t| t.elem_count()).unwrap_or(0);
+            }
+            n += 2 * h;
+        }
+        (n + h) * 4
+    }
+}
+
+impl Block {
+    fn forward(
+        &self,
+        x: &Tensor,
+        bias: Option<&Tensor>,
+        rope: &RotaryEmbedding,
+        offset: usize,
+        cache: Option<(&mut KvCache, usize)>,
+        train: bool,
+    ) -> Result<Tensor> {
+        let h = self.attn.forward(&self.input_norm.forward(x)?, bias, rope, offset, cache, train)?;
+        let x = (x + h)?;
+        let h = self.mlp.forward(&self.post_norm.forward(&x)?, train)?;
+        Ok((x + h)?)
+    }
+}
+
+impl Mlp {
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let g = self.gate.forward_t(x, train)?.silu()?;
+        let u = self.up.forward_t(x, train)?;
+        self.down.forward_t(&(g * u)?, train)
+    }
+}
+
+impl Attention {
+    fn forward(
+        &self,
+        x: &Tensor,
+        bias: Option<&Tensor>,
+        rope: &RotaryEmbedding,
+        offset: usize,
+        cache: Option<(&mut KvCache, usize)>,
+        train: bool,
+    ) -> Result<Tensor> {
+        let (b, t, _) = x.dims3()?;
+        let split = |y: Tensor, n: usize| -> Result<Tensor> {
+            Ok(y.reshape((b, t, n, self.head_dim))?.transpose(1, 2)?.contiguous()?)
+        };
+        let q = split(self.q.forward_t(x, train)?, self.heads)?;
+        let k = split(self.k.forward_t(x, train)?, self.kv_heads)?;
+        let v = split(self.v.forward_t(x, train)?, self.kv_heads)?;
+        let q = rope.apply(&q, offset)?;
+        let k = rope.apply(&k, offset)?;
+        let (k, v) = match cache {
+            Some((c, layer)) => c.append(layer, &k, &v)?,
+            None => (k, v),
+        };
+        let rep = self.heads / self.kv_heads;
+        let k = repeat_kv(&k, rep)?;
+        let v = repeat_kv(&v, rep)?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let mut scores = (q.matmul(&k.t()?.contiguous()?)? * scale)?;
+        if let Some(bias) = bias {
+            scores = scores.broadcast_add(bias)?;
+        }
+        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let out = probs.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((b, t, self.heads * self.head_dim))?;
+        self.o.forward_t(&out, train)
+    }
+}
+
+/// `[b, kv, s, d]` -> `[b, kv * rep, s, d]`, each key/value head repeated for its query group.
+fn repeat_kv(x: &Tensor, rep: usize) -> Result<Tensor> {
+    if rep == 1 {
+        return Ok(x.clone());
+    }
+    let (b, kv, s, d) = x.dims4()?;
+    Ok(Tensor::cat(&vec![x; rep], 2)?.reshape((b, kv * rep, s, d))?)
+}
+
+/// The additive attention bias `[b or 1, 1, t, offset + t]`: 0 where a query may attend (causal,
+/// and the key is not padding), the dtype's minimum elsewhere (as transformers does, so a row with
+/// nothing to attend to stays finite). `None` when nothing is masked (one new token, no padding).
+fn attention_bias(
+    b: usize,
+    t: usize,
+    offset: usize,
+    mask: Option<&Tensor>,
+    dtype: DType,
+    device: &Device,
+) -> Result<Option<Tensor>> {
+    let total = offset + t;
+    if t == 1 && mask.is_none() {
+        return Ok(None);
+    }
+    let allowed: Vec<u8> = (0..t)
+        .flat_map(|i| (0..total).map(move |j| u8::from(j <= offset + i)))
+        .collect();
+    let causal = Tensor::from_vec(allowed, (1, 1, t, total), device)?;
+    let allowed = match mask {
+        Some(m) => {
+            let (mb, mt) = m.dims2()?;
+            if mb != b || mt != total {
+                return Err(EngineError::Invalid(format!(
+                    "the attention mask is {mb}x{mt} but the input is {b}x{total}"
+                )));
+            }
+            let keys = m.to_dtype(DType::F32)?.ne(0f32)?.reshape((b, 1, 1, total))?;
+            causal.broadcast_mul(&keys)?
+        }
+        None => causal,
+    };
+    let zeros = Tensor::zeros(allowed.shape(), dtype, device)?;
+    let neg = Tensor::full(f32::MIN, allowed.shape(), device)?.to_dtype(dtype)?;
+    Ok(Some(allowed.where_cond(&zeros, &neg)?))
+}
+
+/// Mean cross-entropy of next-token prediction as transformers computes it: position `i` predicts
+/// `labels[i + 1]`, and labels of `-100` (prompt tokens, padding) are ignored. `logits` is
+/// `[b, t, vocab]`, `labels` `[b, t]` (i64).
+pub fn causal_lm_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
+    let (b, t, v) = logits.dims3()?;
+    if t < 2 {
+        return Err(EngineError::Invalid("a sequence needs at least two tokens to compute a loss".into()));
+    }
+    let logits = logits.narrow(1, 0, t - 1)?.reshape((b * (t - 1), v))?;
+    let labels = labels.to_dtype(DType::I64)?.narrow(1, 1, t - 1)?.flatten_all()?;
+    let keep = labels.ge(0i64)?;
+    let count = keep.to_dtype(DType::F32)?.sum_all()?.to_scalar::<f32>()?;
+    if count == 0.0 {
+        return Err(EngineError::Invalid("every label is masked: there is nothing to learn from".into()));
+    }
+    let safe = keep.where_cond(&labels, &labels.zeros_like()?)?.to_dtype(DType::U32)?;
+    let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+    let picked = logp.gather(&safe.unsqueeze(1)?, 1)?.squeeze(1)?;
+    let masked = (&picked * keep.to_dtype(picked.dtype())?)?;
+    Ok((masked.sum_all()?.neg()? / count as f64)?)
+}
+
+/// Opens a checkpoint folder's safetensors (single or sharded), refusing pickle checkpoints, checking
+/// each file before use so a truncated one is named.
+fn open_safetensors(dir: &Path, dtype: DType, device: &Device) -> Result<(VarBuilder<'static>, Origin)> {
+    let bad = |path: &Path, reason: String| EngineError::Checkpoint { path: path.to_path_buf(), reason };
+    let index = dir.join("model.safetensors.index.json");
+    let mut origin = Origin { files: HashMap::new(), default: dir.display().to_string() };
+    let files: Vec<PathBuf> = if index.exists() {
+        let text = std::fs::read_to_string(&index).map_err(|e| bad(&index, format!("cannot read: {e}")))?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(&index, format!("not valid JSON: {e}")))?;
+        let map = json
+            .get("weight_map")
+            .and_then(|m| m.as_object())
+            .ok_or_else(|| bad(&index, "has no `weight_map`".into()))?;
+        let mut files: Vec<String> = Vec::new();
+        for (tensor, file) in map {
+            let file = file.as_str().ok_or_else(|| bad(&index, format!("`{tensor}` maps to a non-string")))?;
+            origin.files.insert(tensor.clone(), dir.join(file).display().to_string());
+            if !files.iter().any(|f| f == file) {
+                files.push(file.to_string());
+            }
+        }
+        files.into_iter().map(|f| dir.join(f)).collect()
+    } else if dir.join("model.safetensors").exists() {
+        origin.default = dir.join("model.safetensors").display().to_string();
+        vec![dir.join("model.safetensors")]
+    } else {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| bad(dir, format!("cannot list the model folder: {e}")))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+            .collect();
+        found.sort();
+        if found.is_empty() {
+            let pickle = dir.join("pytorch_model.bin").exists()
+                || std::fs::read_dir(dir)
+                    .map(|rd| rd.filter_map(|e| e.ok()).any(|e| e.path().extension().is_some_and(|x| x == "bin" || x == "pt" || x == "pth")))
+                    .unwrap_or(false);
+            let reason = if pickle {
+                "holds only a pickle checkpoint (pytorch_model.bin), which can run arbitrary code when read \
+                 and is not loaded; convert it to safetensors or download the safetensors version"
+                    .to_string()
+            } else {
+                "has no *.safetensors weights".to_string()
+            };
+            return Err(bad(dir, reason));
+        }
+        if found.len() == 1 {
+            origin.default = found[0].display().to_string();
+        }
+        found
+    };
+    for f in &files {
+        if !f.exists() {
+            return Err(bad(f, "is listed in model.safetensors.index.json but missing; download it again".into()));
+        }
+        // Opening each file alone names the one that is truncated or corrupt.
+        // SAFETY: the file is memory-mapped read-only; we do not modify it while mapped.
+        unsafe { candle_core::safetensors::MmapedSafetensors::new(f) }
+            .map_err(|e| bad(f, format!("is not a readable safetensors file ({e}); it may be truncated: download it again")))?;
+    }
+    // SAFETY: as above.
+    let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, dtype, device) }
+        .map_err(|e| bad(dir, format!("cannot map the weights: {e}")))?;
+    Ok((vb, origin))
+}

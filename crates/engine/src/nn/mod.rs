@@ -1,0 +1,19 @@
+//! Neural-network building blocks shared by every model, all differentiable end to end.
+//!
+//! candle's fused kernels (`softmax_last_dim`, `layer_norm`, `rms_norm`, `rope`) have no backward
+//! pass and cut gradients silently, so nothing in here uses them on a path that trains.
+//!
+//! - `linear`: the one linear-like layer every model uses (frozen, trainable, LoRA, quantised base).
+//! - `params`: where each parameter comes from (frozen checkpoint or trainable `VarMap`) by method.
+//! - `layer_norm`: LayerNorm from elementary ops.
+//! - `ops`: differentiable softmax, GELU, attention masks and pooling helpers.
+//! - `rms_norm`, `rope`: RMSNorm and rotary embeddings for decoders, from differentiable ops.
+//! - `quantized`: a quantised frozen linear base (QLoRA) whose gradient reaches its input.
+
+pub mod layer_norm;
+pub mod linear;
+pub mod ops;
+pub mod params;
+pub mod quantized;
+pub mod rms_norm;
+pub mod rope;

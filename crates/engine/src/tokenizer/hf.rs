@@ -1,0 +1,139 @@
+//! A checkpoint's own `tokenizer.json` (Hugging Face `tokenizers`), with batching into padded
+//! tensors.
+//!
+//! Promises: the tokenizer is used exactly as the checkpoint ships it (normaliser, pre-tokeniser,
+//! post-processor adding `[CLS]`/`[SEP]` or nothing); a batch is right-padded with the tokenizer's
+//! pad id and comes with an attention mask; truncation keeps the special tokens.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+use crate::{EngineError, Result};
+
+/// A tokenizer loaded from `tokenizer.json`.
+#[derive(Clone)]
+pub struct TextTokenizer {
+    inner: Tokenizer,
+    pad_id: u32,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for TextTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextTokenizer").field("path", &self.path).field("pad_id", &self.pad_id).finish()
+    }
+}
+
+/// A batch of token ids, right-padded.
+#[derive(Debug, Clone)]
+pub struct EncodedBatch {
+    /// `[batch, seq]` token ids (u32).
+    pub input_ids: Tensor,
+    /// `[batch, seq]` 1 for tokens, 0 for padding (u32).
+    pub attention_mask: Tensor,
+    /// Each row's unpadded length.
+    pub lengths: Vec<usize>,
+}
+
+impl TextTokenizer {
+    /// Loads `path` (a `tokenizer.json`).
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let inner = Tokenizer::from_file(path).map_err(|e| EngineError::Checkpoint {
+            path: path.to_path_buf(),
+            reason: format!("is not a usable tokenizer.json: {e}"),
+        })?;
+        let pad_id = inner
+            .get_padding()
+            .map(|p| p.pad_id)
+            .or_else(|| ["[PAD]", "<pad>", "<|endoftext|>", "<|finetune_right_pad_id|>"].iter().find_map(|t| inner.token_to_id(t)))
+            .unwrap_or(0);
+        Ok(Self { inner, pad_id, path: path.to_path_buf() })
+    }
+
+    /// Loads `dir/tokenizer.json`.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let path = dir.join("tokenizer.json");
+        if !path.exists() {
+            return Err(EngineError::Checkpoint {
+                path,
+                reason: "is missing; the model folder needs its tokenizer.json".into(),
+            });
+        }
+        Self::from_file(&path)
+    }
+
+    /// The underlying `tokenizers` tokenizer.
+    pub fn inner(&self) -> &Tokenizer {
+        &self.inner
+    }
+
+    /// The id used for padding.
+    pub fn pad_id(&self) -> u32 {
+        self.pad_id
+    }
+
+    /// Vocabulary size including added tokens.
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// The id of `token`, if the vocabulary has it.
+    pub fn token_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    /// Token ids of `text`, with the post-processor's special tokens when `special`.
+    pub fn encode(&self, text: &str, special: bool) -> Result<Vec<u32>> {
+        let enc = self.inner.encode(text, special).map_err(|e| self.err(e))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// Text of `ids`, dropping special tokens when `skip_special`.
+    pub fn decode(&self, ids: &[u32], skip_special: bool) -> Result<String> {
+        self.inner.decode(ids, skip_special).map_err(|e| self.err(e))
+    }
+
+    /// Encodes `texts` with special tokens, each truncated to `max_len` tokens (specials kept), and
+    /// right-pads them into `[batch, longest]` tensors on `device`.
+    pub fn encode_batch(&self, texts: &[&str], max_len: usize, device: &Device) -> Result<EncodedBatch> {
+        if texts.is_empty() {
+            return Err(EngineError::Invalid("cannot tokenise an empty batch".into()));
+        }
+        let mut tok = self.inner.clone();
+        tok.with_truncation(Some(TruncationParams {
+            max_length: max_len,
+            strategy: TruncationStrategy::LongestFirst,
+            stride: 0,
+            direction: TruncationDirection::Right,
+        }))
+        .map_err(|e| self.err(e))?;
+        tok.with_padding(None);
+        let encs = tok.encode_batch(texts.to_vec(), true).map_err(|e| self.err(e))?;
+        let seqs: Vec<Vec<u32>> = encs.iter().map(|e| e.get_ids().to_vec()).collect();
+        Self::pad(&seqs, self.pad_id, device)
+    }
+
+    /// Right-pads already tokenised `seqs` with `pad_id` into tensors on `device`.
+    pub fn pad(seqs: &[Vec<u32>], pad_id: u32, device: &Device) -> Result<EncodedBatch> {
+        let longest = seqs.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        let mut ids = Vec::with_capacity(seqs.len() * longest);
+        let mut mask = Vec::with_capacity(seqs.len() * longest);
+        for s in seqs {
+            ids.extend_from_slice(s);
+            ids.extend(std::iter::repeat_n(pad_id, longest - s.len()));
+            mask.extend(std::iter::repeat_n(1u32, s.len()));
+            mask.extend(std::iter::repeat_n(0u32, longest - s.len()));
+        }
+        Ok(EncodedBatch {
+            input_ids: Tensor::from_vec(ids, (seqs.len(), longest), device)?,
+            attention_mask: Tensor::from_vec(mask, (seqs.len(), longest), device)?,
+            lengths: seqs.iter().map(Vec::len).collect(),
+        })
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> EngineError {
+        EngineError::Checkpoint { path: self.path.clone(), reason: format!("tokenisation failed: {e}") }
+    }
+}

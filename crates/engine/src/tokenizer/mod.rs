@@ -1,0 +1,12 @@
+//! Tokenizers for decoder checkpoints.
+//!
+//! - `hf`: a checkpoint's own `tokenizer.json`, with padded batches for encoders and decoders.
+//! - `gguf`: a byte-level BPE tokenizer rebuilt from a GGUF file's `tokenizer.ggml.*` metadata, plus
+//!   its special ids and chat template. (candle's own `TokenizerFromGguf` adds a prefix space and
+//!   splits `<|im_start|>` for SmolLM2, so it is not used.)
+
+pub mod gguf;
+pub mod hf;
+
+pub use gguf::{GgufTokenizer, SpecialTokens};
+pub use hf::{EncodedBatch, TextTokenizer};

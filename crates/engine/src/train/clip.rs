@@ -1,0 +1,66 @@
+//! Gradient clipping by global norm, as `torch.nn.utils.clip_grad_norm_` does it.
+//!
+//! The norm is taken over all gradients together; when it exceeds the limit every gradient is scaled
+//! by `max_norm / (norm + 1e-6)`, so the direction of the update is kept. The norm before clipping is
+//! returned because it is what the user watches (`grad_norm` in step events).
+
+use candle_core::Tensor;
+
+use crate::Result;
+
+/// The L2 norm of all `grads` taken together.
+pub fn global_norm<'a>(grads: impl IntoIterator<Item = &'a Tensor>) -> Result<f64> {
+    let mut sum = 0f64;
+    for g in grads {
+        sum += g.sqr()?.sum_all()?.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+    }
+    Ok(sum.sqrt())
+}
+
+/// Scales `grads` in place so their global norm is at most `max_norm`; returns the norm before
+/// clipping. A non-finite norm is returned unchanged and the gradients are left as they are, so the
+/// caller can report the divergence instead of silently stepping with garbage.
+pub fn clip_by_global_norm(grads: &mut [Tensor], max_norm: f64) -> Result<f64> {
+    let norm = global_norm(grads.iter())?;
+    if !norm.is_finite() {
+        return Ok(norm);
+    }
+    let coef = max_norm / (norm + 1e-6);
+    if coef < 1.0 {
+        for g in grads.iter_mut() {
+            *g = g.affine(coef, 0.0)?;
+        }
+    }
+    Ok(norm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn the_global_norm_covers_all_gradients() {
+        let a = Tensor::new(&[3f32, 0.0], &Device::Cpu).unwrap();
+        let b = Tensor::new(&[[4f32]], &Device::Cpu).unwrap();
+        assert!((global_norm([&a, &b]).unwrap() - 5.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn gradients_above_the_limit_are_scaled_to_it() {
+        let mut g = vec![Tensor::new(&[3f32, 0.0], &Device::Cpu).unwrap(), Tensor::new(&[4f32], &Device::Cpu).unwrap()];
+        let norm = clip_by_global_norm(&mut g, 1.0).unwrap();
+        assert!((norm - 5.0).abs() < 1e-9);
+        let after = global_norm(g.iter()).unwrap();
+        assert!((after - 1.0).abs() < 1e-5, "{after}");
+        let v: Vec<f32> = g[0].to_vec1().unwrap();
+        assert!((v[0] - 0.6).abs() < 1e-5);
+    }
+
+    #[test]
+    fn gradients_below_the_limit_are_untouched() {
+        let mut g = vec![Tensor::new(&[0.3f32, 0.4], &Device::Cpu).unwrap()];
+        clip_by_global_norm(&mut g, 1.0).unwrap();
+        assert_eq!(g[0].to_vec1::<f32>().unwrap(), vec![0.3, 0.4]);
+    }
+}

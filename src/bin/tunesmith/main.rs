@@ -1,0 +1,70 @@
+//! The `tunesmith` command line: every action of the app, for people (readable text) and for
+//! machines (`--json`). Each subcommand lives in its own module and is a thin call into the
+//! `tunesmith` library.
+
+mod data;
+mod doctor;
+mod models;
+mod output;
+mod rag;
+mod runs;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tunesmith::home::Home;
+
+#[derive(Debug, Parser)]
+#[command(name = "tunesmith", version, about = "Fine-tune language models on your own machine, and see whether it helped.")]
+struct Cli {
+    /// The folder holding runs, the run history and indexes (default: the OS app-data folder).
+    #[arg(long, global = true, env = "TUNESMITH_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands. Each is added when it works: none pretends.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show the device Tunesmith will use, its home folder and versions.
+    Doctor,
+    /// Check a dataset: column roles, label balance, duplicates, token lengths, personal data.
+    Data(data::DataArgs),
+    /// The run history: list, show, compare and delete runs.
+    Runs(runs::RunsArgs),
+    /// Models: search the hub, pull, list, import a folder or .gguf, estimate memory.
+    Models(models::ModelsArgs),
+    /// Documents for retrieval: index files and folders, query them with a question.
+    Rag(rag::RagArgs),
+}
+
+/// What every subcommand receives.
+pub struct Context {
+    /// The resolved home folder.
+    pub home: Home,
+    /// Whether to print JSON.
+    pub json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = Home::resolve(cli.home.as_deref()).and_then(|home| {
+        let ctx = Context { home, json: cli.json };
+        match &cli.command {
+            Command::Doctor => doctor::run(&ctx),
+            Command::Data(args) => data::run(&ctx, args),
+            Command::Runs(args) => runs::run(&ctx, args),
+            Command::Models(args) => models::run(&ctx, args),
+            Command::Rag(args) => rag::run(&ctx, args),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => output::fail(&e, cli.json),
+    }
+}

@@ -1,0 +1,353 @@
+//! `tunesmith models search|pull|list|import|estimate`: finding, downloading, importing models and
+//! estimating memory before training. Pull shows a progress line (or JSON events with `--json`).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use tunesmith::models::{EstimateOptions, EstimateReport, PullEvent};
+
+use crate::{output, Context};
+
+/// `tunesmith models ...`
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    #[command(subcommand)]
+    command: ModelsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// Search the Hugging Face hub (most downloaded first), with the supported badge.
+    Search {
+        /// Words to look for in model names.
+        query: String,
+        /// Only models for this task: text-classification, feature-extraction, sentence-similarity,
+        /// text-generation.
+        #[arg(long)]
+        task: Option<String>,
+        /// How many results.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Download a model into the Hugging Face cache (resumable; only the files Tunesmith needs).
+    Pull {
+        /// The hub id, `owner/name`.
+        id: String,
+        /// Branch, tag or commit.
+        #[arg(long, default_value = "main")]
+        revision: String,
+    },
+    /// The models Tunesmith knows: cached from the hub and imported (works offline).
+    List,
+    /// Import a model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file.
+    Import {
+        /// The folder or file.
+        path: PathBuf,
+    },
+    /// Estimate peak memory for training, and whether it fits this device.
+    Estimate {
+        /// A hub id (cached), a model folder or a .gguf file.
+        model: String,
+        /// full, feature-extraction, lora or qlora.
+        #[arg(long)]
+        method: String,
+        /// Sequences per step.
+        #[arg(long, default_value_t = 8)]
+        batch: u64,
+        /// Tokens per sequence.
+        #[arg(long = "max-len", default_value_t = 128)]
+        max_len: u64,
+        /// cpu, cuda, metal or auto.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
+}
+
+/// Runs a `models` subcommand.
+pub fn run(ctx: &Context, args: &ModelsArgs) -> tunesmith::Result<ExitCode> {
+    match &args.command {
+        ModelsCommand::Search { query, task, limit } => {
+            let r = tunesmith::models::search(query, task.as_deref(), *limit)?;
+            if ctx.json {
+                output::json_pretty(&r);
+            } else {
+                if r.results.is_empty() {
+                    println!("No models found for `{query}`.");
+                }
+                for m in &r.results {
+                    let badge = if m.support.supported {
+                        "supported"
+                    } else {
+                        "not supported"
+                    };
+                    println!(
+                        "{:<50} {:>8} params {:>10} {:<12} {}{}",
+                        m.id,
+                        m.parameters.map(human_count).unwrap_or_else(|| "?".into()),
+                        m.download_bytes
+                            .map(human_bytes)
+                            .unwrap_or_else(|| "?".into()),
+                        m.license.as_deref().unwrap_or("?"),
+                        badge,
+                        if m.gated {
+                            ", gated (needs a token)"
+                        } else {
+                            ""
+                        }
+                    );
+                    if let Some(reason) = &m.support.reason {
+                        println!("    why not: {reason}");
+                    }
+                }
+                if !r.suggestions.is_empty() {
+                    println!("\nSuggested to start with:");
+                    for s in &r.suggestions {
+                        println!("  {:<45} {} ({})", s.id, s.title, s.task);
+                    }
+                }
+            }
+        }
+        ModelsCommand::Pull { id, revision } => {
+            let json = ctx.json;
+            let mut printer = ProgressPrinter::default();
+            let report = tunesmith::models::pull(
+                id,
+                revision,
+                &tunesmith::models::CancelToken::new(),
+                &mut |e| {
+                    if json {
+                        output::json_line(e);
+                    } else {
+                        printer.show(e);
+                    }
+                },
+            )?;
+            if !json {
+                printer.clear();
+                let how = if report.offline {
+                    " (offline: the cached copy)"
+                } else {
+                    ""
+                };
+                println!(
+                    "{} at {} is ready{how}: {} files, {} downloaded\n{}",
+                    report.repo,
+                    &report.commit[..report.commit.len().min(12)],
+                    report.files.len(),
+                    human_bytes(report.bytes_downloaded),
+                    report.snapshot.display()
+                );
+            }
+        }
+        ModelsCommand::List => {
+            let l = tunesmith::models::list(&ctx.home)?;
+            if ctx.json {
+                output::json_pretty(&l);
+            } else {
+                if l.models.is_empty() {
+                    println!("No models yet. Find one with `tunesmith models search`, or import a folder.");
+                }
+                for m in &l.models {
+                    println!(
+                        "{:<50} {:<6} {:>8} params {:>10} ctx {:>6} {}",
+                        m.id,
+                        format!("{:?}", m.source).to_lowercase(),
+                        m.parameters.map(human_count).unwrap_or_else(|| "?".into()),
+                        human_bytes(m.size_on_disk),
+                        m.context_length
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "?".into()),
+                        if m.supported {
+                            "supported".to_string()
+                        } else {
+                            format!(
+                                "not supported: {}",
+                                m.unsupported_reason.as_deref().unwrap_or("")
+                            )
+                        }
+                    );
+                }
+                println!(
+                    "\ncache: {}{}",
+                    l.cache_dir.display(),
+                    if l.offline { " (offline mode)" } else { "" }
+                );
+            }
+        }
+        ModelsCommand::Import { path } => {
+            let rec = tunesmith::models::import(&ctx.home, path)?;
+            if ctx.json {
+                output::json_pretty(&rec);
+            } else {
+                println!(
+                    "imported {} ({}, {} parameters, context {})",
+                    rec.id,
+                    rec.architecture.as_deref().unwrap_or("?"),
+                    rec.parameters
+                        .map(human_count)
+                        .unwrap_or_else(|| "?".into()),
+                    rec.context_length
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "?".into())
+                );
+            }
+        }
+        ModelsCommand::Estimate {
+            model,
+            method,
+            batch,
+            max_len,
+            device,
+        } => {
+            let opts = EstimateOptions {
+                method: method.clone(),
+                batch: *batch,
+                max_len: *max_len,
+                device: device.clone(),
+            };
+            let r = tunesmith::models::estimate(model, &opts)?;
+            if ctx.json {
+                output::json_pretty(&r);
+            } else {
+                print_estimate(&r);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_estimate(r: &EstimateReport) {
+    let e = &r.estimate;
+    let b = &e.breakdown;
+    println!(
+        "{} ({} parameters), {:?}, batch {}, max length {}",
+        r.model,
+        human_count(e.shape.parameters),
+        e.request.method,
+        e.request.batch,
+        e.request.max_len
+    );
+    for (name, v) in [
+        ("weights", b.weights),
+        ("trainable parameters", b.trainable_parameters),
+        ("gradients", b.gradients),
+        ("optimiser state", b.optimizer_state),
+        ("activations", b.activations),
+        ("overhead", b.overhead),
+        ("total", b.total),
+    ] {
+        println!("  {name:<22} {:>10}", human_bytes(v));
+    }
+    match (r.device.bytes, e.verdict) {
+        (Some(free), Some(v)) => {
+            println!("{} free on {}: {:?}", human_bytes(free), r.device.device, v)
+        }
+        _ => println!("no verdict: {}", r.device.source),
+    }
+    if let Some(s) = &e.suggestion {
+        println!("suggestion: {s}");
+    }
+    println!("time: {}", e.time.note);
+}
+
+/// One progress line on stderr, redrawn in place.
+#[derive(Default)]
+struct ProgressPrinter {
+    drawn: bool,
+}
+
+impl ProgressPrinter {
+    fn show(&mut self, e: &PullEvent) {
+        let line = match e {
+            PullEvent::Started {
+                repo,
+                files,
+                total_bytes,
+                ..
+            } => {
+                format!(
+                    "pulling {repo}: {} files, {}",
+                    files.len(),
+                    human_bytes(*total_bytes)
+                )
+            }
+            PullEvent::Progress {
+                file,
+                bytes_done,
+                total_bytes,
+                rate_bytes_per_s,
+                eta_s,
+                ..
+            } => {
+                let pct = if *total_bytes > 0 {
+                    *bytes_done as f64 * 100.0 / *total_bytes as f64
+                } else {
+                    100.0
+                };
+                let width = 24;
+                let filled = ((pct / 100.0) * width as f64).round() as usize;
+                format!(
+                    "[{}{}] {:>5.1}% {} / {} {}/s ETA {} {}",
+                    "#".repeat(filled.min(width)),
+                    "-".repeat(width - filled.min(width)),
+                    pct,
+                    human_bytes(*bytes_done),
+                    human_bytes(*total_bytes),
+                    human_bytes(*rate_bytes_per_s as u64),
+                    eta_s
+                        .map(|s| format!("{s:.0}s"))
+                        .unwrap_or_else(|| "?".into()),
+                    file
+                )
+            }
+            PullEvent::Retrying {
+                file,
+                attempt,
+                reason,
+            } => format!("{file}: {reason}; resuming (attempt {attempt})"),
+            PullEvent::Corrupted { file, .. } => {
+                format!("{file}: checksum mismatch, fetching it again")
+            }
+            PullEvent::Offline { reason } => {
+                format!("hub unreachable ({reason}); using the cached copy")
+            }
+            _ => return,
+        };
+        let mut err = std::io::stderr();
+        let _ = write!(err, "\r\x1b[2K{line}");
+        let _ = err.flush();
+        self.drawn = true;
+    }
+
+    fn clear(&mut self) {
+        if self.drawn {
+            eprintln!();
+        }
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+fn human_count(n: u64) -> String {
+    match n {
+        0..=999 => n.to_string(),
+        1_000..=999_999 => format!("{:.1}K", n as f64 / 1e3),
+        1_000_000..=999_999_999 => format!("{:.1}M", n as f64 / 1e6),
+        _ => format!("{:.2}B", n as f64 / 1e9),
+    }
+}

@@ -1,0 +1,73 @@
+//! The one error shape that crosses to the UI and the CLI: a message a domain expert can act on,
+//! and a `code` where the UI branches on it.
+
+use serde::Serialize;
+
+/// Everything the application API can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The home folder could not be found or created.
+    #[error("the Tunesmith folder {path} cannot be used: {reason}. Choose another with --home or TUNESMITH_HOME.")]
+    Home {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// The training engine failed.
+    #[error(transparent)]
+    Engine(#[from] tunesmith_engine::EngineError),
+    /// The run history failed.
+    #[error(transparent)]
+    Store(#[from] tunesmith_store::StoreError),
+    /// A dataset could not be read.
+    #[error(transparent)]
+    Data(#[from] tunesmith_data::DataError),
+    /// Searching, downloading, importing or estimating a model failed.
+    #[error(transparent)]
+    Hub(#[from] tunesmith_hub::HubError),
+    /// Indexing or searching documents failed.
+    #[error(transparent)]
+    Rag(#[from] tunesmith_rag::RagError),
+    /// A dataset was read but cannot be trained on; the doctor's blocking findings say why.
+    #[error("{file} cannot be used for training: {}", .reasons.join("; "))]
+    DataUnusable {
+        /// The dataset file.
+        file: String,
+        /// The blocking findings, each with its fix.
+        reasons: Vec<String>,
+    },
+}
+
+impl Error {
+    /// A stable code the UI can branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Home { .. } => "home",
+            Error::Engine(_) => "engine",
+            Error::Store(e) => e.code(),
+            Error::Data(_) => "data",
+            Error::DataUnusable { .. } => "data_unusable",
+            Error::Hub(e) => e.code(),
+            Error::Rag(_) => "rag",
+        }
+    }
+}
+
+/// The serialised form of an error: `{ code, message }`.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct ErrorPayload {
+    /// A stable code the UI can branch on.
+    pub code: String,
+    /// A message that says what happened and what to do.
+    pub message: String,
+}
+
+impl From<&Error> for ErrorPayload {
+    fn from(e: &Error) -> Self {
+        ErrorPayload { code: e.code().to_string(), message: e.to_string() }
+    }
+}
+
+/// The application API's result alias.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,15 @@
+//! Tunesmith's application API: everything the app and the CLI do, with no Tauri in it.
+//!
+//! The Tauri shell's commands and the CLI's subcommands are thin calls into this crate, so the same
+//! behaviour serves the window, scripts, tests and benchmarks.
+#![deny(missing_docs)]
+
+pub mod data;
+pub mod doctor;
+pub mod error;
+pub mod home;
+pub mod models;
+pub mod rag;
+pub mod runs;
+
+pub use error::{Error, Result};

@@ -1,0 +1,346 @@
+//! `tunesmith models ...` as a user runs it, against the loopback mock hub (`HF_ENDPOINT`), with the
+//! HF cache in a temporary `HF_HOME`. No internet is used.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tunesmith_hub::mock::{MockHub, MockRepo};
+
+fn repos() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/hub/tests/repos")
+}
+
+fn mock() -> MockHub {
+    MockHub::start(
+        &[
+            MockRepo::new("tiny-org/tiny-bert", repos().join("tiny-bert")),
+            MockRepo::new(
+                "tiny-org/tiny-llama-gated",
+                repos().join("tiny-llama-gated"),
+            ),
+            MockRepo::new("tiny-org/tiny-t5", repos().join("tiny-t5")),
+        ],
+        Some("hf_cli_token"),
+    )
+    .unwrap()
+}
+
+/// The binary with a private home, a private HF cache and the mock as the hub.
+fn tunesmith(hub: &MockHub, dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
+    c.arg("--home").arg(dir.join("home"));
+    c.env("HF_ENDPOINT", hub.url())
+        .env("HF_HOME", dir.join("hf"));
+    for v in [
+        "HF_TOKEN",
+        "HF_TOKEN_PATH",
+        "HF_HUB_CACHE",
+        "HF_HUB_OFFLINE",
+        "TUNESMITH_HOME",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+fn ok(out: &Output) -> &Output {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&ok(out).stdout).unwrap()
+}
+
+#[test]
+fn models_pull_json_streams_progress_events_and_ends_in_the_standard_cache_layout() {
+    let hub = mock();
+    let dir = tempfile::tempdir().unwrap();
+    let out = tunesmith(&hub, dir.path())
+        .args(["models", "pull", "tiny-org/tiny-bert", "--json"])
+        .output()
+        .unwrap();
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&ok(&out).stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.first().unwrap()["event"], "started");
+    assert_eq!(events.last().unwrap()["event"], "finished");
+    let progress: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["event"] == "progress").collect();
+    assert!(!progress.is_empty());
+    let last = progress.last().unwrap();
+    assert_eq!(last["bytes_done"], last["total_bytes"]);
+    assert!(last["rate_bytes_per_s"].as_f64().unwrap() > 0.0);
+    assert!(last.get("eta_s").is_some());
+    let commit = hub.commit("tiny-org/tiny-bert").unwrap();
+    let root = dir.path().join("hf/hub/models--tiny-org--tiny-bert");
+    assert_eq!(
+        std::fs::read_to_string(root.join("refs/main")).unwrap(),
+        commit
+    );
+    let sha = hub
+        .sha256("tiny-org/tiny-bert", "model.safetensors")
+        .unwrap();
+    assert!(root.join("blobs").join(&sha).is_file());
+    assert!(root
+        .join("snapshots")
+        .join(&commit)
+        .join("model.safetensors")
+        .is_file());
+    assert!(!root
+        .join("snapshots")
+        .join(&commit)
+        .join("pytorch_model.bin")
+        .exists());
+}
+
+#[test]
+fn models_pull_for_people_draws_a_progress_bar_and_says_where_the_model_is() {
+    let hub = mock();
+    let dir = tempfile::tempdir().unwrap();
+    let out = tunesmith(&hub, dir.path())
+        .args(["models", "pull", "tiny-org/tiny-bert"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&ok(&out).stderr).to_string();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(stderr.contains("100.0%"), "{stderr}");
+    assert!(
+        stdout.contains("is ready") && stdout.contains("snapshots"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn models_pull_of_a_gated_repo_without_a_token_says_how_to_give_one() {
+    let hub = mock();
+    let dir = tempfile::tempdir().unwrap();
+    let out = tunesmith(&hub, dir.path())
+        .args(["models", "pull", "tiny-org/tiny-llama-gated", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(err["code"], "token_required");
+    assert!(err["message"].as_str().unwrap().contains("HF_TOKEN"));
+    let out = tunesmith(&hub, dir.path())
+        .args(["models", "pull", "tiny-org/tiny-llama-gated", "--json"])
+        .env("HF_TOKEN", "hf_cli_token")
+        .output()
+        .unwrap();
+    ok(&out);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("hf_cli_token"),
+        "the token must never be printed"
+    );
+}
+
+#[test]
+fn models_search_json_lists_results_with_the_badge_and_suggestions() {
+    let hub = mock();
+    let dir = tempfile::tempdir().unwrap();
+    let v = json(
+        &tunesmith(&hub, dir.path())
+            .args(["models", "search", "tiny", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["id"], "tiny-org/tiny-bert");
+    assert_eq!(results[0]["support"]["supported"], true);
+    let t5 = results
+        .iter()
+        .find(|r| r["id"] == "tiny-org/tiny-t5")
+        .unwrap();
+    assert_eq!(t5["support"]["supported"], false);
+    assert!(t5["support"]["reason"].as_str().unwrap().contains("T5"));
+    assert!(!v["suggestions"].as_array().unwrap().is_empty());
+    let v = json(
+        &tunesmith(&hub, dir.path())
+            .args([
+                "models",
+                "search",
+                "tiny",
+                "--task",
+                "text-generation",
+                "--json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(v["results"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn models_list_works_offline_and_shows_pulled_and_imported_models() {
+    let hub = mock();
+    let dir = tempfile::tempdir().unwrap();
+    ok(&tunesmith(&hub, dir.path())
+        .args(["models", "pull", "tiny-org/tiny-bert", "--json"])
+        .output()
+        .unwrap());
+    let imported = json(
+        &tunesmith(&hub, dir.path())
+            .args(["models", "import", "--json"])
+            .arg(repos().join("tiny-llama-gated"))
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(imported["id"], "local/tiny-llama-gated");
+    assert_eq!(imported["source"], "local");
+    let v = json(
+        &tunesmith(&hub, dir.path())
+            .args(["models", "list", "--json"])
+            .env("HF_HUB_OFFLINE", "1")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(v["offline"], true);
+    let ids: Vec<&str> = v["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["local/tiny-llama-gated", "tiny-org/tiny-bert"]);
+    let bert = &v["models"][1];
+    assert_eq!(bert["source"], "hub");
+    assert_eq!(bert["supported"], true);
+    assert_eq!(bert["context_length"], 64);
+    // Offline, a pull of the cached model uses the cache; of another one, says to connect.
+    ok(&tunesmith(&hub, dir.path())
+        .args(["models", "pull", "tiny-org/tiny-bert"])
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap());
+    let out = tunesmith(&hub, dir.path())
+        .args(["models", "pull", "tiny-org/tiny-t5", "--json"])
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(err["code"], "offline");
+}
+
+#[test]
+fn models_import_of_an_unknown_architecture_is_a_clear_error() {
+    let hub = mock();
+    let dir = tempfile::tempdir().unwrap();
+    let out = tunesmith(&hub, dir.path())
+        .args(["models", "import"])
+        .arg(repos().join("tiny-t5"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown architecture") && stderr.contains("T5ForConditionalGeneration"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn models_estimate_json_gives_the_breakdown_verdict_free_memory_and_an_honest_time_note() {
+    let hub = mock();
+    let dir = tempfile::tempdir().unwrap();
+    ok(&tunesmith(&hub, dir.path())
+        .args(["models", "pull", "tiny-org/tiny-bert", "--json"])
+        .output()
+        .unwrap());
+    let v = json(
+        &tunesmith(&hub, dir.path())
+            .args([
+                "models",
+                "estimate",
+                "tiny-org/tiny-bert",
+                "--method",
+                "full",
+                "--batch",
+                "4",
+                "--max-len",
+                "32",
+                "--json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    let b = &v["breakdown"];
+    let parts: u64 = [
+        "weights",
+        "trainable_parameters",
+        "gradients",
+        "optimizer_state",
+        "activations",
+        "overhead",
+    ]
+    .iter()
+    .map(|k| b[k].as_u64().unwrap())
+    .sum();
+    assert_eq!(parts, b["total"].as_u64().unwrap());
+    assert_eq!(v["device"]["device"], "cpu");
+    if cfg!(target_os = "linux") {
+        assert!(v["device"]["bytes"].as_u64().unwrap() > 0);
+        assert!(["fits", "tight", "does_not_fit"].contains(&v["verdict"].as_str().unwrap()));
+    }
+    assert_eq!(v["time"]["calibrated"], false);
+    assert!(v["time"]["seconds_per_step"].is_null());
+    let out = tunesmith(&hub, dir.path())
+        .args([
+            "models",
+            "estimate",
+            "tiny-org/tiny-bert",
+            "--method",
+            "magic",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("full, feature-extraction, lora or qlora")
+    );
+}
+
+#[test]
+fn models_estimate_of_a_model_not_yet_downloaded_reads_only_its_config_and_headers() {
+    let hub = mock();
+    let dir = tempfile::tempdir().unwrap();
+    let v = json(
+        &tunesmith(&hub, dir.path())
+            .args([
+                "models",
+                "estimate",
+                "tiny-org/tiny-bert",
+                "--method",
+                "lora",
+                "--json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(v["shape"]["family"], "encoder");
+    assert_eq!(v["shape"]["hidden"], 16);
+    assert!(v["trainable_parameter_count"].as_u64().unwrap() > 0);
+    assert!(
+        !dir.path()
+            .join("hf/hub/models--tiny-org--tiny-bert")
+            .exists(),
+        "nothing is downloaded"
+    );
+    for r in hub
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/lfs-store/"))
+    {
+        assert!(r.range.is_some(), "weights are only read by range: {r:?}");
+    }
+    let out = tunesmith(&hub, dir.path())
+        .args(["models", "estimate", "tiny-org/tiny-t5", "--method", "full"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be estimated"));
+}

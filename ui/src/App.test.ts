@@ -1,0 +1,105 @@
+// The frame as a whole, in happy-dom with the IPC mocked: navigation, status bar, empty states.
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { flushSync, mount, unmount } from "svelte";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import App from "./App.svelte";
+import type { DoctorReport } from "./lib/api";
+import { SCREENS } from "./lib/navigation";
+
+const report: DoctorReport = {
+  device: {
+    selected: "cpu",
+    cpu_threads: 8,
+    cuda_compiled: false,
+    cuda_available: false,
+    metal_compiled: false,
+    metal_available: false,
+  },
+  home: "/home/ada/.local/share/tunesmith",
+  versions: { tunesmith: "0.1.0", sqlite: "3.50.0" },
+};
+
+let app: ReturnType<typeof mount> | undefined;
+
+/** Waits until `check` stops throwing (the doctor call resolves asynchronously). */
+async function eventually(check: () => void) {
+  for (let i = 0; i < 50; i++) {
+    try {
+      check();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  check();
+}
+
+function text(selector: string): string {
+  return document.querySelector(selector)?.textContent?.replace(/\s+/g, " ").trim() ?? "";
+}
+
+beforeEach(() => {
+  window.location.hash = "";
+  document.body.innerHTML = "";
+});
+
+afterEach(() => {
+  if (app) unmount(app);
+  app = undefined;
+  clearMocks();
+});
+
+describe("App", () => {
+  it("shows the device and version from doctor in the status bar", async () => {
+    mockIPC(() => report);
+    app = mount(App, { target: document.body });
+    await eventually(() => expect(text("[data-status=device]")).toBe("Device: CPU · 8 threads"));
+    expect(text("[data-status=version]")).toBe("Tunesmith 0.1.0");
+    expect(text("[data-fact=home]")).toBe(report.home);
+  });
+
+  it("says why when doctor fails, instead of showing a device", async () => {
+    mockIPC(() => {
+      throw { code: "home", message: "the Tunesmith folder /x cannot be used" };
+    });
+    app = mount(App, { target: document.body });
+    await eventually(() =>
+      expect(text("[data-status=device]")).toContain("the Tunesmith folder /x cannot be used"),
+    );
+  });
+
+  it("opens each screen from the navigation and marks it current", async () => {
+    mockIPC(() => report);
+    app = mount(App, { target: document.body });
+    for (const screen of SCREENS) {
+      document.querySelector<HTMLButtonElement>(`[data-nav="${screen.id}"]`)?.click();
+      flushSync();
+      expect(text("main h1")).toBe(screen.label);
+      expect(document.querySelector("[aria-current=page]")?.getAttribute("data-nav")).toBe(screen.id);
+      expect(window.location.hash).toBe(`#/${screen.id}`);
+    }
+  });
+
+  it("shows an empty state, not sample data, on every screen but Home", async () => {
+    mockIPC(() => report);
+    app = mount(App, { target: document.body });
+    for (const screen of SCREENS.filter((s) => s.id !== "home")) {
+      document.querySelector<HTMLButtonElement>(`[data-nav="${screen.id}"]`)?.click();
+      flushSync();
+      expect(document.querySelector("main [data-empty-state]")).not.toBeNull();
+      expect(document.querySelectorAll("main table").length).toBe(0);
+    }
+  });
+
+  it("moves through the navigation with the arrow keys", async () => {
+    mockIPC(() => report);
+    app = mount(App, { target: document.body });
+    const home = document.querySelector<HTMLButtonElement>('[data-nav="home"]');
+    home?.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowDown", bubbles: true }));
+    flushSync();
+    expect(text("main h1")).toBe("Models");
+    await eventually(() =>
+      expect(document.activeElement?.getAttribute("data-nav")).toBe("models"),
+    );
+  });
+});

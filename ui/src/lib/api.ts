@@ -1,0 +1,57 @@
+// The UI's only door to the app: a small typed wrapper over the generated `bindings.ts`.
+//
+// The generated functions return `{ status, data | error }`; these wrappers return the data and
+// throw an `ApiError` carrying the `{ code, message }` the Rust side sent, so screens use plain
+// `try`/`await`. Add one line here per command the UI uses.
+
+import { commands, type DoctorReport, type ErrorPayload } from "../bindings";
+
+/** An error reported by the app: `code` to branch on, `message` to show as it is. */
+export class ApiError extends Error {
+  readonly code: string;
+
+  constructor(payload: ErrorPayload) {
+    super(payload.message);
+    this.name = "ApiError";
+    this.code = payload.code;
+  }
+}
+
+/** The shape every generated command returns. */
+type CommandResult<T> = { status: "ok"; data: T } | { status: "error"; error: ErrorPayload };
+
+/** Whether a rejected value is the `{ code, message }` the app's commands send. */
+function isErrorPayload(value: unknown): value is ErrorPayload {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as ErrorPayload).code === "string" &&
+    typeof (value as ErrorPayload).message === "string"
+  );
+}
+
+/**
+ * Returns the data of a command's result, or throws its error as an {@link ApiError}. Tauri's own
+ * refusals (an unknown command, a denied permission) arrive as plain strings: code `ipc`.
+ */
+export async function unwrap<T>(result: Promise<CommandResult<T>>): Promise<T> {
+  const r = await result;
+  if (r.status === "ok") return r.data;
+  const error: unknown = r.error;
+  throw new ApiError(isErrorPayload(error) ? error : { code: "ipc", message: String(error) });
+}
+
+/** A message fit to show for anything a call threw. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === "string") return error;
+  return "Something went wrong talking to the app.";
+}
+
+/** The commands the UI uses, typed end to end. */
+export const api = {
+  /** The device, home folder and versions. */
+  doctor: (): Promise<DoctorReport> => unwrap(commands.doctor()),
+};
+
+export type { DoctorReport, ErrorPayload };
