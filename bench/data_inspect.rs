@@ -85,7 +85,12 @@ fn run(file: &PathBuf) {
                 r.label_counts, r.split.train, r.split.validation, r.split.test
             );
             for f in r.errors.iter().chain(&r.warnings) {
-                eprintln!("  {}: {} (fix: {})", f.code, f.message, f.fix.as_deref().unwrap_or("-"));
+                eprintln!(
+                    "  {}: {} (fix: {})",
+                    f.code,
+                    f.message,
+                    f.fix.as_deref().unwrap_or("-")
+                );
             }
         }
         Err(e) => eprintln!("error: {e}"),

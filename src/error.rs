@@ -29,6 +29,10 @@ pub enum Error {
     /// Indexing or searching documents failed.
     #[error(transparent)]
     Rag(#[from] tunesmith_rag::RagError),
+    /// A chat or comparison that cannot be carried out as asked (a run without an adapter, a
+    /// question file without a question column, passages that do not fit ...).
+    #[error("{0}")]
+    Chat(String),
     /// A dataset was read but cannot be trained on; the doctor's blocking findings say why.
     #[error("{file} cannot be used for training: {}", .reasons.join("; "))]
     DataUnusable {
@@ -50,6 +54,7 @@ impl Error {
             Error::DataUnusable { .. } => "data_unusable",
             Error::Hub(e) => e.code(),
             Error::Rag(_) => "rag",
+            Error::Chat(_) => "chat",
         }
     }
 }

@@ -4,6 +4,8 @@
 //! behaviour serves the window, scripts, tests and benchmarks.
 #![deny(missing_docs)]
 
+pub mod chat;
+pub mod compare;
 pub mod data;
 pub mod doctor;
 pub mod error;
@@ -11,5 +13,6 @@ pub mod home;
 pub mod models;
 pub mod rag;
 pub mod runs;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -210,10 +210,20 @@ impl SentenceEncoder {
         )?;
         let model = BertModel::load(&params, &cfg)?;
         let tokenizer_file = dir.join("tokenizer.json");
-        let tokenizer = tokenizers::Tokenizer::from_file(&tokenizer_file).map_err(|e| RagError::Input {
+        let mut tokenizer = tokenizers::Tokenizer::from_file(&tokenizer_file).map_err(|e| RagError::Input {
             path: tokenizer_file.clone(),
             reason: format!("the tokenizer cannot be loaded ({e}); an embedding model folder needs tokenizer.json"),
         })?;
+        // sentence-transformers' tokenizer.json often pads and truncates to a fixed length (all-MiniLM:
+        // 128). Counting tokens for chunking must see the text alone, and batches are padded and
+        // truncated here, to the recipe's max_seq_length, with a matching attention mask.
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(None)
+            .map_err(|e| RagError::Input {
+                path: tokenizer_file.clone(),
+                reason: format!("its truncation settings cannot be cleared ({e})"),
+            })?;
         let max_tokens = recipe
             .max_seq_length
             .unwrap_or(512)
@@ -252,16 +262,9 @@ impl SentenceEncoder {
         let mut ids = Vec::with_capacity(rows.len() * len);
         let mut mask = Vec::with_capacity(rows.len() * len);
         for r in &rows {
-            ids.extend(
-                r.iter()
-                    .copied()
-                    .chain(std::iter::repeat(0).take(len - r.len())),
-            );
-            mask.extend(
-                std::iter::repeat(1u32)
-                    .take(r.len())
-                    .chain(std::iter::repeat(0).take(len - r.len())),
-            );
+            let pad = len - r.len();
+            ids.extend(r.iter().copied().chain(std::iter::repeat_n(0, pad)));
+            mask.extend(std::iter::repeat_n(1u32, r.len()).chain(std::iter::repeat_n(0, pad)));
         }
         let b = rows.len();
         let ids_t = Tensor::from_vec(ids, (b, len), &self.device).map_err(|e| e.to_string())?;

@@ -17,18 +17,32 @@ fn header(path: &Path) -> Header {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(bytes.len() >= 8, "{} is too short", path.display());
     let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
-    let json: BTreeMap<String, Value> = serde_json::from_slice(&bytes[8..8 + n]).expect("header JSON");
+    let json: BTreeMap<String, Value> =
+        serde_json::from_slice(&bytes[8..8 + n]).expect("header JSON");
     let mut out = Header::new();
     let mut end = 0;
     for (name, v) in json {
         if name == "__metadata__" {
             continue;
         }
-        let shape = v["shape"].as_array().expect("shape").iter().map(|x| x.as_u64().expect("dim") as usize).collect();
+        let shape = v["shape"]
+            .as_array()
+            .expect("shape")
+            .iter()
+            .map(|x| x.as_u64().expect("dim") as usize)
+            .collect();
         end = end.max(v["data_offsets"][1].as_u64().expect("offset") as usize);
-        out.insert(name, (v["dtype"].as_str().expect("dtype").to_string(), shape));
+        out.insert(
+            name,
+            (v["dtype"].as_str().expect("dtype").to_string(), shape),
+        );
     }
-    assert_eq!(8 + n + end, bytes.len(), "{} is truncated or has trailing bytes", path.display());
+    assert_eq!(
+        8 + n + end,
+        bytes.len(),
+        "{} is truncated or has trailing bytes",
+        path.display()
+    );
     out
 }
 
@@ -38,11 +52,15 @@ fn json(path: &Path) -> Value {
 }
 
 fn shape<'a>(h: &'a Header, name: &str, file: &str) -> &'a [usize] {
-    &h.get(name).unwrap_or_else(|| panic!("{file} has no tensor `{name}`")).1
+    &h.get(name)
+        .unwrap_or_else(|| panic!("{file} has no tensor `{name}`"))
+        .1
 }
 
 fn usize_of(cfg: &Value, key: &str) -> usize {
-    cfg[key].as_u64().unwrap_or_else(|| panic!("config.json has no `{key}`")) as usize
+    cfg[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("config.json has no `{key}`")) as usize
 }
 
 /// The tokenizer's vocabulary (model vocab plus added tokens not already in it) must equal the
@@ -52,7 +70,11 @@ fn tokenizer_vocab(dir: &Path) -> usize {
     let vocab = tok["model"]["vocab"].as_object().expect("model.vocab");
     let added = tok["added_tokens"]
         .as_array()
-        .map(|a| a.iter().filter(|t| !vocab.contains_key(t["content"].as_str().unwrap_or(""))).count())
+        .map(|a| {
+            a.iter()
+                .filter(|t| !vocab.contains_key(t["content"].as_str().unwrap_or("")))
+                .count()
+        })
         .unwrap_or(0);
     vocab.len() + added
 }
@@ -62,7 +84,11 @@ fn every_fixture_file_matches_the_manifest() {
     let root = fixtures_dir();
     let manifest = json(&root.join("manifest.json"));
     let files = manifest["files"].as_object().expect("files");
-    assert!(files.len() >= 8, "the manifest lists only {} files", files.len());
+    assert!(
+        files.len() >= 8,
+        "the manifest lists only {} files",
+        files.len()
+    );
     for (rel, tensors) in files {
         let h = header(&root.join(rel));
         let expected: Header = tensors
@@ -70,11 +96,22 @@ fn every_fixture_file_matches_the_manifest() {
             .expect("tensors")
             .iter()
             .map(|(k, v)| {
-                let s = v["shape"].as_array().expect("shape").iter().map(|x| x.as_u64().expect("dim") as usize).collect();
-                (k.clone(), (v["dtype"].as_str().expect("dtype").to_string(), s))
+                let s = v["shape"]
+                    .as_array()
+                    .expect("shape")
+                    .iter()
+                    .map(|x| x.as_u64().expect("dim") as usize)
+                    .collect();
+                (
+                    k.clone(),
+                    (v["dtype"].as_str().expect("dtype").to_string(), s),
+                )
             })
             .collect();
-        assert_eq!(h, expected, "{rel} differs from manifest.json; rerun tests/fixtures/generate.py");
+        assert_eq!(
+            h, expected,
+            "{rel} differs from manifest.json; rerun tests/fixtures/generate.py"
+        );
     }
 }
 
@@ -92,12 +129,24 @@ fn the_tiny_bert_checkpoint_has_the_shapes_its_config_implies() {
     assert_eq!(tokenizer_vocab(&dir), v);
     let m = header(&dir.join("model.safetensors"));
     let f = "tiny-bert/model.safetensors";
-    assert_eq!(shape(&m, "bert.embeddings.word_embeddings.weight", f), [v, h]);
-    assert_eq!(shape(&m, "bert.embeddings.position_embeddings.weight", f), [usize_of(&cfg, "max_position_embeddings"), h]);
+    assert_eq!(
+        shape(&m, "bert.embeddings.word_embeddings.weight", f),
+        [v, h]
+    );
+    assert_eq!(
+        shape(&m, "bert.embeddings.position_embeddings.weight", f),
+        [usize_of(&cfg, "max_position_embeddings"), h]
+    );
     for l in 0..layers {
         let p = format!("bert.encoder.layer.{l}");
-        assert_eq!(shape(&m, &format!("{p}.attention.self.query.weight"), f), [h, h]);
-        assert_eq!(shape(&m, &format!("{p}.intermediate.dense.weight"), f), [i, h]);
+        assert_eq!(
+            shape(&m, &format!("{p}.attention.self.query.weight"), f),
+            [h, h]
+        );
+        assert_eq!(
+            shape(&m, &format!("{p}.intermediate.dense.weight"), f),
+            [i, h]
+        );
         assert_eq!(shape(&m, &format!("{p}.output.dense.weight"), f), [h, i]);
         assert_eq!(shape(&m, &format!("{p}.output.LayerNorm.weight"), f), [h]);
     }
@@ -120,15 +169,31 @@ fn assert_gradients_fit(reference: &Header, model: &Header, file: &str, lora: &[
     let mut n = 0;
     for (name, (_, s)) in reference.iter().filter(|(k, _)| k.starts_with("grad.")) {
         let param = &name["grad.".len()..];
-        let expected = if let Some(module) = param.strip_suffix(".lora_A.weight").or_else(|| param.strip_suffix(".lora_B.weight")) {
-            let (_, adapter) = lora.first().unwrap_or_else(|| panic!("{file}: LoRA gradient without an adapter"));
+        let expected = if let Some(module) = param
+            .strip_suffix(".lora_A.weight")
+            .or_else(|| param.strip_suffix(".lora_B.weight"))
+        {
+            let (_, adapter) = lora
+                .first()
+                .unwrap_or_else(|| panic!("{file}: LoRA gradient without an adapter"));
             let key = format!("base_model.model.{param}");
-            assert!(model.contains_key(&format!("{module}.weight")), "{file}: no base layer `{module}`");
-            adapter.get(&key).unwrap_or_else(|| panic!("{file}: adapter has no `{key}`")).1.clone()
+            assert!(
+                model.contains_key(&format!("{module}.weight")),
+                "{file}: no base layer `{module}`"
+            );
+            adapter
+                .get(&key)
+                .unwrap_or_else(|| panic!("{file}: adapter has no `{key}`"))
+                .1
+                .clone()
         } else if let Some((_, adapter)) = lora.first().filter(|_| !model.contains_key(param)) {
             adapter[&format!("base_model.model.{param}")].1.clone()
         } else {
-            model.get(param).unwrap_or_else(|| panic!("{file}: gradient of unknown parameter `{param}`")).1.clone()
+            model
+                .get(param)
+                .unwrap_or_else(|| panic!("{file}: gradient of unknown parameter `{param}`"))
+                .1
+                .clone()
         };
         assert_eq!(s, &expected, "{file}: `{name}` has the wrong shape");
         n += 1;
@@ -143,7 +208,9 @@ fn assert_adapter_fits(dir: &Path, model: &Header) {
     let a = header(&dir.join("lora-adapter/adapter_model.safetensors"));
     let mut factors = 0;
     for (name, (_, s)) in &a {
-        let short = name.strip_prefix("base_model.model.").expect("PEFT names start with base_model.model.");
+        let short = name
+            .strip_prefix("base_model.model.")
+            .expect("PEFT names start with base_model.model.");
         if let Some(module) = short.strip_suffix(".lora_A.weight") {
             let w = shape(model, &format!("{module}.weight"), "model.safetensors");
             assert_eq!(s, &vec![r, w[1]], "{name}");
@@ -152,7 +219,11 @@ fn assert_adapter_fits(dir: &Path, model: &Header) {
             let w = shape(model, &format!("{module}.weight"), "model.safetensors");
             assert_eq!(s, &vec![w[0], r], "{name}");
         } else {
-            assert_eq!(s.as_slice(), shape(model, short, "model.safetensors"), "{name}");
+            assert_eq!(
+                s.as_slice(),
+                shape(model, short, "model.safetensors"),
+                "{name}"
+            );
         }
     }
     assert!(factors >= 4, "the adapter has only {factors} LoRA layers");
@@ -163,28 +234,56 @@ fn assert_adapter_fits(dir: &Path, model: &Header) {
 fn check_decoder(name: &str, tied: bool, adapter: bool) {
     let dir = fixtures_dir().join(name);
     let cfg = json(&dir.join("config.json"));
-    let (v, h, i) = (usize_of(&cfg, "vocab_size"), usize_of(&cfg, "hidden_size"), usize_of(&cfg, "intermediate_size"));
-    let (heads, kv) = (usize_of(&cfg, "num_attention_heads"), usize_of(&cfg, "num_key_value_heads"));
+    let (v, h, i) = (
+        usize_of(&cfg, "vocab_size"),
+        usize_of(&cfg, "hidden_size"),
+        usize_of(&cfg, "intermediate_size"),
+    );
+    let (heads, kv) = (
+        usize_of(&cfg, "num_attention_heads"),
+        usize_of(&cfg, "num_key_value_heads"),
+    );
     assert!(kv < heads, "{name} must exercise grouped-query attention");
     let d = h / heads;
     assert_eq!(tokenizer_vocab(&dir), v);
     let tc = json(&dir.join("tokenizer_config.json"));
-    assert!(tc["chat_template"].as_str().is_some_and(|t| t.contains("<|im_start|>")), "{name} has no chat template");
+    assert!(
+        tc["chat_template"]
+            .as_str()
+            .is_some_and(|t| t.contains("<|im_start|>")),
+        "{name} has no chat template"
+    );
     let m = header(&dir.join("model.safetensors"));
     let f = format!("{name}/model.safetensors");
     assert_eq!(shape(&m, "model.embed_tokens.weight", &f), [v, h]);
-    assert_eq!(m.contains_key("lm_head.weight"), !tied, "{name}: lm_head presence vs tie_word_embeddings");
+    assert_eq!(
+        m.contains_key("lm_head.weight"),
+        !tied,
+        "{name}: lm_head presence vs tie_word_embeddings"
+    );
     assert_eq!(cfg["tie_word_embeddings"].as_bool().unwrap_or(false), tied);
     for l in 0..usize_of(&cfg, "num_hidden_layers") {
         let p = format!("model.layers.{l}");
-        assert_eq!(shape(&m, &format!("{p}.self_attn.q_proj.weight"), &f), [heads * d, h]);
-        assert_eq!(shape(&m, &format!("{p}.self_attn.k_proj.weight"), &f), [kv * d, h]);
-        assert_eq!(shape(&m, &format!("{p}.self_attn.v_proj.weight"), &f), [kv * d, h]);
+        assert_eq!(
+            shape(&m, &format!("{p}.self_attn.q_proj.weight"), &f),
+            [heads * d, h]
+        );
+        assert_eq!(
+            shape(&m, &format!("{p}.self_attn.k_proj.weight"), &f),
+            [kv * d, h]
+        );
+        assert_eq!(
+            shape(&m, &format!("{p}.self_attn.v_proj.weight"), &f),
+            [kv * d, h]
+        );
         assert_eq!(shape(&m, &format!("{p}.mlp.gate_proj.weight"), &f), [i, h]);
         assert_eq!(shape(&m, &format!("{p}.mlp.down_proj.weight"), &f), [h, i]);
         assert_eq!(shape(&m, &format!("{p}.input_layernorm.weight"), &f), [h]);
         if name.contains("qwen2") {
-            assert_eq!(shape(&m, &format!("{p}.self_attn.k_proj.bias"), &f), [kv * d]);
+            assert_eq!(
+                shape(&m, &format!("{p}.self_attn.k_proj.bias"), &f),
+                [kv * d]
+            );
         }
     }
     let r = header(&dir.join("reference.safetensors"));

@@ -6,6 +6,7 @@
 //! - `runs_cli`: `tunesmith runs ...` on a history populated through the store's API.
 //! - `rag_cli`: `tunesmith rag index|query` offline, keyword-only, over the sample documents.
 //! - `rag_retrieval`: the real MiniLM encoder over the sample documents (skips without the model).
+//! - `train_cli`: `tunesmith train --json` on the tiny BERT fixture (event contract, run files).
 //! - `fixtures_shapes`: the committed reference checkpoints are present and their shapes consistent.
 
 mod cli;
@@ -15,3 +16,4 @@ mod models_cli;
 mod runs_cli;
 mod rag_cli;
 mod rag_retrieval;
+mod train_cli;

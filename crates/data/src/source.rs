@@ -156,8 +156,18 @@ impl Source {
             });
         }
         let complete = head.len() as u64 >= size;
-        let ext = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).unwrap_or_default();
-        if options.format.is_none() && ext == "json" && text.trim_start_matches('\u{feff}').trim_start().starts_with('[') {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        if options.format.is_none()
+            && ext == "json"
+            && text
+                .trim_start_matches('\u{feff}')
+                .trim_start()
+                .starts_with('[')
+        {
             return Err(DataError::Format {
                 path: path.to_path_buf(),
                 message: "holds one JSON array; Tunesmith reads JSON Lines, one object per line. Convert it (for example `jq -c '.[]' file.json > file.jsonl`) and choose the .jsonl file.".into(),

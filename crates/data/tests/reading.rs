@@ -310,6 +310,8 @@ fn a_json_array_file_is_refused_with_how_to_convert_it() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("data.json");
     std::fs::write(&p, "[{\"text\": \"a\", \"label\": \"b\"}]").unwrap();
-    let e = Source::open(&p, &ReadOptions::default()).unwrap_err().to_string();
+    let e = Source::open(&p, &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("JSON Lines") && e.contains(".jsonl"), "{e}");
 }

@@ -14,6 +14,7 @@ pub mod gguf;
 pub mod models;
 pub mod nn;
 pub mod tokenizer;
+pub mod task;
 pub mod train;
 
 pub use error::{EngineError, Result};

@@ -9,7 +9,9 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
 use tunesmith_engine::adapters::lora::LoraConfig;
 use tunesmith_engine::adapters::peft::{self, PeftAdapter};
-use tunesmith_engine::models::bert::{self, BertConfig, BertModel, ClassifierOptions, Pooling, SequenceClassifier};
+use tunesmith_engine::models::bert::{
+    self, BertConfig, BertModel, ClassifierOptions, Pooling, SequenceClassifier,
+};
 use tunesmith_engine::models::checkpoint::Checkpoint;
 use tunesmith_engine::nn::params::{Backbone, LoraSetup, Params};
 use tunesmith_engine::tokenizer::TextTokenizer;
@@ -23,7 +25,10 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn reference(dir: &Path, file: &str) -> R<HashMap<String, Tensor>> {
-    Ok(candle_core::safetensors::load(dir.join(file), &Device::Cpu)?)
+    Ok(candle_core::safetensors::load(
+        dir.join(file),
+        &Device::Cpu,
+    )?)
 }
 
 fn v(t: &Tensor) -> R<Vec<f32>> {
@@ -50,13 +55,23 @@ fn load(name: &str, dtype: DType, backbone: Backbone, adapter: Option<&PeftAdapt
     if let Some(a) = adapter {
         p = p.with_overrides(a.saved.clone());
     }
-    let opts = ClassifierOptions { num_labels: cfg.num_labels().unwrap_or(2), pooling: None, multi_label: false };
-    Ok(Loaded { model: SequenceClassifier::load(&p, &cfg, &opts)?, trainable })
+    let opts = ClassifierOptions {
+        num_labels: cfg.num_labels().unwrap_or(2),
+        pooling: None,
+        multi_label: false,
+    };
+    Ok(Loaded {
+        model: SequenceClassifier::load(&p, &cfg, &opts)?,
+        trainable,
+    })
 }
 
 fn var(trainable: &VarMap, name: &str) -> R<Var> {
     let data = trainable.data().lock().map_err(|_| "poisoned")?;
-    Ok(data.get(name).cloned().ok_or_else(|| format!("no trainable `{name}`"))?)
+    Ok(data
+        .get(name)
+        .cloned()
+        .ok_or_else(|| format!("no trainable `{name}`"))?)
 }
 
 fn loss_of(m: &SequenceClassifier, r: &HashMap<String, Tensor>) -> R<Tensor> {
@@ -65,7 +80,13 @@ fn loss_of(m: &SequenceClassifier, r: &HashMap<String, Tensor>) -> R<Tensor> {
 }
 
 /// Central finite differences at the `k` entries with the largest analytic gradient, in f64.
-fn check_finite_differences(m: &SequenceClassifier, r: &HashMap<String, Tensor>, var: &Var, grad: &Tensor, k: usize) -> R {
+fn check_finite_differences(
+    m: &SequenceClassifier,
+    r: &HashMap<String, Tensor>,
+    var: &Var,
+    grad: &Tensor,
+    k: usize,
+) -> R {
     let g = grad.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
     let mut idx: Vec<usize> = (0..g.len()).collect();
     idx.sort_by(|&a, &b| g[b].abs().total_cmp(&g[a].abs()));
@@ -82,7 +103,11 @@ fn check_finite_differences(m: &SequenceClassifier, r: &HashMap<String, Tensor>,
         var.set(&Tensor::from_vec(minus, shape.clone(), &Device::Cpu)?)?;
         let lm = loss_of(m, r)?.to_scalar::<f64>()?;
         let fd = (lp - lm) / (2.0 * eps);
-        assert!((fd - g[i]).abs() <= 1e-6 + 1e-4 * g[i].abs(), "entry {i}: finite difference {fd} vs backward {}", g[i]);
+        assert!(
+            (fd - g[i]).abs() <= 1e-6 + 1e-4 * g[i].abs(),
+            "entry {i}: finite difference {fd} vs backward {}",
+            g[i]
+        );
     }
     var.set(&Tensor::from_vec(original, shape, &Device::Cpu)?)?;
     Ok(())
@@ -95,15 +120,28 @@ fn tiny_bert_hidden_states_logits_and_loss_match_transformers() -> R {
     assert_eq!(l.model.pooling(), Pooling::Pooler);
     let (ids, mask) = (&r["input_ids"], &r["attention_mask"]);
     let hidden = l.model.encoder().forward_t(ids, mask, None, false)?;
-    assert_close(&unpadded(&hidden, mask)?, &unpadded(&r["last_hidden_state"], mask)?, 1e-4, 0.0);
+    assert_close(
+        &unpadded(&hidden, mask)?,
+        &unpadded(&r["last_hidden_state"], mask)?,
+        1e-4,
+        0.0,
+    );
     let logits = l.model.forward_t(ids, mask, false)?;
     assert_close(&v(&logits)?, &v(&r["logits"])?, 1e-4, 0.0);
-    assert_close(&v(&l.model.loss(&logits, &r["labels"])?)?, &v(&r["loss"])?, 1e-4, 0.0);
+    assert_close(
+        &v(&l.model.loss(&logits, &r["labels"])?)?,
+        &v(&r["loss"])?,
+        1e-4,
+        0.0,
+    );
     let pooled = tunesmith_engine::nn::ops::mean_pool(&hidden, mask)?;
     assert_close(&v(&pooled)?, &v(&r["mean_pooled"])?, 1e-4, 0.0);
     let emb = bert::sentence_embedding(l.model.encoder(), ids, mask)?;
     assert_close(&v(&emb)?, &v(&r["normalized_mean_pooled"])?, 1e-4, 0.0);
-    assert!(l.trainable.all_vars().len() == 2, "a frozen classifier trains only its head");
+    assert!(
+        l.trainable.all_vars().len() == 2,
+        "a frozen classifier trains only its head"
+    );
     Ok(())
 }
 
@@ -111,10 +149,18 @@ fn tiny_bert_hidden_states_logits_and_loss_match_transformers() -> R {
 fn a_padded_row_gives_the_same_logits_as_the_row_alone() -> R {
     let r = reference(&fixture("tiny-bert"), "reference.safetensors")?;
     let l = load("tiny-bert", DType::F32, Backbone::Frozen, None)?;
-    let len = r["attention_mask"].get(0)?.sum_all()?.to_dtype(DType::F32)?.to_scalar::<f32>()? as usize;
+    let len = r["attention_mask"]
+        .get(0)?
+        .sum_all()?
+        .to_dtype(DType::F32)?
+        .to_scalar::<f32>()? as usize;
     let alone_ids = r["input_ids"].narrow(0, 0, 1)?.narrow(1, 0, len)?;
-    let alone = l.model.forward_t(&alone_ids, &alone_ids.ones_like()?, false)?;
-    let batch = l.model.forward_t(&r["input_ids"], &r["attention_mask"], false)?;
+    let alone = l
+        .model
+        .forward_t(&alone_ids, &alone_ids.ones_like()?, false)?;
+    let batch = l
+        .model
+        .forward_t(&r["input_ids"], &r["attention_mask"], false)?;
     assert_close(&v(&alone)?, &v(&batch.narrow(0, 0, 1)?)?, 1e-5, 0.0);
     Ok(())
 }
@@ -126,14 +172,24 @@ fn distilbert_and_roberta_layouts_match_transformers() -> R {
         let l = load(name, DType::F32, Backbone::Full, None)?;
         let (ids, mask) = (&r["input_ids"], &r["attention_mask"]);
         let hidden = l.model.encoder().forward_t(ids, mask, None, false)?;
-        assert_close(&unpadded(&hidden, mask)?, &unpadded(&r["last_hidden_state"], mask)?, 1e-4, 0.0);
+        assert_close(
+            &unpadded(&hidden, mask)?,
+            &unpadded(&r["last_hidden_state"], mask)?,
+            1e-4,
+            0.0,
+        );
         let logits = l.model.forward_t(ids, mask, false)?;
         assert_close(&v(&logits)?, &v(&r["logits"])?, 1e-4, 0.0);
         let loss = l.model.loss(&logits, &r["labels"])?;
         assert_close(&v(&loss)?, &v(&r["loss"])?, 1e-4, 0.0);
         let grads = loss.backward()?;
-        let emb = format!("{}.embeddings.word_embeddings.weight", l.model.encoder().prefix());
-        let g = grads.get(var(&l.trainable, &emb)?.as_tensor()).ok_or("no embedding gradient")?;
+        let emb = format!(
+            "{}.embeddings.word_embeddings.weight",
+            l.model.encoder().prefix()
+        );
+        let g = grads
+            .get(var(&l.trainable, &emb)?.as_tensor())
+            .ok_or("no embedding gradient")?;
         assert_close(&v(g)?, &v(&r[&format!("grad.{emb}")])?, 1e-5, 1e-3);
     }
     Ok(())
@@ -153,13 +209,23 @@ fn full_fine_tuning_gradients_match_transformers_and_finite_differences() -> R {
         "classifier.bias",
     ];
     for name in names {
-        let g = grads.get(var(&l.trainable, name)?.as_tensor()).ok_or_else(|| format!("no gradient for {name}"))?;
+        let g = grads
+            .get(var(&l.trainable, name)?.as_tensor())
+            .ok_or_else(|| format!("no gradient for {name}"))?;
         assert_close(&v(g)?, &v(&r[&format!("grad.{name}")])?, 1e-5, 1e-3);
     }
     // Every parameter of the checkpoint trains under full fine-tuning.
     let n_vars = l.trainable.all_vars().len();
-    let with_grad = l.trainable.all_vars().iter().filter(|v| grads.get(v.as_tensor()).is_some()).count();
-    assert_eq!(with_grad, n_vars, "only {with_grad} of {n_vars} parameters get a gradient");
+    let with_grad = l
+        .trainable
+        .all_vars()
+        .iter()
+        .filter(|v| grads.get(v.as_tensor()).is_some())
+        .count();
+    assert_eq!(
+        with_grad, n_vars,
+        "only {with_grad} of {n_vars} parameters get a gradient"
+    );
 
     let l64 = load("tiny-bert", DType::F64, Backbone::Full, None)?;
     let grads = loss_of(&l64.model, &r)?.backward()?;
@@ -178,31 +244,50 @@ fn the_peft_fixture_adapter_reproduces_peft_outputs_and_gradients() -> R {
     let rl = reference(&dir, "reference_lora.safetensors")?;
     let adapter = PeftAdapter::load(&dir.join("lora-adapter"), &Device::Cpu)?;
     assert_eq!(adapter.task_type.as_deref(), Some("SEQ_CLS"));
-    assert_eq!(adapter.factors.len(), 13, "2 layers x 6 linears + the pooler");
+    assert_eq!(
+        adapter.factors.len(),
+        13,
+        "2 layers x 6 linears + the pooler"
+    );
     let l = load("tiny-bert", DType::F32, adapter.backbone(), Some(&adapter))?;
     let (ids, mask) = (&r["input_ids"], &r["attention_mask"]);
     let hidden = l.model.encoder().forward_t(ids, mask, None, false)?;
-    assert_close(&unpadded(&hidden, mask)?, &unpadded(&rl["last_hidden_state"], mask)?, 1e-4, 0.0);
+    assert_close(
+        &unpadded(&hidden, mask)?,
+        &unpadded(&rl["last_hidden_state"], mask)?,
+        1e-4,
+        0.0,
+    );
     let logits = l.model.forward_t(ids, mask, false)?;
     assert_close(&v(&logits)?, &v(&rl["logits"])?, 1e-4, 0.0);
     let loss = l.model.loss(&logits, &r["labels"])?;
     assert_close(&v(&loss)?, &v(&rl["loss"])?, 1e-4, 0.0);
     let grads = loss.backward()?;
-    for module in ["bert.encoder.layer.0.attention.self.query", "bert.encoder.layer.1.output.dense"] {
+    for module in [
+        "bert.encoder.layer.0.attention.self.query",
+        "bert.encoder.layer.1.output.dense",
+    ] {
         for ab in ["lora_A", "lora_B"] {
             let name = format!("{module}.{ab}.weight");
-            let g = grads.get(var(&l.trainable, &name)?.as_tensor()).ok_or_else(|| format!("no gradient for {name}"))?;
+            let g = grads
+                .get(var(&l.trainable, &name)?.as_tensor())
+                .ok_or_else(|| format!("no gradient for {name}"))?;
             assert_close(&v(g)?, &v(&rl[&format!("grad.{name}")])?, 1e-5, 1e-3);
         }
     }
-    let g = grads.get(var(&l.trainable, "classifier.weight")?.as_tensor()).ok_or("no head gradient")?;
+    let g = grads
+        .get(var(&l.trainable, "classifier.weight")?.as_tensor())
+        .ok_or("no head gradient")?;
     assert_close(&v(g)?, &v(&rl["grad.classifier.weight"])?, 1e-5, 1e-3);
     // Under LoRA only the factors and the head train: 13 x 2 factors + weight and bias.
     assert_eq!(l.trainable.all_vars().len(), 28);
 
     let l64 = load("tiny-bert", DType::F64, adapter.backbone(), Some(&adapter))?;
     let grads = loss_of(&l64.model, &r)?.backward()?;
-    for name in ["bert.encoder.layer.0.attention.self.query.lora_A.weight", "bert.encoder.layer.1.output.dense.lora_B.weight"] {
+    for name in [
+        "bert.encoder.layer.0.attention.self.query.lora_A.weight",
+        "bert.encoder.layer.1.output.dense.lora_B.weight",
+    ] {
         let var = var(&l64.trainable, name)?;
         let g = grads.get(var.as_tensor()).ok_or("no gradient")?.clone();
         check_finite_differences(&l64.model, &r, &var, &g, 3)?;
@@ -218,7 +303,11 @@ fn merging_the_adapter_gives_the_same_outputs_as_base_plus_adapter() -> R {
     let adapter = PeftAdapter::load(&dir.join("lora-adapter"), &Device::Cpu)?;
     let l = load("tiny-bert", DType::F32, adapter.backbone(), Some(&adapter))?;
     let merged = l.model.merged()?;
-    assert!(merged.encoder().linears().iter().all(|x| x.lora().is_none()));
+    assert!(merged
+        .encoder()
+        .linears()
+        .iter()
+        .all(|x| x.lora().is_none()));
     let logits = merged.forward_t(&r["input_ids"], &r["attention_mask"], false)?;
     assert_close(&v(&logits)?, &v(&rl["logits"])?, 1e-4, 0.0);
     Ok(())
@@ -230,7 +319,9 @@ fn a_saved_adapter_has_peft_names_and_loads_back_to_the_same_outputs() -> R {
     let r = reference(&dir, "reference.safetensors")?;
     let adapter = PeftAdapter::load(&dir.join("lora-adapter"), &Device::Cpu)?;
     let l = load("tiny-bert", DType::F32, adapter.backbone(), Some(&adapter))?;
-    let before = l.model.forward_t(&r["input_ids"], &r["attention_mask"], false)?;
+    let before = l
+        .model
+        .forward_t(&r["input_ids"], &r["attention_mask"], false)?;
     let out = tempfile::tempdir()?;
     let opts = peft::SaveOptions {
         base_model_name_or_path: "tiny-bert".into(),
@@ -240,20 +331,33 @@ fn a_saved_adapter_has_peft_names_and_loads_back_to_the_same_outputs() -> R {
     peft::save(out.path(), &adapter.config, &l.trainable, &opts)?;
     // Same file names and tensor names and shapes as PEFT's own save of the same adapter.
     let ours = candle_core::safetensors::load(out.path().join(peft::WEIGHTS_FILE), &Device::Cpu)?;
-    let theirs = candle_core::safetensors::load(dir.join("lora-adapter").join(peft::WEIGHTS_FILE), &Device::Cpu)?;
-    let mut a: Vec<_> = ours.iter().map(|(k, t)| (k.clone(), t.dims().to_vec())).collect();
-    let mut b: Vec<_> = theirs.iter().map(|(k, t)| (k.clone(), t.dims().to_vec())).collect();
+    let theirs = candle_core::safetensors::load(
+        dir.join("lora-adapter").join(peft::WEIGHTS_FILE),
+        &Device::Cpu,
+    )?;
+    let mut a: Vec<_> = ours
+        .iter()
+        .map(|(k, t)| (k.clone(), t.dims().to_vec()))
+        .collect();
+    let mut b: Vec<_> = theirs
+        .iter()
+        .map(|(k, t)| (k.clone(), t.dims().to_vec()))
+        .collect();
     a.sort();
     b.sort();
     assert_eq!(a, b);
-    let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.path().join(peft::CONFIG_FILE))?)?;
+    let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        out.path().join(peft::CONFIG_FILE),
+    )?)?;
     assert_eq!(cfg["peft_type"], "LORA");
     assert_eq!(cfg["r"], 4);
     assert_eq!(cfg["task_type"], "SEQ_CLS");
 
     let back = PeftAdapter::load(out.path(), &Device::Cpu)?;
     let l2 = load("tiny-bert", DType::F32, back.backbone(), Some(&back))?;
-    let after = l2.model.forward_t(&r["input_ids"], &r["attention_mask"], false)?;
+    let after = l2
+        .model
+        .forward_t(&r["input_ids"], &r["attention_mask"], false)?;
     assert_close(&v(&after)?, &v(&before)?, 1e-6, 0.0);
     Ok(())
 }
@@ -261,13 +365,35 @@ fn a_saved_adapter_has_peft_names_and_loads_back_to_the_same_outputs() -> R {
 #[test]
 fn a_fresh_lora_adapter_leaves_outputs_unchanged_and_trains_only_factors_and_head() -> R {
     let r = reference(&fixture("tiny-bert"), "reference.safetensors")?;
-    let setup = LoraSetup { config: LoraConfig { r: 2, alpha: 4.0, dropout: 0.1, ..Default::default() }, ..Default::default() };
+    let setup = LoraSetup {
+        config: LoraConfig {
+            r: 2,
+            alpha: 4.0,
+            dropout: 0.1,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
     let l = load("tiny-bert", DType::F32, Backbone::Lora(setup), None)?;
-    let logits = l.model.forward_t(&r["input_ids"], &r["attention_mask"], false)?;
+    let logits = l
+        .model
+        .forward_t(&r["input_ids"], &r["attention_mask"], false)?;
     assert_close(&v(&logits)?, &v(&r["logits"])?, 1e-4, 0.0);
-    let grads = l.model.loss(&l.model.forward_t(&r["input_ids"], &r["attention_mask"], true)?, &r["labels"])?.backward()?;
+    let grads = l
+        .model
+        .loss(
+            &l.model
+                .forward_t(&r["input_ids"], &r["attention_mask"], true)?,
+            &r["labels"],
+        )?
+        .backward()?;
     let data = l.trainable.data().lock().map_err(|_| "poisoned")?;
-    assert!(data.keys().all(|k| k.contains(".lora_") || k.starts_with("classifier.")), "{:?}", data.keys());
+    assert!(
+        data.keys()
+            .all(|k| k.contains(".lora_") || k.starts_with("classifier.")),
+        "{:?}",
+        data.keys()
+    );
     // B starts at zero, so A's gradient is zero at first; B's is not.
     let b = &data["bert.encoder.layer.0.attention.self.query.lora_B.weight"];
     let gb = grads.get(b.as_tensor()).ok_or("no gradient for B")?;
@@ -281,7 +407,8 @@ fn multi_label_loss_is_binary_cross_entropy() -> R {
     let targets = Tensor::new(&[[1f32, 0.0], [0.0, 1.0]], &Device::Cpu)?;
     let got = bert::bce_with_logits(&logits, &targets)?.to_scalar::<f32>()?;
     let sig = |x: f32| 1.0 / (1.0 + (-x).exp());
-    let expected = -((sig(0.0)).ln() + (1.0 - sig(2.0)).ln() + (1.0 - sig(-1.0)).ln() + sig(0.5).ln()) / 4.0;
+    let expected =
+        -((sig(0.0)).ln() + (1.0 - sig(2.0)).ln() + (1.0 - sig(-1.0)).ln() + sig(0.5).ln()) / 4.0;
     assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
     Ok(())
 }
@@ -305,7 +432,12 @@ fn edit_config(dir: &Path, key: &str, value: serde_json::Value) -> R {
 fn load_error(dir: &Path) -> String {
     let run = || -> tunesmith_engine::Result<BertModel> {
         let cfg = BertConfig::from_file(&dir.join("config.json"))?;
-        let p: Params = Checkpoint::open(dir)?.params(DType::F32, &Device::Cpu, VarMap::new(), Backbone::Frozen)?;
+        let p: Params = Checkpoint::open(dir)?.params(
+            DType::F32,
+            &Device::Cpu,
+            VarMap::new(),
+            Backbone::Frozen,
+        )?;
         BertModel::load(&p, &cfg)
     };
     match run() {
@@ -319,16 +451,25 @@ fn a_config_with_more_layers_than_the_weights_names_the_missing_tensor_and_file(
     let dir = copy_fixture("tiny-bert")?;
     edit_config(dir.path(), "num_hidden_layers", 3.into())?;
     let err = load_error(dir.path());
-    assert!(err.contains("bert.encoder.layer.2.attention.self.query.weight") && err.contains("model.safetensors"), "{err}");
+    assert!(
+        err.contains("bert.encoder.layer.2.attention.self.query.weight")
+            && err.contains("model.safetensors"),
+        "{err}"
+    );
     Ok(())
 }
 
 #[test]
 fn a_config_that_does_not_match_the_weights_names_the_tensor_and_both_shapes() -> R {
     let dir = copy_fixture("tiny-bert")?;
-    edit_config(dir.path(), "vocab_size", 301.into())?;
+    let vocab = BertConfig::from_file(&dir.path().join("config.json"))?.vocab_size;
+    edit_config(dir.path(), "vocab_size", (vocab + 1).into())?;
     let err = load_error(dir.path());
-    assert!(err.contains("word_embeddings") && err.contains("[300, 32]") && err.contains("[301, 32]"), "{err}");
+    let (found, expected) = (format!("[{vocab}, 32]"), format!("[{}, 32]", vocab + 1));
+    assert!(
+        err.contains("word_embeddings") && err.contains(&found) && err.contains(&expected),
+        "{err}"
+    );
     Ok(())
 }
 
@@ -350,7 +491,14 @@ fn the_tokenizer_pads_a_batch_and_masks_the_padding() -> R {
     let want: Vec<u32> = r["input_ids"].get(0)?.to_dtype(DType::U32)?.to_vec1()?;
     assert_eq!(first, want[..first.len()].to_vec());
     assert_eq!(b.lengths[1], 3, "[CLS] a [SEP]");
-    assert_eq!(b.attention_mask.get(1)?.to_vec1::<u32>()?.iter().sum::<u32>(), 3);
+    assert_eq!(
+        b.attention_mask
+            .get(1)?
+            .to_vec1::<u32>()?
+            .iter()
+            .sum::<u32>(),
+        3
+    );
     let short = tok.encode_batch(&["the film was a delight"], 4, &Device::Cpu)?;
     assert_eq!(short.lengths[0], 4);
     Ok(())
@@ -358,15 +506,35 @@ fn the_tokenizer_pads_a_batch_and_masks_the_padding() -> R {
 
 #[test]
 fn real_minilm_sentence_embedding_matches_sentence_transformers() -> R {
-    let Some(dir) = real_model("all-MiniLM-L6-v2") else { return Ok(()) };
+    let Some(dir) = real_model("all-MiniLM-L6-v2") else {
+        return Ok(());
+    };
     let cfg = BertConfig::from_file(&dir.join("config.json"))?;
-    let p = Checkpoint::open(&dir)?.params(DType::F32, &Device::Cpu, VarMap::new(), Backbone::Frozen)?;
+    let p = Checkpoint::open(&dir)?.params(
+        DType::F32,
+        &Device::Cpu,
+        VarMap::new(),
+        Backbone::Frozen,
+    )?;
     let model = BertModel::load(&p, &cfg)?;
-    assert_eq!(model.prefix(), "", "sentence-transformers exports BertModel without `bert.`");
+    assert_eq!(
+        model.prefix(),
+        "",
+        "sentence-transformers exports BertModel without `bert.`"
+    );
     let tok = TextTokenizer::from_dir(&dir)?;
-    let b = tok.encode_batch(&["This is an example sentence", "Each sentence is converted"], 128, &Device::Cpu)?;
+    let b = tok.encode_batch(
+        &["This is an example sentence", "Each sentence is converted"],
+        128,
+        &Device::Cpu,
+    )?;
     let emb = bert::sentence_embedding(&model, &b.input_ids, &b.attention_mask)?;
     let first: Vec<f32> = emb.get(0)?.narrow(0, 0, 5)?.to_vec1()?;
-    assert_close(&first, &[0.06766, 0.06350, 0.04871, 0.07930, 0.03745], 1e-4, 0.0);
+    assert_close(
+        &first,
+        &[0.06766, 0.06350, 0.04871, 0.07930, 0.03745],
+        1e-4,
+        0.0,
+    );
     Ok(())
 }

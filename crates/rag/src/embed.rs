@@ -94,7 +94,7 @@ pub fn to_blob(v: &[f32]) -> Vec<u8> {
 
 /// Decodes [`to_blob`]'s bytes; a length that is not a multiple of 4 yields `None`.
 pub fn from_blob(bytes: &[u8]) -> Option<Vec<f32>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     Some(

@@ -143,7 +143,7 @@ pub fn pool(hidden: &[f32], mask: &[u32], dim: usize, config: &SentenceConfig) -
     match config.pooling {
         Pooling::Cls => v.copy_from_slice(&hidden[..dim]),
         Pooling::LastToken => {
-            if let Some(r) = rows().last() {
+            if let Some(r) = rows().next_back() {
                 v.copy_from_slice(r);
             }
         }

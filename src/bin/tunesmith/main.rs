@@ -2,12 +2,15 @@
 //! machines (`--json`). Each subcommand lives in its own module and is a thin call into the
 //! `tunesmith` library.
 
+mod chat;
+mod compare;
 mod data;
 mod doctor;
 mod models;
 mod output;
 mod rag;
 mod runs;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +44,12 @@ enum Command {
     Models(models::ModelsArgs),
     /// Documents for retrieval: index files and folders, query them with a question.
     Rag(rag::RagArgs),
+    /// Ask a model one question (base, a fine-tuned run, with or without your documents), streamed.
+    Chat(chat::ChatArgs),
+    /// Score base, fine-tuned and RAG answers to a question set against reference answers, with a verdict.
+    Compare(compare::CompareArgs),
+    /// Fine-tune a model on a data file.
+    Train(train::TrainArgs),
 }
 
 /// What every subcommand receives.
@@ -61,6 +70,9 @@ fn main() -> ExitCode {
             Command::Runs(args) => runs::run(&ctx, args),
             Command::Models(args) => models::run(&ctx, args),
             Command::Rag(args) => rag::run(&ctx, args),
+            Command::Chat(args) => chat::run(&ctx, args),
+            Command::Compare(args) => compare::run(&ctx, args),
+            Command::Train(args) => train::run(&ctx, args),
         }
     });
     match result {

@@ -222,10 +222,10 @@ fn print_estimate(r: &EstimateReport) {
     let e = &r.estimate;
     let b = &e.breakdown;
     println!(
-        "{} ({} parameters), {:?}, batch {}, max length {}",
+        "{} ({} parameters), {}, batch {}, max length {}",
         r.model,
         human_count(e.shape.parameters),
-        e.request.method,
+        words(&e.request.method),
         e.request.batch,
         e.request.max_len
     );
@@ -241,9 +241,12 @@ fn print_estimate(r: &EstimateReport) {
         println!("  {name:<22} {:>10}", human_bytes(v));
     }
     match (r.device.bytes, e.verdict) {
-        (Some(free), Some(v)) => {
-            println!("{} free on {}: {:?}", human_bytes(free), r.device.device, v)
-        }
+        (Some(free), Some(v)) => println!(
+            "{} free on {}: {}",
+            human_bytes(free),
+            r.device.device,
+            words(&v)
+        ),
         _ => println!("no verdict: {}", r.device.source),
     }
     if let Some(s) = &e.suggestion {
@@ -326,6 +329,14 @@ impl ProgressPrinter {
             eprintln!();
         }
     }
+}
+
+/// A serialised enum's snake_case name in words (`does_not_fit` -> `does not fit`).
+fn words<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|x| x.as_str().map(|s| s.replace('_', " ")))
+        .unwrap_or_default()
 }
 
 fn human_bytes(n: u64) -> String {

@@ -31,7 +31,13 @@ pub struct LoraConfig {
 
 impl Default for LoraConfig {
     fn default() -> Self {
-        Self { r: 8, alpha: 16.0, dropout: 0.05, target_modules: Vec::new(), use_rslora: false }
+        Self {
+            r: 8,
+            alpha: 16.0,
+            dropout: 0.05,
+            target_modules: Vec::new(),
+            use_rslora: false,
+        }
     }
 }
 
@@ -50,13 +56,17 @@ impl LoraConfig {
         if self.target_modules.is_empty() || self.target_modules.iter().any(|t| t == "all-linear") {
             return true;
         }
-        self.target_modules.iter().any(|t| module == t || module.ends_with(&format!(".{t}")))
+        self.target_modules
+            .iter()
+            .any(|t| module == t || module.ends_with(&format!(".{t}")))
     }
 
     /// Checks the numbers make sense before any tensor is built.
     pub fn validate(&self) -> Result<()> {
         if self.r == 0 {
-            return Err(EngineError::Invalid("the LoRA rank must be at least 1".into()));
+            return Err(EngineError::Invalid(
+                "the LoRA rank must be at least 1".into(),
+            ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(EngineError::Invalid(format!(
@@ -65,7 +75,10 @@ impl LoraConfig {
             )));
         }
         if !self.alpha.is_finite() || self.alpha <= 0.0 {
-            return Err(EngineError::Invalid(format!("the LoRA alpha must be positive, got {}", self.alpha)));
+            return Err(EngineError::Invalid(format!(
+                "the LoRA alpha must be positive, got {}",
+                self.alpha
+            )));
         }
         Ok(())
     }
@@ -91,7 +104,12 @@ impl Lora {
                 "LoRA A has rank {r} but B has rank {r2}; the adapter is inconsistent"
             )));
         }
-        Ok(Self { a, b, scale, dropout })
+        Ok(Self {
+            a,
+            b,
+            scale,
+            dropout,
+        })
     }
 
     /// Fresh trainable factors as PEFT makes them: `A` Kaiming-uniform (`a = sqrt(5)`), `B` zero.
@@ -109,7 +127,12 @@ impl Lora {
             &Tensor::rand(-bound, bound, (cfg.r, in_features), device)?.to_dtype(dtype)?,
         )?;
         let b = Var::zeros((out_features, cfg.r), dtype, device)?;
-        let lora = Self::new(a.as_tensor().clone(), b.as_tensor().clone(), cfg.scale(), cfg.dropout)?;
+        let lora = Self::new(
+            a.as_tensor().clone(),
+            b.as_tensor().clone(),
+            cfg.scale(),
+            cfg.dropout,
+        )?;
         Ok((lora, a, b))
     }
 
@@ -135,7 +158,11 @@ impl Lora {
 
     /// The update for input `x` (`[..., in]` -> `[..., out]`); dropout only when `train`.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let x = if train && self.dropout > 0.0 { candle_nn::ops::dropout(x, self.dropout)? } else { x.clone() };
+        let x = if train && self.dropout > 0.0 {
+            candle_nn::ops::dropout(x, self.dropout)?
+        } else {
+            x.clone()
+        };
         let h = crate::nn::ops::matmul_t(&x, &self.a)?;
         let y = crate::nn::ops::matmul_t(&h, &self.b)?;
         Ok((y * self.scale)?)
@@ -153,7 +180,10 @@ mod tests {
 
     #[test]
     fn targets_match_like_peft_by_full_name_or_suffix() {
-        let cfg = LoraConfig { target_modules: vec!["query".into(), "mlp.up_proj".into()], ..Default::default() };
+        let cfg = LoraConfig {
+            target_modules: vec!["query".into(), "mlp.up_proj".into()],
+            ..Default::default()
+        };
         assert!(cfg.targets("bert.encoder.layer.0.attention.self.query"));
         assert!(cfg.targets("model.layers.1.mlp.up_proj"));
         assert!(!cfg.targets("bert.encoder.layer.0.attention.self.key"));
@@ -163,7 +193,12 @@ mod tests {
 
     #[test]
     fn a_fresh_adapter_changes_nothing_because_b_starts_at_zero() -> Result<()> {
-        let cfg = LoraConfig { r: 4, alpha: 8.0, dropout: 0.0, ..Default::default() };
+        let cfg = LoraConfig {
+            r: 4,
+            alpha: 8.0,
+            dropout: 0.0,
+            ..Default::default()
+        };
         let (lora, a, _b) = Lora::init(6, 5, &cfg, DType::F32, &Device::Cpu)?;
         let x = Tensor::ones((2, 3, 6), DType::F32, &Device::Cpu)?;
         let y = lora.forward_t(&x, true)?;
@@ -177,9 +212,15 @@ mod tests {
 
     #[test]
     fn invalid_settings_are_refused_with_a_reason() {
-        let cfg = LoraConfig { r: 0, ..Default::default() };
+        let cfg = LoraConfig {
+            r: 0,
+            ..Default::default()
+        };
         assert!(cfg.validate().unwrap_err().to_string().contains("rank"));
-        let cfg = LoraConfig { dropout: 1.5, ..Default::default() };
+        let cfg = LoraConfig {
+            dropout: 1.5,
+            ..Default::default()
+        };
         assert!(cfg.validate().unwrap_err().to_string().contains("dropout"));
     }
 }

@@ -47,43 +47,90 @@ impl PeftAdapter {
     /// Reads `dir/adapter_config.json` and `dir/adapter_model.safetensors` onto `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
         let cfg_path = dir.join(CONFIG_FILE);
-        let bad = |path: &Path, reason: String| EngineError::Checkpoint { path: path.to_path_buf(), reason };
-        let text = std::fs::read_to_string(&cfg_path)
-            .map_err(|e| bad(&cfg_path, format!("cannot be read ({e}); is this a PEFT adapter folder?")))?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| bad(&cfg_path, format!("is not valid JSON: {e}")))?;
+        let bad = |path: &Path, reason: String| EngineError::Checkpoint {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(&cfg_path).map_err(|e| {
+            bad(
+                &cfg_path,
+                format!("cannot be read ({e}); is this a PEFT adapter folder?"),
+            )
+        })?;
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| bad(&cfg_path, format!("is not valid JSON: {e}")))?;
         let peft_type = v.get("peft_type").and_then(Value::as_str).unwrap_or("");
         if peft_type != "LORA" {
-            return Err(bad(&cfg_path, format!("is a `{peft_type}` adapter; only LORA adapters are supported")));
+            return Err(bad(
+                &cfg_path,
+                format!("is a `{peft_type}` adapter; only LORA adapters are supported"),
+            ));
         }
-        let refuse = |what: &str| bad(&cfg_path, format!("uses {what}, which Tunesmith does not implement"));
+        let refuse = |what: &str| {
+            bad(
+                &cfg_path,
+                format!("uses {what}, which Tunesmith does not implement"),
+            )
+        };
         if v.get("use_dora").and_then(Value::as_bool).unwrap_or(false) {
             return Err(refuse("DoRA (use_dora)"));
         }
-        if v.get("fan_in_fan_out").and_then(Value::as_bool).unwrap_or(false) {
+        if v.get("fan_in_fan_out")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+        {
             return Err(refuse("fan_in_fan_out (GPT-2 style Conv1D weights)"));
         }
         for key in ["rank_pattern", "alpha_pattern"] {
-            if v.get(key).and_then(Value::as_object).is_some_and(|m| !m.is_empty()) {
+            if v.get(key)
+                .and_then(Value::as_object)
+                .is_some_and(|m| !m.is_empty())
+            {
                 return Err(refuse(&format!("a per-module `{key}`")));
             }
         }
-        if v.get("bias").and_then(Value::as_str).is_some_and(|b| b != "none") {
+        if v.get("bias")
+            .and_then(Value::as_str)
+            .is_some_and(|b| b != "none")
+        {
             return Err(refuse("trained biases (`bias` other than \"none\")"));
         }
-        let r = v.get("r").and_then(Value::as_u64).ok_or_else(|| bad(&cfg_path, "has no rank `r`".into()))? as usize;
+        let r = v
+            .get("r")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad(&cfg_path, "has no rank `r`".into()))? as usize;
         let alpha = v.get("lora_alpha").and_then(Value::as_f64).unwrap_or(8.0);
         let dropout = v.get("lora_dropout").and_then(Value::as_f64).unwrap_or(0.0) as f32;
         let target_modules = match v.get("target_modules") {
-            Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
             Some(Value::String(s)) if s == "all-linear" => vec!["all-linear".to_string()],
             Some(Value::String(s)) => {
-                return Err(bad(&cfg_path, format!("targets modules by the regular expression `{s}`; list them by name instead")))
+                return Err(bad(
+                    &cfg_path,
+                    format!(
+                    "targets modules by the regular expression `{s}`; list them by name instead"
+                ),
+                ))
             }
             _ => Vec::new(),
         };
-        let use_rslora = v.get("use_rslora").and_then(Value::as_bool).unwrap_or(false);
-        let config = LoraConfig { r, alpha, dropout, target_modules, use_rslora };
-        config.validate().map_err(|e| bad(&cfg_path, e.to_string()))?;
+        let use_rslora = v
+            .get("use_rslora")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let config = LoraConfig {
+            r,
+            alpha,
+            dropout,
+            target_modules,
+            use_rslora,
+        };
+        config
+            .validate()
+            .map_err(|e| bad(&cfg_path, e.to_string()))?;
 
         let w_path = dir.join(WEIGHTS_FILE);
         if !w_path.exists() {
@@ -101,10 +148,19 @@ impl PeftAdapter {
         let mut b_map: HashMap<String, Tensor> = HashMap::new();
         let mut saved = HashMap::new();
         for (name, t) in tensors {
-            let short = name.strip_prefix(PREFIX).unwrap_or(&name).replace(".modules_to_save.default", "");
-            if let Some(m) = short.strip_suffix(".lora_A.weight").or_else(|| short.strip_suffix(".lora_A.default.weight")) {
+            let short = name
+                .strip_prefix(PREFIX)
+                .unwrap_or(&name)
+                .replace(".modules_to_save.default", "");
+            if let Some(m) = short
+                .strip_suffix(".lora_A.weight")
+                .or_else(|| short.strip_suffix(".lora_A.default.weight"))
+            {
                 a_map.insert(m.to_string(), t);
-            } else if let Some(m) = short.strip_suffix(".lora_B.weight").or_else(|| short.strip_suffix(".lora_B.default.weight")) {
+            } else if let Some(m) = short
+                .strip_suffix(".lora_B.weight")
+                .or_else(|| short.strip_suffix(".lora_B.default.weight"))
+            {
                 b_map.insert(m.to_string(), t);
             } else {
                 saved.insert(short, t);
@@ -112,9 +168,14 @@ impl PeftAdapter {
         }
         let mut factors = HashMap::new();
         for (m, a) in a_map {
-            let b = b_map.remove(&m).ok_or_else(|| bad(&w_path, format!("has lora_A but no lora_B for `{m}`")))?;
+            let b = b_map
+                .remove(&m)
+                .ok_or_else(|| bad(&w_path, format!("has lora_A but no lora_B for `{m}`")))?;
             if a.dims().first() != Some(&r) || b.dims().get(1) != Some(&r) {
-                return Err(bad(&w_path, format!("the factors of `{m}` do not have rank {r} as the config says")));
+                return Err(bad(
+                    &w_path,
+                    format!("the factors of `{m}` do not have rank {r} as the config says"),
+                ));
             }
             factors.insert(m, (a, b));
         }
@@ -126,8 +187,14 @@ impl PeftAdapter {
         }
         Ok(Self {
             config,
-            task_type: v.get("task_type").and_then(Value::as_str).map(str::to_string),
-            base_model_name_or_path: v.get("base_model_name_or_path").and_then(Value::as_str).map(str::to_string),
+            task_type: v
+                .get("task_type")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            base_model_name_or_path: v
+                .get("base_model_name_or_path")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             factors,
             saved,
         })
@@ -140,7 +207,10 @@ impl PeftAdapter {
         // Target what the file actually holds (full module paths), so a module the config's pattern
         // would match but the file lacks is reported as missing rather than freshly initialised.
         config.target_modules = self.factors.keys().cloned().collect();
-        Backbone::Lora(LoraSetup { config, initial: self.factors.clone() })
+        Backbone::Lora(LoraSetup {
+            config,
+            initial: self.factors.clone(),
+        })
     }
 }
 
@@ -159,37 +229,55 @@ pub struct SaveOptions {
 /// `config.target_modules` is written as given, or, when empty, as the set of module names that
 /// carry factors (their last component, as PEFT lists them).
 pub fn save(dir: &Path, config: &LoraConfig, trainable: &VarMap, opts: &SaveOptions) -> Result<()> {
-    let bad = |path: &Path, reason: String| EngineError::Checkpoint { path: path.to_path_buf(), reason };
+    let bad = |path: &Path, reason: String| EngineError::Checkpoint {
+        path: path.to_path_buf(),
+        reason,
+    };
     std::fs::create_dir_all(dir).map_err(|e| bad(dir, format!("cannot be created: {e}")))?;
-    let data = trainable
-        .data()
-        .lock()
-        .map_err(|_| EngineError::Invalid("the trainable parameter map was poisoned by a panic".into()))?;
+    let data = trainable.data().lock().map_err(|_| {
+        EngineError::Invalid("the trainable parameter map was poisoned by a panic".into())
+    })?;
     let mut out: Vec<(String, Tensor)> = Vec::new();
     let mut targets = BTreeSet::new();
     for (name, var) in data.iter() {
-        let lora_module = name.strip_suffix(".lora_A.weight").or_else(|| name.strip_suffix(".lora_B.weight"));
+        let lora_module = name
+            .strip_suffix(".lora_A.weight")
+            .or_else(|| name.strip_suffix(".lora_B.weight"));
         let keep = if let Some(m) = lora_module {
             targets.insert(m.rsplit('.').next().unwrap_or(m).to_string());
             true
         } else {
-            opts.modules_to_save.iter().any(|m| name.starts_with(&format!("{m}.")))
+            opts.modules_to_save
+                .iter()
+                .any(|m| name.starts_with(&format!("{m}.")))
         };
         if keep {
-            out.push((format!("{PREFIX}{name}"), var.as_tensor().detach().contiguous()?));
+            out.push((
+                format!("{PREFIX}{name}"),
+                var.as_tensor().detach().contiguous()?,
+            ));
         }
     }
     drop(data);
     if targets.is_empty() {
-        return Err(EngineError::Invalid("there are no LoRA factors to save; was the model loaded with LoRA?".into()));
+        return Err(EngineError::Invalid(
+            "there are no LoRA factors to save; was the model loaded with LoRA?".into(),
+        ));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     let w_path = dir.join(WEIGHTS_FILE);
     let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
-    safetensors::tensor::serialize_to_file(out.iter().map(|(n, t)| (n.as_str(), t)), Some(meta), &w_path)
-        .map_err(|e| bad(&w_path, format!("cannot be written: {e}")))?;
-    let target_modules: Vec<String> =
-        if config.target_modules.is_empty() { targets.into_iter().collect() } else { config.target_modules.clone() };
+    safetensors::tensor::serialize_to_file(
+        out.iter().map(|(n, t)| (n.as_str(), t)),
+        Some(meta),
+        &w_path,
+    )
+    .map_err(|e| bad(&w_path, format!("cannot be written: {e}")))?;
+    let target_modules: Vec<String> = if config.target_modules.is_empty() {
+        targets.into_iter().collect()
+    } else {
+        config.target_modules.clone()
+    };
     let cfg = json!({
         "peft_type": "LORA",
         "task_type": opts.task_type,
@@ -211,7 +299,9 @@ pub fn save(dir: &Path, config: &LoraConfig, trainable: &VarMap, opts: &SaveOpti
         "library": "tunesmith",
     });
     let c_path = dir.join(CONFIG_FILE);
-    let text = serde_json::to_string_pretty(&cfg).map_err(|e| EngineError::Invalid(e.to_string()))?;
-    std::fs::write(&c_path, text + "\n").map_err(|e| bad(&c_path, format!("cannot be written: {e}")))?;
+    let text =
+        serde_json::to_string_pretty(&cfg).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    std::fs::write(&c_path, text + "\n")
+        .map_err(|e| bad(&c_path, format!("cannot be written: {e}")))?;
     Ok(())
 }

@@ -15,7 +15,10 @@ pub struct KvCache {
 impl KvCache {
     /// An empty cache for `layers` layers.
     pub fn new(layers: usize) -> Self {
-        Self { layers: vec![None; layers], len: 0 }
+        Self {
+            layers: vec![None; layers],
+            len: 0,
+        }
     }
 
     /// How many positions are cached.

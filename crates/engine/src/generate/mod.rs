@@ -66,7 +66,11 @@ pub struct GenerateConfig {
 
 impl Default for GenerateConfig {
     fn default() -> Self {
-        Self { max_new_tokens: 256, sampling: SamplingConfig::default(), stop_ids: Vec::new() }
+        Self {
+            max_new_tokens: 256,
+            sampling: SamplingConfig::default(),
+            stop_ids: Vec::new(),
+        }
     }
 }
 
@@ -141,7 +145,9 @@ pub fn generate(
     on_delta: &mut dyn FnMut(&str),
 ) -> Result<Generated> {
     if prompt.is_empty() {
-        return Err(EngineError::Invalid("the prompt is empty: give the model some text to continue".into()));
+        return Err(EngineError::Invalid(
+            "the prompt is empty: give the model some text to continue".into(),
+        ));
     }
     if prompt.len() >= model.max_positions() {
         return Err(EngineError::Invalid(format!(
@@ -157,7 +163,9 @@ pub fn generate(
     let mut tokens: Vec<u32> = Vec::new();
     let mut emitted = String::new();
     let decode = |ids: &[u32]| {
-        tokenizer.decode(ids, true).map_err(|e| EngineError::Invalid(format!("cannot decode tokens: {e}")))
+        tokenizer
+            .decode(ids, true)
+            .map_err(|e| EngineError::Invalid(format!("cannot decode tokens: {e}")))
     };
 
     let start = Instant::now();

@@ -21,7 +21,13 @@ pub struct SamplingConfig {
 
 impl Default for SamplingConfig {
     fn default() -> Self {
-        Self { temperature: 0.0, top_k: None, top_p: None, repetition_penalty: 1.0, seed: 42 }
+        Self {
+            temperature: 0.0,
+            top_k: None,
+            top_p: None,
+            repetition_penalty: 1.0,
+            seed: 42,
+        }
     }
 }
 
@@ -88,7 +94,10 @@ impl Sampler {
             idx.truncate(k.max(1));
         }
         let max = logits[idx[0]] / t;
-        let mut probs: Vec<f64> = idx.iter().map(|&i| ((logits[i] / t - max) as f64).exp()).collect();
+        let mut probs: Vec<f64> = idx
+            .iter()
+            .map(|&i| ((logits[i] / t - max) as f64).exp())
+            .collect();
         let sum: f64 = probs.iter().sum();
         probs.iter_mut().for_each(|p| *p /= sum);
         if let Some(top_p) = self.cfg.top_p.filter(|&p| p < 1.0) {
@@ -141,14 +150,21 @@ mod tests {
 
     #[test]
     fn the_repetition_penalty_can_change_the_greedy_choice() {
-        let cfg = SamplingConfig { repetition_penalty: 2.0, ..Default::default() };
+        let cfg = SamplingConfig {
+            repetition_penalty: 2.0,
+            ..Default::default()
+        };
         let mut s = Sampler::new(cfg);
         assert_eq!(s.sample(&mut [1.5, 1.0, -1.0], &[0]), 1);
     }
 
     #[test]
     fn top_k_one_is_greedy_whatever_the_temperature() {
-        let cfg = SamplingConfig { temperature: 5.0, top_k: Some(1), ..Default::default() };
+        let cfg = SamplingConfig {
+            temperature: 5.0,
+            top_k: Some(1),
+            ..Default::default()
+        };
         let mut s = Sampler::new(cfg);
         for _ in 0..20 {
             assert_eq!(s.sample(&mut [0.0, 0.3, 0.2], &[]), 1);
@@ -157,7 +173,11 @@ mod tests {
 
     #[test]
     fn top_p_keeps_only_the_nucleus() {
-        let cfg = SamplingConfig { temperature: 1.0, top_p: Some(0.5), ..Default::default() };
+        let cfg = SamplingConfig {
+            temperature: 1.0,
+            top_p: Some(0.5),
+            ..Default::default()
+        };
         let mut s = Sampler::new(cfg);
         for _ in 0..50 {
             // token 2 has probability ~0.84: the nucleus for p = 0.5 is that token alone.
@@ -168,8 +188,14 @@ mod tests {
     #[test]
     fn the_same_seed_draws_the_same_tokens_and_another_seed_differs() {
         let draw = |seed| {
-            let mut s = Sampler::new(SamplingConfig { temperature: 1.0, seed, ..Default::default() });
-            (0..32).map(|_| s.sample(&mut [0.0; 16], &[])).collect::<Vec<_>>()
+            let mut s = Sampler::new(SamplingConfig {
+                temperature: 1.0,
+                seed,
+                ..Default::default()
+            });
+            (0..32)
+                .map(|_| s.sample(&mut [0.0; 16], &[]))
+                .collect::<Vec<_>>()
         };
         assert_eq!(draw(7), draw(7));
         assert_ne!(draw(7), draw(8));

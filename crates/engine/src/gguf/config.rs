@@ -33,7 +33,10 @@ pub fn llama_config(file: &mut GgufFile) -> Result<(LlamaConfig, Option<RopeScal
         Ok(v) => v as usize,
         Err(_) => file.strings("tokenizer.ggml.tokens")?.len(),
     };
-    let head_dim = file.uint(&key("attention.key_length")).ok().map(|v| v as usize);
+    let head_dim = file
+        .uint(&key("attention.key_length"))
+        .ok()
+        .map(|v| v as usize);
     let rope_theta = file.float(&key("rope.freq_base")).unwrap_or(10000.0);
     let linear_factor = match file.string(&key("rope.scaling.type")).ok().as_deref() {
         Some("linear") => Some(file.float(&key("rope.scaling.factor"))?),
@@ -47,20 +50,31 @@ pub fn llama_config(file: &mut GgufFile) -> Result<(LlamaConfig, Option<RopeScal
     };
     let per_freq = if file.has_tensor("rope_freqs.weight") {
         let t = file.dequantized("rope_freqs.weight", &candle_core::Device::Cpu)?;
-        Some(RopeScaling::PerFrequency(t.flatten_all()?.to_vec1::<f32>()?))
+        Some(RopeScaling::PerFrequency(
+            t.flatten_all()?.to_vec1::<f32>()?,
+        ))
     } else {
         None
     };
     let cfg = LlamaConfig {
-        model_type: if arch == "qwen2" { "qwen2".into() } else { "llama".into() },
+        model_type: if arch == "qwen2" {
+            "qwen2".into()
+        } else {
+            "llama".into()
+        },
         vocab_size,
         hidden_size: hidden,
         intermediate_size: file.uint(&key("feed_forward_length"))? as usize,
         num_hidden_layers: file.uint(&key("block_count"))? as usize,
         num_attention_heads: heads,
-        num_key_value_heads: Some(file.uint(&key("attention.head_count_kv")).unwrap_or(heads as u64) as usize),
+        num_key_value_heads: Some(
+            file.uint(&key("attention.head_count_kv"))
+                .unwrap_or(heads as u64) as usize,
+        ),
         head_dim,
-        rms_norm_eps: file.float(&key("attention.layer_norm_rms_epsilon")).unwrap_or(1e-6),
+        rms_norm_eps: file
+            .float(&key("attention.layer_norm_rms_epsilon"))
+            .unwrap_or(1e-6),
         rope_theta: Some(rope_theta),
         rope_scaling: linear_factor.map(|f| RopeParameters {
             rope_type: Some("linear".into()),
@@ -73,10 +87,18 @@ pub fn llama_config(file: &mut GgufFile) -> Result<(LlamaConfig, Option<RopeScal
         attention_bias: file.has_tensor("blk.0.attn_output.bias"),
         mlp_bias: false,
         hidden_act: "silu".into(),
-        bos_token_id: file.uint("tokenizer.ggml.bos_token_id").ok().map(|v| TokenIds::One(v as u32)),
-        eos_token_id: file.uint("tokenizer.ggml.eos_token_id").ok().map(|v| TokenIds::One(v as u32)),
+        bos_token_id: file
+            .uint("tokenizer.ggml.bos_token_id")
+            .ok()
+            .map(|v| TokenIds::One(v as u32)),
+        eos_token_id: file
+            .uint("tokenizer.ggml.eos_token_id")
+            .ok()
+            .map(|v| TokenIds::One(v as u32)),
     };
-    cfg.validate()
-        .map_err(|reason| EngineError::Checkpoint { path: file.path().to_path_buf(), reason })?;
+    cfg.validate().map_err(|reason| EngineError::Checkpoint {
+        path: file.path().to_path_buf(),
+        reason,
+    })?;
     Ok((cfg, per_freq))
 }

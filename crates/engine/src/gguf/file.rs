@@ -22,7 +22,9 @@ pub struct GgufFile {
 
 impl std::fmt::Debug for GgufFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GgufFile").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("GgufFile")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -40,7 +42,11 @@ impl GgufFile {
                 "not a readable GGUF file ({e}); it may be truncated or another format: download it again"
             ),
         })?;
-        Ok(Self { path: path.to_path_buf(), content, reader })
+        Ok(Self {
+            path: path.to_path_buf(),
+            content,
+            reader,
+        })
     }
 
     /// The file's path.
@@ -64,19 +70,26 @@ impl GgufFile {
     }
 
     fn bad(&self, reason: String) -> EngineError {
-        EngineError::Checkpoint { path: self.path.clone(), reason }
+        EngineError::Checkpoint {
+            path: self.path.clone(),
+            reason,
+        }
     }
 
     fn value(&self, key: &str) -> Result<&Value> {
-        self.content
-            .metadata
-            .get(key)
-            .ok_or_else(|| self.bad(format!("metadata key `{key}` is missing; the file is incomplete or not a model")))
+        self.content.metadata.get(key).ok_or_else(|| {
+            self.bad(format!(
+                "metadata key `{key}` is missing; the file is incomplete or not a model"
+            ))
+        })
     }
 
     /// A string metadata value.
     pub fn string(&self, key: &str) -> Result<String> {
-        self.value(key)?.to_string().cloned().map_err(|e| self.bad(format!("metadata `{key}`: {e}")))
+        self.value(key)?
+            .to_string()
+            .cloned()
+            .map_err(|e| self.bad(format!("metadata `{key}`: {e}")))
     }
 
     /// An unsigned integer metadata value (any integer width).
@@ -93,7 +106,11 @@ impl GgufFile {
             Value::I64(x) if *x >= 0 => Some(*x as u64),
             _ => None,
         };
-        n.ok_or_else(|| self.bad(format!("metadata `{key}` is not a non-negative integer: {v:?}")))
+        n.ok_or_else(|| {
+            self.bad(format!(
+                "metadata `{key}` is not a non-negative integer: {v:?}"
+            ))
+        })
     }
 
     /// A float metadata value.
@@ -107,20 +124,32 @@ impl GgufFile {
 
     /// A boolean metadata value.
     pub fn boolean(&self, key: &str) -> Result<bool> {
-        self.value(key)?.to_bool().map_err(|e| self.bad(format!("metadata `{key}`: {e}")))
+        self.value(key)?
+            .to_bool()
+            .map_err(|e| self.bad(format!("metadata `{key}`: {e}")))
     }
 
     /// A list of strings (e.g. `tokenizer.ggml.tokens`).
     pub fn strings(&self, key: &str) -> Result<Vec<String>> {
-        let list = self.value(key)?.to_vec().map_err(|e| self.bad(format!("metadata `{key}`: {e}")))?;
+        let list = self
+            .value(key)?
+            .to_vec()
+            .map_err(|e| self.bad(format!("metadata `{key}`: {e}")))?;
         list.iter()
-            .map(|v| v.to_string().cloned().map_err(|e| self.bad(format!("metadata `{key}`: {e}"))))
+            .map(|v| {
+                v.to_string()
+                    .cloned()
+                    .map_err(|e| self.bad(format!("metadata `{key}`: {e}")))
+            })
             .collect()
     }
 
     /// A list of integers (e.g. `tokenizer.ggml.token_type`).
     pub fn ints(&self, key: &str) -> Result<Vec<i64>> {
-        let list = self.value(key)?.to_vec().map_err(|e| self.bad(format!("metadata `{key}`: {e}")))?;
+        let list = self
+            .value(key)?
+            .to_vec()
+            .map_err(|e| self.bad(format!("metadata `{key}`: {e}")))?;
         list.iter()
             .map(|v| match v {
                 Value::I32(x) => Ok(*x as i64),
@@ -135,10 +164,14 @@ impl GgufFile {
 
     /// Tensor `name` as stored (quantised), on `device`.
     pub fn qtensor(&mut self, name: &str, device: &Device) -> Result<QTensor> {
-        let info = self.content.tensor_infos.get(name).ok_or_else(|| EngineError::MissingTensor {
-            file: self.path.display().to_string(),
-            tensor: name.to_string(),
-        })?;
+        let info =
+            self.content
+                .tensor_infos
+                .get(name)
+                .ok_or_else(|| EngineError::MissingTensor {
+                    file: self.path.display().to_string(),
+                    tensor: name.to_string(),
+                })?;
         info.read(&mut self.reader, self.content.tensor_data_offset, device).map_err(|e| {
             EngineError::Checkpoint {
                 path: self.path.clone(),

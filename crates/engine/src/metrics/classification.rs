@@ -96,7 +96,11 @@ pub fn classification_report(
             });
         }
     }
-    wrong.sort_by(|a, b| a.true_probability.total_cmp(&b.true_probability).then(a.index.cmp(&b.index)));
+    wrong.sort_by(|a, b| {
+        a.true_probability
+            .total_cmp(&b.true_probability)
+            .then(a.index.cmp(&b.index))
+    });
     wrong.truncate(worst_k);
     let rows = truth.len();
     let correct: usize = (0..k).map(|c| confusion[c][c]).sum();
@@ -105,16 +109,44 @@ pub fn classification_report(
             let tp = confusion[c][c] as f64;
             let predicted: usize = (0..k).map(|r| confusion[r][c]).sum();
             let support: usize = confusion[c].iter().sum();
-            let precision = if predicted > 0 { tp / predicted as f64 } else { 0.0 };
-            let recall = if support > 0 { tp / support as f64 } else { 0.0 };
-            let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
-            ClassScores { label: labels[c].clone(), precision, recall, f1, support }
+            let precision = if predicted > 0 {
+                tp / predicted as f64
+            } else {
+                0.0
+            };
+            let recall = if support > 0 {
+                tp / support as f64
+            } else {
+                0.0
+            };
+            let f1 = if precision + recall > 0.0 {
+                2.0 * precision * recall / (precision + recall)
+            } else {
+                0.0
+            };
+            ClassScores {
+                label: labels[c].clone(),
+                precision,
+                recall,
+                f1,
+                support,
+            }
         })
         .collect();
-    let mean = |f: fn(&ClassScores) -> f64| if k > 0 { per_class.iter().map(f).sum::<f64>() / k as f64 } else { 0.0 };
+    let mean = |f: fn(&ClassScores) -> f64| {
+        if k > 0 {
+            per_class.iter().map(f).sum::<f64>() / k as f64
+        } else {
+            0.0
+        }
+    };
     ClassificationReport {
         rows,
-        accuracy: if rows > 0 { correct as f64 / rows as f64 } else { 0.0 },
+        accuracy: if rows > 0 {
+            correct as f64 / rows as f64
+        } else {
+            0.0
+        },
         macro_precision: mean(|c| c.precision),
         macro_recall: mean(|c| c.recall),
         macro_f1: mean(|c| c.f1),
@@ -142,7 +174,15 @@ mod tests {
     use super::*;
 
     fn one_hot(c: usize, k: usize, conf: f32) -> Vec<f32> {
-        (0..k).map(|i| if i == c { conf } else { (1.0 - conf) / (k - 1) as f32 }).collect()
+        (0..k)
+            .map(|i| {
+                if i == c {
+                    conf
+                } else {
+                    (1.0 - conf) / (k - 1) as f32
+                }
+            })
+            .collect()
     }
 
     /// scikit-learn on y_true [0,0,0,1,1,2], y_pred [0,0,1,1,2,2]:
@@ -158,10 +198,20 @@ mod tests {
         let p: Vec<f64> = r.per_class.iter().map(|c| c.precision).collect();
         let f: Vec<f64> = r.per_class.iter().map(|c| c.f1).collect();
         assert_eq!(p, vec![1.0, 0.5, 0.5]);
-        assert!((f[0] - 0.8).abs() < 1e-12 && (f[1] - 0.5).abs() < 1e-12 && (f[2] - 2.0 / 3.0).abs() < 1e-12);
+        assert!(
+            (f[0] - 0.8).abs() < 1e-12
+                && (f[1] - 0.5).abs() < 1e-12
+                && (f[2] - 2.0 / 3.0).abs() < 1e-12
+        );
         assert!((r.macro_f1 - (0.8 + 0.5 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
-        assert_eq!(r.confusion, vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]);
-        assert_eq!(r.per_class.iter().map(|c| c.support).collect::<Vec<_>>(), vec![3, 2, 1]);
+        assert_eq!(
+            r.confusion,
+            vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]
+        );
+        assert_eq!(
+            r.per_class.iter().map(|c| c.support).collect::<Vec<_>>(),
+            vec![3, 2, 1]
+        );
     }
 
     #[test]
@@ -178,7 +228,10 @@ mod tests {
     fn the_worst_examples_are_the_confident_mistakes_first() {
         let labels = vec!["neg".to_string(), "pos".to_string()];
         let probs = vec![vec![0.4, 0.6], vec![0.05, 0.95], vec![0.9, 0.1]];
-        let texts: Vec<String> = ["meh", "awful", "fine"].iter().map(|s| s.to_string()).collect();
+        let texts: Vec<String> = ["meh", "awful", "fine"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let r = classification_report(&labels, &[0, 0, 0], &probs, Some(&texts), 1);
         assert_eq!(r.worst.len(), 1);
         assert_eq!(r.worst[0].text.as_deref(), Some("awful"));

@@ -36,8 +36,17 @@ impl LossAccumulator {
 
     /// The report (loss 0 and perplexity 1 when nothing counted).
     pub fn report(&self) -> GenerationReport {
-        let loss = if self.tokens > 0 { self.sum / self.tokens as f64 } else { 0.0 };
-        GenerationReport { rows: self.rows, tokens: self.tokens, loss, perplexity: loss.exp() }
+        let loss = if self.tokens > 0 {
+            self.sum / self.tokens as f64
+        } else {
+            0.0
+        };
+        GenerationReport {
+            rows: self.rows,
+            tokens: self.tokens,
+            loss,
+            perplexity: loss.exp(),
+        }
     }
 }
 

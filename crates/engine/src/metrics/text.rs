@@ -13,8 +13,15 @@ use regex::Regex;
 /// SQuAD normalisation: lower case, no punctuation, no articles, single spaces.
 pub fn normalize_answer(s: &str) -> String {
     let lower = s.to_lowercase();
-    let no_punct: String = lower.chars().filter(|c| !c.is_ascii_punctuation()).collect();
-    no_punct.split_whitespace().filter(|w| !matches!(*w, "a" | "an" | "the")).collect::<Vec<_>>().join(" ")
+    let no_punct: String = lower
+        .chars()
+        .filter(|c| !c.is_ascii_punctuation())
+        .collect();
+    no_punct
+        .split_whitespace()
+        .filter(|w| !matches!(*w, "a" | "an" | "the"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// 1.0 when the normalised prediction equals the normalised reference, else 0.0.
@@ -78,7 +85,11 @@ fn lcs(a: &[String], b: &[String]) -> usize {
     let mut cur = vec![0usize; b.len() + 1];
     for x in a {
         for (j, y) in b.iter().enumerate() {
-            cur[j + 1] = if x == y { prev[j] + 1 } else { cur[j].max(prev[j + 1]) };
+            cur[j + 1] = if x == y {
+                prev[j] + 1
+            } else {
+                cur[j].max(prev[j + 1])
+            };
         }
         std::mem::swap(&mut prev, &mut cur);
     }
@@ -90,13 +101,25 @@ pub fn rouge_l(prediction: &str, reference: &str) -> RougeL {
     let p = rouge_tokens(prediction);
     let r = rouge_tokens(reference);
     if p.is_empty() || r.is_empty() {
-        return RougeL { precision: 0.0, recall: 0.0, f1: 0.0 };
+        return RougeL {
+            precision: 0.0,
+            recall: 0.0,
+            f1: 0.0,
+        };
     }
     let l = lcs(&r, &p) as f64;
     let precision = l / p.len() as f64;
     let recall = l / r.len() as f64;
-    let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
-    RougeL { precision, recall, f1 }
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+    RougeL {
+        precision,
+        recall,
+        f1,
+    }
 }
 
 /// sacreBLEU's default `13a` tokeniser (mteval-v13a).
@@ -113,9 +136,16 @@ pub fn tokenize_13a(line: &str) -> Vec<String> {
         .map(|(re, rep)| (Regex::new(re).expect("a fixed, tested pattern"), rep))
         .collect()
     });
-    let mut s = line.replace("<skipped>", "").replace("-\n", "").replace('\n', " ");
+    let mut s = line
+        .replace("<skipped>", "")
+        .replace("-\n", "")
+        .replace('\n', " ");
     if s.contains('&') {
-        s = s.replace("&quot;", "\"").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">");
+        s = s
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">");
     }
     let mut s = format!(" {s} ");
     for (re, rep) in rules {
@@ -241,7 +271,12 @@ mod tests {
         "Hello world! 3.14 is roughly pi; it costs $5,000.",
     ];
     const SACRE_CORPUS: f64 = 49.96603026764156;
-    const SACRE_SENTENCE: [f64; 4] = [42.38365628278778, 39.67088290836578, 74.00828044922856, 41.24914892312111];
+    const SACRE_SENTENCE: [f64; 4] = [
+        42.38365628278778,
+        39.67088290836578,
+        74.00828044922856,
+        41.24914892312111,
+    ];
     const ROUGE_L: [(f64, f64, f64); 4] = [
         (0.8333333333333334, 0.7142857142857143, 0.7692307692307692),
         (0.6111111111111112, 0.6875, 0.6470588235294118),
@@ -255,7 +290,10 @@ mod tests {
 
     #[test]
     fn the_13a_tokeniser_splits_like_sacrebleu() {
-        assert_eq!(tokenize_13a(HYPS[3]).join(" "), "Hello , world ! 3.14 is pi-ish ; costs $ 5,000 .");
+        assert_eq!(
+            tokenize_13a(HYPS[3]).join(" "),
+            "Hello , world ! 3.14 is pi-ish ; costs $ 5,000 ."
+        );
     }
 
     #[test]
@@ -273,9 +311,21 @@ mod tests {
 
     #[test]
     fn smoothing_and_multiple_references_match_sacrebleu() {
-        close(corpus_bleu(&["the cat the dog sat down"], &[vec!["the cat sat down on the mat"]]), 20.547995616750768);
-        let refs = vec![vec!["the cat sat on a mat", "a cat sat on the mat"], vec!["a b c d e f", "a b c d e"]];
-        close(corpus_bleu(&["the cat sat on the mat", "a b c d e"], &refs), 97.64540896763108);
+        close(
+            corpus_bleu(
+                &["the cat the dog sat down"],
+                &[vec!["the cat sat down on the mat"]],
+            ),
+            20.547995616750768,
+        );
+        let refs = vec![
+            vec!["the cat sat on a mat", "a cat sat on the mat"],
+            vec!["a b c d e f", "a b c d e"],
+        ];
+        close(
+            corpus_bleu(&["the cat sat on the mat", "a b c d e"], &refs),
+            97.64540896763108,
+        );
         close(corpus_bleu(&["the the the"], &[vec!["the cat"]]), 0.0);
     }
 

@@ -106,7 +106,10 @@ impl BertConfig {
     /// Reads `config.json`.
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
         let cfg: Self = read_json(path)?;
-        cfg.validate().map_err(|reason| EngineError::Checkpoint { path: path.to_path_buf(), reason })?;
+        cfg.validate().map_err(|reason| EngineError::Checkpoint {
+            path: path.to_path_buf(),
+            reason,
+        })?;
         Ok(cfg)
     }
 
@@ -133,7 +136,9 @@ impl BertConfig {
         }
         if let Some(p) = &self.position_embedding_type {
             if p != "absolute" {
-                return Err(format!("position_embedding_type `{p}` is not supported (only absolute)"));
+                return Err(format!(
+                    "position_embedding_type `{p}` is not supported (only absolute)"
+                ));
             }
         }
         match self.hidden_act.as_str() {
@@ -200,10 +205,17 @@ impl BertModel {
             })
             .ok_or_else(|| EngineError::MissingTensor {
                 file: "the checkpoint".into(),
-                tensor: format!("{}embeddings.word_embeddings.weight", candidates[0].to_string() + "."),
+                tensor: format!(
+                    "{}embeddings.word_embeddings.weight",
+                    candidates[0].to_string() + "."
+                ),
             })?
             .to_string();
-        let root = if prefix.is_empty() { p.clone() } else { p.pp(&prefix) };
+        let root = if prefix.is_empty() {
+            p.clone()
+        } else {
+            p.pp(&prefix)
+        };
         let h = cfg.hidden_size;
         let e = root.pp("embeddings");
         let token_type = if family != Family::DistilBert && cfg.type_vocab_size > 0 {
@@ -213,7 +225,10 @@ impl BertModel {
         };
         let embeddings = Embeddings {
             word: e.weight("word_embeddings.weight", (cfg.vocab_size, h))?,
-            position: e.weight("position_embeddings.weight", (cfg.max_position_embeddings, h))?,
+            position: e.weight(
+                "position_embeddings.weight",
+                (cfg.max_position_embeddings, h),
+            )?,
             token_type,
             norm: LayerNorm::load(&e.pp("LayerNorm"), h, cfg.layer_norm_eps)?,
             dropout: cfg.hidden_dropout_prob,
@@ -234,7 +249,11 @@ impl BertModel {
                         attn_norm: LayerNorm::load(&l.pp("sa_layer_norm"), h, cfg.layer_norm_eps)?,
                         up: l.pp("ffn").pp("lin1").linear(h, i, true)?,
                         down: l.pp("ffn").pp("lin2").linear(i, h, true)?,
-                        out_norm: LayerNorm::load(&l.pp("output_layer_norm"), h, cfg.layer_norm_eps)?,
+                        out_norm: LayerNorm::load(
+                            &l.pp("output_layer_norm"),
+                            h,
+                            cfg.layer_norm_eps,
+                        )?,
                     }
                 }
                 _ => {
@@ -245,10 +264,18 @@ impl BertModel {
                         k: a.pp("self").pp("key").linear(h, h, true)?,
                         v: a.pp("self").pp("value").linear(h, h, true)?,
                         o: a.pp("output").pp("dense").linear(h, h, true)?,
-                        attn_norm: LayerNorm::load(&a.pp("output").pp("LayerNorm"), h, cfg.layer_norm_eps)?,
+                        attn_norm: LayerNorm::load(
+                            &a.pp("output").pp("LayerNorm"),
+                            h,
+                            cfg.layer_norm_eps,
+                        )?,
                         up: l.pp("intermediate").pp("dense").linear(h, i, true)?,
                         down: l.pp("output").pp("dense").linear(i, h, true)?,
-                        out_norm: LayerNorm::load(&l.pp("output").pp("LayerNorm"), h, cfg.layer_norm_eps)?,
+                        out_norm: LayerNorm::load(
+                            &l.pp("output").pp("LayerNorm"),
+                            h,
+                            cfg.layer_norm_eps,
+                        )?,
                     }
                 }
             };
@@ -259,7 +286,14 @@ impl BertModel {
         } else {
             None
         };
-        Ok(Self { cfg: cfg.clone(), family, prefix, embeddings, layers, pooler })
+        Ok(Self {
+            cfg: cfg.clone(),
+            family,
+            prefix,
+            embeddings,
+            layers,
+            pooler,
+        })
     }
 
     /// The config.
@@ -315,7 +349,10 @@ impl BertModel {
         let ids = input_ids.to_dtype(DType::U32)?;
         let word = e.word.embedding(&ids.flatten_all()?)?.reshape((b, s, ()))?;
         let positions = self.position_ids(input_ids, attention_mask)?;
-        let pos = e.position.embedding(&positions.flatten_all()?)?.reshape((b, s, ()))?;
+        let pos = e
+            .position
+            .embedding(&positions.flatten_all()?)?
+            .reshape((b, s, ()))?;
         let mut x = (word + pos)?;
         if let Some(tt) = &e.token_type {
             let types = match token_type_ids {
@@ -335,7 +372,10 @@ impl BertModel {
     /// BERT's pooler: `tanh(dense(h[:, 0]))`, when the checkpoint has one.
     pub fn pooler_forward(&self, hidden: &Tensor, train: bool) -> Result<Option<Tensor>> {
         match &self.pooler {
-            Some(p) => Ok(Some(p.forward_t(&hidden.narrow(1, 0, 1)?.squeeze(1)?, train)?.tanh()?)),
+            Some(p) => Ok(Some(
+                p.forward_t(&hidden.narrow(1, 0, 1)?.squeeze(1)?, train)?
+                    .tanh()?,
+            )),
             None => Ok(None),
         }
     }
@@ -344,7 +384,14 @@ impl BertModel {
     pub fn merged(&self) -> Result<Self> {
         let mut m = self.clone();
         for l in &mut m.layers {
-            for lin in [&mut l.q, &mut l.k, &mut l.v, &mut l.o, &mut l.up, &mut l.down] {
+            for lin in [
+                &mut l.q,
+                &mut l.k,
+                &mut l.v,
+                &mut l.o,
+                &mut l.up,
+                &mut l.down,
+            ] {
                 *lin = lin.merged()?;
             }
         }
@@ -358,7 +405,10 @@ impl BertModel {
         let (b, s) = input_ids.dims2()?;
         let dev = input_ids.device();
         match self.embeddings.position_offset {
-            None => Ok(Tensor::arange(0u32, s as u32, dev)?.unsqueeze(0)?.broadcast_as((b, s))?.contiguous()?),
+            None => Ok(Tensor::arange(0u32, s as u32, dev)?
+                .unsqueeze(0)?
+                .broadcast_as((b, s))?
+                .contiguous()?),
             Some(pad) => {
                 // transformers: positions = cumsum(ids != pad) * (ids != pad) + pad. The mask stands in
                 // for `ids != pad` (they agree on padded batches; the mask is what the caller controls).
@@ -375,7 +425,10 @@ impl BertModel {
                         }
                     }
                 }
-                if out.iter().any(|&p| p as usize >= self.cfg.max_position_embeddings) {
+                if out
+                    .iter()
+                    .any(|&p| p as usize >= self.cfg.max_position_embeddings)
+                {
                     return Err(EngineError::Invalid(format!(
                         "a sequence of {s} tokens needs more than this model's {} positions; lower the maximum length",
                         self.cfg.max_position_embeddings
@@ -390,14 +443,24 @@ impl BertModel {
         let (b, s, h) = x.dims3()?;
         let heads = self.cfg.num_attention_heads;
         let d = h / heads;
-        let split = |t: Tensor| -> Result<Tensor> { Ok(t.reshape((b, s, heads, d))?.transpose(1, 2)?.contiguous()?) };
+        let split = |t: Tensor| -> Result<Tensor> {
+            Ok(t.reshape((b, s, heads, d))?.transpose(1, 2)?.contiguous()?)
+        };
         let q = split(l.q.forward_t(x, train)?)?;
         let k = split(l.k.forward_t(x, train)?)?;
         let v = split(l.v.forward_t(x, train)?)?;
         let scores = (q.matmul(&k.t()?)? / (d as f64).sqrt())?.broadcast_add(bias)?;
-        let probs = dropout(&ops::softmax_last(&scores)?, self.cfg.attention_probs_dropout_prob, train)?;
+        let probs = dropout(
+            &ops::softmax_last(&scores)?,
+            self.cfg.attention_probs_dropout_prob,
+            train,
+        )?;
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, s, h))?;
-        let attn = dropout(&l.o.forward_t(&ctx, train)?, self.cfg.hidden_dropout_prob, train)?;
+        let attn = dropout(
+            &l.o.forward_t(&ctx, train)?,
+            self.cfg.hidden_dropout_prob,
+            train,
+        )?;
         let x = l.attn_norm.forward(&(attn + x)?)?;
         let up = l.up.forward_t(&x, train)?;
         let act = match self.cfg.hidden_act.as_str() {
@@ -405,7 +468,11 @@ impl BertModel {
             "relu" => up.relu()?,
             _ => ops::gelu_tanh(&up)?,
         };
-        let down = dropout(&l.down.forward_t(&act, train)?, self.cfg.hidden_dropout_prob, train)?;
+        let down = dropout(
+            &l.down.forward_t(&act, train)?,
+            self.cfg.hidden_dropout_prob,
+            train,
+        )?;
         l.out_norm.forward(&(down + x)?)
     }
 }
@@ -431,18 +498,30 @@ pub enum Pooling {
 }
 
 /// Pools `hidden` (`[batch, seq, hidden]`) with `mask`.
-pub fn pool(model: &BertModel, hidden: &Tensor, mask: &Tensor, pooling: Pooling, train: bool) -> Result<Tensor> {
+pub fn pool(
+    model: &BertModel,
+    hidden: &Tensor,
+    mask: &Tensor,
+    pooling: Pooling,
+    train: bool,
+) -> Result<Tensor> {
     match pooling {
         Pooling::Cls => Ok(hidden.narrow(1, 0, 1)?.squeeze(1)?),
         Pooling::Mean => ops::mean_pool(hidden, mask),
         Pooling::Pooler => model.pooler_forward(hidden, train)?.ok_or_else(|| {
-            EngineError::Invalid("this checkpoint has no pooler layer; choose CLS or mean pooling".into())
+            EngineError::Invalid(
+                "this checkpoint has no pooler layer; choose CLS or mean pooling".into(),
+            )
         }),
     }
 }
 
 /// A sentence embedding: mean-pooled, L2-normalised (all-MiniLM's recipe) for each row.
-pub fn sentence_embedding(model: &BertModel, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+pub fn sentence_embedding(
+    model: &BertModel,
+    input_ids: &Tensor,
+    attention_mask: &Tensor,
+) -> Result<Tensor> {
     let h = model.forward_t(input_ids, attention_mask, None, false)?;
     ops::l2_normalize(&ops::mean_pool(&h, attention_mask)?)
 }
@@ -485,7 +564,9 @@ impl SequenceClassifier {
     /// `VarMap` of `p`.
     pub fn load(p: &Params, cfg: &BertConfig, opts: &ClassifierOptions) -> Result<Self> {
         if opts.num_labels == 0 {
-            return Err(EngineError::Invalid("a classifier needs at least one label".into()));
+            return Err(EngineError::Invalid(
+                "a classifier needs at least one label".into(),
+            ));
         }
         let encoder = BertModel::load(p, cfg)?;
         let h = cfg.hidden_size;
@@ -499,25 +580,45 @@ impl SequenceClassifier {
                 },
                 Pooling::Cls,
             ),
-            Family::DistilBert if has("classifier.weight", n) && p.contains("pre_classifier.weight") => (
-                Head::Distil {
-                    pre: p.pp("pre_classifier").head_linear(h, h)?,
-                    out: p.pp("classifier").head_linear(h, n)?,
-                },
-                Pooling::Cls,
-            ),
+            Family::DistilBert
+                if has("classifier.weight", n) && p.contains("pre_classifier.weight") =>
+            {
+                (
+                    Head::Distil {
+                        pre: p.pp("pre_classifier").head_linear(h, h)?,
+                        out: p.pp("classifier").head_linear(h, n)?,
+                    },
+                    Pooling::Cls,
+                )
+            }
             _ if has("classifier.weight", n) => (
                 Head::Linear(p.pp("classifier").head_linear(h, n)?),
-                if encoder.pooler.is_some() { Pooling::Pooler } else { Pooling::Cls },
+                if encoder.pooler.is_some() {
+                    Pooling::Pooler
+                } else {
+                    Pooling::Cls
+                },
             ),
-            _ => (Head::Linear(p.pp("classifier").head_linear(h, n)?), Pooling::Mean),
+            _ => (
+                Head::Linear(p.pp("classifier").head_linear(h, n)?),
+                Pooling::Mean,
+            ),
         };
         let pooling = opts.pooling.unwrap_or(native);
         if pooling == Pooling::Pooler && encoder.pooler.is_none() {
-            return Err(EngineError::Invalid("this checkpoint has no pooler layer; choose CLS or mean pooling".into()));
+            return Err(EngineError::Invalid(
+                "this checkpoint has no pooler layer; choose CLS or mean pooling".into(),
+            ));
         }
         let head_dropout = cfg.hidden_dropout_prob;
-        Ok(Self { encoder, head, pooling, multi_label: opts.multi_label, num_labels: n, head_dropout })
+        Ok(Self {
+            encoder,
+            head,
+            pooling,
+            multi_label: opts.multi_label,
+            num_labels: n,
+            head_dropout,
+        })
     }
 
     /// The encoder.
@@ -543,8 +644,15 @@ impl SequenceClassifier {
     /// The pooled features `[batch, hidden]` the head reads. With a frozen encoder these can be
     /// computed once and cached (feature extraction); for `Pooler` pooling they include the
     /// pooler layer.
-    pub fn features(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Result<Tensor> {
-        let h = self.encoder.forward_t(input_ids, attention_mask, None, train)?;
+    pub fn features(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
+        let h = self
+            .encoder
+            .forward_t(input_ids, attention_mask, None, train)?;
         pool(&self.encoder, &h, attention_mask, self.pooling, train)
     }
 
@@ -558,14 +666,23 @@ impl SequenceClassifier {
                 out.forward_t(&y, train)
             }
             Head::Roberta { dense, out } => {
-                let y = dropout(&dense.forward_t(&x, train)?.tanh()?, self.head_dropout, train)?;
+                let y = dropout(
+                    &dense.forward_t(&x, train)?.tanh()?,
+                    self.head_dropout,
+                    train,
+                )?;
                 out.forward_t(&y, train)
             }
         }
     }
 
     /// Logits `[batch, num_labels]`.
-    pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Result<Tensor> {
+    pub fn forward_t(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
         self.head_forward(&self.features(input_ids, attention_mask, train)?, train)
     }
 
@@ -575,7 +692,10 @@ impl SequenceClassifier {
         if self.multi_label {
             bce_with_logits(logits, labels)
         } else {
-            Ok(candle_nn::loss::cross_entropy(logits, &labels.to_dtype(DType::U32)?)?)
+            Ok(candle_nn::loss::cross_entropy(
+                logits,
+                &labels.to_dtype(DType::U32)?,
+            )?)
         }
     }
 

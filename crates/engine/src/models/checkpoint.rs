@@ -24,20 +24,35 @@ impl Checkpoint {
     /// Finds and checks the weight files of `dir`: `model.safetensors.index.json` (sharded), else
     /// `model.safetensors`, else every `*.safetensors`.
     pub fn open(dir: &Path) -> Result<Self> {
-        let bad = |path: &Path, reason: String| EngineError::Checkpoint { path: path.to_path_buf(), reason };
+        let bad = |path: &Path, reason: String| EngineError::Checkpoint {
+            path: path.to_path_buf(),
+            reason,
+        };
         if !dir.is_dir() {
-            return Err(bad(dir, "is not a folder; pick a model folder holding config.json and *.safetensors".into()));
+            return Err(bad(
+                dir,
+                "is not a folder; pick a model folder holding config.json and *.safetensors".into(),
+            ));
         }
         let index = dir.join("model.safetensors.index.json");
         let files: Vec<PathBuf> = if index.exists() {
-            let text = std::fs::read_to_string(&index).map_err(|e| bad(&index, format!("cannot be read: {e}")))?;
-            let json: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| bad(&index, format!("is not valid JSON: {e}")))?;
+            let text = std::fs::read_to_string(&index)
+                .map_err(|e| bad(&index, format!("cannot be read: {e}")))?;
+            let json: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| bad(&index, format!("is not valid JSON: {e}")))?;
             let map = json
                 .get("weight_map")
                 .and_then(|m| m.as_object())
-                .ok_or_else(|| bad(&index, "has no `weight_map`; download the model again".into()))?;
-            let mut files: Vec<String> = map.values().filter_map(|v| v.as_str().map(str::to_string)).collect();
+                .ok_or_else(|| {
+                    bad(
+                        &index,
+                        "has no `weight_map`; download the model again".into(),
+                    )
+                })?;
+            let mut files: Vec<String> = map
+                .values()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
             files.sort();
             files.dedup();
             files.into_iter().map(|f| dir.join(f)).collect()
@@ -48,12 +63,17 @@ impl Checkpoint {
                 .map_err(|e| bad(dir, format!("cannot be listed: {e}")))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .collect();
-            let mut found: Vec<PathBuf> =
-                listing.iter().filter(|p| p.extension().is_some_and(|e| e == "safetensors")).cloned().collect();
+            let mut found: Vec<PathBuf> = listing
+                .iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+                .cloned()
+                .collect();
             found.sort();
             if found.is_empty() {
-                let pickle =
-                    listing.iter().any(|p| p.extension().is_some_and(|x| x == "bin" || x == "pt" || x == "pth"));
+                let pickle = listing.iter().any(|p| {
+                    p.extension()
+                        .is_some_and(|x| x == "bin" || x == "pt" || x == "pth")
+                });
                 return Err(bad(
                     dir,
                     if pickle {
@@ -74,7 +94,11 @@ impl Checkpoint {
                 origin.insert(name, f.display().to_string());
             }
         }
-        Ok(Self { dir: dir.to_path_buf(), files, origin })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            files,
+            origin,
+        })
     }
 
     /// The folder.
@@ -98,16 +122,32 @@ impl Checkpoint {
     }
 
     /// A [`Params`] over the memory-mapped weights, converted to `dtype` on `device` as they load.
-    pub fn params(&self, dtype: DType, device: &Device, trainable: VarMap, backbone: Backbone) -> Result<Params> {
+    pub fn params(
+        &self,
+        dtype: DType,
+        device: &Device,
+        trainable: VarMap,
+        backbone: Backbone,
+    ) -> Result<Params> {
         // SAFETY: the files are mapped read-only and Tunesmith never writes a checkpoint it has open.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&self.files, dtype, device) }.map_err(|e| {
-            EngineError::Checkpoint { path: self.dir.clone(), reason: format!("cannot be memory-mapped: {e}") }
-        })?;
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&self.files, dtype, device) }
+            .map_err(|e| EngineError::Checkpoint {
+                path: self.dir.clone(),
+                reason: format!("cannot be memory-mapped: {e}"),
+            })?;
         let default = match self.files.as_slice() {
             [one] => one.display().to_string(),
             _ => self.dir.display().to_string(),
         };
-        Ok(Params::new(vb, trainable, backbone, Origin { files: self.origin.clone(), default }))
+        Ok(Params::new(
+            vb,
+            trainable,
+            backbone,
+            Origin {
+                files: self.origin.clone(),
+                default,
+            },
+        ))
     }
 }
 
@@ -115,11 +155,18 @@ impl Checkpoint {
 /// than its header promises (an interrupted download) is an error naming it.
 pub fn safetensors_header(path: &Path) -> Result<HashMap<String, (String, Vec<usize>)>> {
     use std::io::Read;
-    let bad = |reason: String| EngineError::Checkpoint { path: path.to_path_buf(), reason };
+    let bad = |reason: String| EngineError::Checkpoint {
+        path: path.to_path_buf(),
+        reason,
+    };
     let mut f = std::fs::File::open(path).map_err(|e| bad(format!("cannot be opened: {e}")))?;
-    let size = f.metadata().map_err(|e| bad(format!("cannot be read: {e}")))?.len();
+    let size = f
+        .metadata()
+        .map_err(|e| bad(format!("cannot be read: {e}")))?
+        .len();
     let mut len = [0u8; 8];
-    f.read_exact(&mut len).map_err(|_| bad("is too short to be a safetensors file; download it again".into()))?;
+    f.read_exact(&mut len)
+        .map_err(|_| bad("is too short to be a safetensors file; download it again".into()))?;
     let n = u64::from_le_bytes(len);
     if n > 100_000_000 || 8 + n > size {
         return Err(bad(format!(
@@ -127,20 +174,33 @@ pub fn safetensors_header(path: &Path) -> Result<HashMap<String, (String, Vec<us
         )));
     }
     let mut header = vec![0u8; n as usize];
-    f.read_exact(&mut header).map_err(|e| bad(format!("cannot be read: {e}")))?;
+    f.read_exact(&mut header)
+        .map_err(|e| bad(format!("cannot be read: {e}")))?;
     let json: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&header)
-        .map_err(|e| bad(format!("has a corrupt safetensors header ({e}); download it again")))?;
+        .map_err(|e| {
+            bad(format!(
+                "has a corrupt safetensors header ({e}); download it again"
+            ))
+        })?;
     let mut out = HashMap::new();
     let mut end = 0u64;
     for (name, v) in json {
         if name == "__metadata__" {
             continue;
         }
-        let dtype = v.get("dtype").and_then(|d| d.as_str()).unwrap_or("").to_string();
+        let dtype = v
+            .get("dtype")
+            .and_then(|d| d.as_str())
+            .unwrap_or("")
+            .to_string();
         let shape: Vec<usize> = v
             .get("shape")
             .and_then(|s| s.as_array())
-            .map(|a| a.iter().filter_map(|x| x.as_u64().map(|x| x as usize)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_u64().map(|x| x as usize))
+                    .collect()
+            })
             .ok_or_else(|| bad(format!("tensor `{name}` has no shape in the header")))?;
         let stop = v
             .get("data_offsets")
@@ -162,7 +222,10 @@ pub fn safetensors_header(path: &Path) -> Result<HashMap<String, (String, Vec<us
 
 /// Reads `config.json` (or any JSON file) into `T`, with errors naming the file.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let bad = |reason: String| EngineError::Checkpoint { path: path.to_path_buf(), reason };
+    let bad = |reason: String| EngineError::Checkpoint {
+        path: path.to_path_buf(),
+        reason,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot be read: {e}")))?;
     serde_json::from_str(&text).map_err(|e| bad(format!("is not a valid config: {e}")))
 }
@@ -178,18 +241,32 @@ mod tests {
         let path = dir.path().join("model.safetensors");
         candle_core::safetensors::save(&HashMap::from([("w".to_string(), t)]), &path)?;
         let bytes = std::fs::read(&path).map_err(|e| EngineError::Invalid(e.to_string()))?;
-        std::fs::write(&path, &bytes[..bytes.len() - 10]).map_err(|e| EngineError::Invalid(e.to_string()))?;
-        let err = Checkpoint::open(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("truncated") && err.contains("model.safetensors"), "{err}");
+        std::fs::write(&path, &bytes[..bytes.len() - 10])
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let err = Checkpoint::open(dir.path())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("truncated") && err.contains("model.safetensors"),
+            "{err}"
+        );
         Ok(())
     }
 
     #[test]
     fn a_pickle_only_folder_is_refused_with_the_reason() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|e| EngineError::Invalid(e.to_string()))?;
-        std::fs::write(dir.path().join("pytorch_model.bin"), b"pickle").map_err(|e| EngineError::Invalid(e.to_string()))?;
-        let err = Checkpoint::open(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("pickle") && err.contains("safetensors"), "{err}");
+        std::fs::write(dir.path().join("pytorch_model.bin"), b"pickle")
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let err = Checkpoint::open(dir.path())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("pickle") && err.contains("safetensors"),
+            "{err}"
+        );
         Ok(())
     }
 }

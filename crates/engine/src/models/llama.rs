@@ -44,7 +44,12 @@ pub struct LlamaLoadOptions {
 
 impl Default for LlamaLoadOptions {
     fn default() -> Self {
-        Self { backbone: Backbone::Frozen, quantize: None, dtype: DType::F32, device: Device::Cpu }
+        Self {
+            backbone: Backbone::Frozen,
+            quantize: None,
+            dtype: DType::F32,
+            device: Device::Cpu,
+        }
     }
 }
 
@@ -141,20 +146,29 @@ pub struct LoadedLlama {
 impl LlamaModel {
     /// Loads a checkpoint folder or a `.gguf` file with `opts`.
     pub fn load(path: &Path, opts: &LlamaLoadOptions) -> Result<LoadedLlama> {
-        if path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
+        if path.is_file()
+            && path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+        {
             return Self::load_gguf(path, opts);
         }
         if path.is_file() {
             return Err(EngineError::Checkpoint {
                 path: path.to_path_buf(),
-                reason: "expected a model folder (config.json + *.safetensors) or a .gguf file".into(),
+                reason: "expected a model folder (config.json + *.safetensors) or a .gguf file"
+                    .into(),
             });
         }
         let cfg = LlamaConfig::from_file(&path.join("config.json"))?;
         let (vb, origin) = open_safetensors(path, opts.dtype, &opts.device)?;
         let params = Params::new(vb, VarMap::new(), opts.backbone.clone(), origin);
         let model = Self::new(&cfg, &params, opts.quantize, None)?;
-        Ok(LoadedLlama { model, gguf_tokenizer: None, source: path.to_path_buf() })
+        Ok(LoadedLlama {
+            model,
+            gguf_tokenizer: None,
+            source: path.to_path_buf(),
+        })
     }
 
     /// Loads a `.gguf` file: weights dequantised (and re-quantised when `opts.quantize` asks), Q/K
@@ -168,7 +182,9 @@ impl LlamaModel {
         let names: Vec<String> = file.tensor_names().map(str::to_string).collect();
         let mut tensors = HashMap::new();
         for name in names {
-            let Some(hf) = gguf::names::hf_name(&name) else { continue };
+            let Some(hf) = gguf::names::hf_name(&name) else {
+                continue;
+            };
             let mut t = file.dequantized(&name, &opts.device)?;
             if permuted {
                 if hf.contains("self_attn.q_proj.") {
@@ -180,10 +196,17 @@ impl LlamaModel {
             tensors.insert(hf, t.to_dtype(opts.dtype)?);
         }
         let vb = VarBuilder::from_tensors(tensors, opts.dtype, &opts.device);
-        let origin = Origin { files: HashMap::new(), default: path.display().to_string() };
+        let origin = Origin {
+            files: HashMap::new(),
+            default: path.display().to_string(),
+        };
         let params = Params::new(vb, VarMap::new(), opts.backbone.clone(), origin);
         let model = Self::new(&cfg, &params, opts.quantize, per_freq)?;
-        Ok(LoadedLlama { model, gguf_tokenizer: Some(tokenizer), source: path.to_path_buf() })
+        Ok(LoadedLlama {
+            model,
+            gguf_tokenizer: Some(tokenizer),
+            source: path.to_path_buf(),
+        })
     }
 
     /// Builds the model from `params` (rooted at the checkpoint's top level). With `quantize`, every
@@ -209,7 +232,11 @@ impl LlamaModel {
                 None => p.linear(i, o, bias),
                 Some(policy) => {
                     let w = p.frozen("weight", (o, i))?;
-                    let b = if bias { Some(p.frozen("bias", o)?) } else { None };
+                    let b = if bias {
+                        Some(p.frozen("bias", o)?)
+                    } else {
+                        None
+                    };
                     p.adapt(Arc::new(QuantizedBase::quantize(&w, b, policy)?))
                 }
             }
@@ -239,9 +266,15 @@ impl LlamaModel {
                 down: linear(&p.pp("down_proj"), inter, h, cfg.mlp_bias)?,
             };
             blocks.push(Block {
-                input_norm: RmsNorm::new(l.pp("input_layernorm").weight("weight", h)?, cfg.rms_norm_eps),
+                input_norm: RmsNorm::new(
+                    l.pp("input_layernorm").weight("weight", h)?,
+                    cfg.rms_norm_eps,
+                ),
                 attn,
-                post_norm: RmsNorm::new(l.pp("post_attention_layernorm").weight("weight", h)?, cfg.rms_norm_eps),
+                post_norm: RmsNorm::new(
+                    l.pp("post_attention_layernorm").weight("weight", h)?,
+                    cfg.rms_norm_eps,
+                ),
                 mlp,
             });
         }
@@ -251,8 +284,15 @@ impl LlamaModel {
         let tied = cfg.tie_word_embeddings || !params.contains("lm_head.weight");
         let (embed, lm_head) = match quantize {
             None => {
-                let head_w = if tied { embed_w.clone() } else { params.pp("lm_head").weight("weight", (cfg.vocab_size, h))? };
-                (Embedding::Dense(embed_w), Linear::dense("lm_head", head_w, None)?)
+                let head_w = if tied {
+                    embed_w.clone()
+                } else {
+                    params.pp("lm_head").weight("weight", (cfg.vocab_size, h))?
+                };
+                (
+                    Embedding::Dense(embed_w),
+                    Linear::dense("lm_head", head_w, None)?,
+                )
             }
             Some(policy) => {
                 let qe = Arc::new(QTensor::quantize(&embed_w, policy.dtype_for(h)?)?);
@@ -262,14 +302,24 @@ impl LlamaModel {
                     let w = params.pp("lm_head").frozen("weight", (cfg.vocab_size, h))?;
                     Arc::new(QuantizedBase::quantize(&w, None, policy)?)
                 };
-                (Embedding::Quantized(qe), Linear::new("lm_head", head, None)?)
+                (
+                    Embedding::Quantized(qe),
+                    Linear::new("lm_head", head, None)?,
+                )
             }
         };
         let scaling = match rope_override {
             Some(s) => s,
             None => cfg.rope_scaling_kind().map_err(EngineError::Invalid)?,
         };
-        let rope = RotaryEmbedding::new(hd, cfg.max_position_embeddings, cfg.rope_theta(), &scaling, params.dtype(), params.device())?;
+        let rope = RotaryEmbedding::new(
+            hd,
+            cfg.max_position_embeddings,
+            cfg.rope_theta(),
+            &scaling,
+            params.dtype(),
+            params.device(),
+        )?;
         Ok(Self {
             cfg: cfg.clone(),
             embed,
@@ -302,7 +352,15 @@ impl LlamaModel {
     pub fn linears(&self) -> Vec<&Linear> {
         let mut v = Vec::new();
         for b in &self.blocks {
-            v.extend([&b.attn.q, &b.attn.k, &b.attn.v, &b.attn.o, &b.mlp.gate, &b.mlp.up, &b.mlp.down]);
+            v.extend([
+                &b.attn.q,
+                &b.attn.k,
+                &b.attn.v,
+                &b.attn.o,
+                &b.mlp.gate,
+                &b.mlp.up,
+                &b.mlp.down,
+            ]);
         }
         v.push(&self.lm_head);
         v
@@ -315,13 +373,23 @@ impl LlamaModel {
     }
 
     /// As [`Self::forward`], with LoRA dropout when `train`.
-    pub fn forward_t(&self, input_ids: &Tensor, attention_mask: Option<&Tensor>, train: bool) -> Result<Tensor> {
+    pub fn forward_t(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Tensor> {
         let hidden = self.hidden_states(input_ids, attention_mask, train)?;
         self.lm_head.forward_t(&hidden, train)
     }
 
     /// The final (normed) hidden states, `[batch, seq, hidden]`.
-    pub fn hidden_states(&self, input_ids: &Tensor, attention_mask: Option<&Tensor>, train: bool) -> Result<Tensor> {
+    pub fn hidden_states(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Tensor> {
         let (b, t) = input_ids.dims2()?;
         let bias = attention_bias(b, t, 0, attention_mask, self.dtype, &self.device)?;
         let mut x = self.embed.forward(input_ids, self.dtype)?;
@@ -351,7 +419,14 @@ impl LlamaModel {
         let bias = attention_bias(b, t, offset, None, self.dtype, &self.device)?;
         let mut x = self.embed.forward(input_ids, self.dtype)?;
         for (i, block) in self.blocks.iter().enumerate() {
-            x = block.forward(&x, bias.as_ref(), &self.rope, offset, Some((cache, i)), false)?;
+            x = block.forward(
+                &x,
+                bias.as_ref(),
+                &self.rope,
+                offset,
+                Some((cache, i)),
+                false,
+            )?;
         }
         cache.advance(t);
         let last = self.norm.forward(&x.narrow(1, t - 1, 1)?)?;
@@ -360,14 +435,23 @@ impl LlamaModel {
 
     /// Bytes the frozen base keeps resident (embedding, head, linear bases, norms; not LoRA).
     pub fn base_resident_bytes(&self) -> usize {
-        let tied_quant = matches!(self.embed, Embedding::Quantized(_)) && self.cfg.tie_word_embeddings;
+        let tied_quant =
+            matches!(self.embed, Embedding::Quantized(_)) && self.cfg.tie_word_embeddings;
         let tied_dense = matches!(self.embed, Embedding::Dense(_)) && self.cfg.tie_word_embeddings;
         let mut n = self.embed.resident_bytes();
         if !(tied_quant || tied_dense) {
             n += self.lm_head.base().resident_bytes();
         }
         for b in &self.blocks {
-            for l in [&b.attn.q, &b.attn.k, &b.attn.v, &b.attn.o, &b.mlp.gate, &b.mlp.up, &b.mlp.down] {
+            for l in [
+                &b.attn.q,
+                &b.attn.k,
+                &b.attn.v,
+                &b.attn.o,
+                &b.mlp.gate,
+                &b.mlp.up,
+                &b.mlp.down,
+            ] {
                 n += l.base().resident_bytes();
             }
             n += 2 * b.input_norm.weight().elem_count() * 4;
@@ -383,7 +467,15 @@ impl LlamaModel {
             n += v * h;
         }
         for b in &self.blocks {
-            for l in [&b.attn.q, &b.attn.k, &b.attn.v, &b.attn.o, &b.mlp.gate, &b.mlp.up, &b.mlp.down] {
+            for l in [
+                &b.attn.q,
+                &b.attn.k,
+                &b.attn.v,
+                &b.attn.o,
+                &b.mlp.gate,
+                &b.mlp.up,
+                &b.mlp.down,
+            ] {
                 n += l.base().in_features() * l.base().out_features();
                 n += l.base().bias().map(|t| t.elem_count()).unwrap_or(0);
             }
@@ -403,7 +495,14 @@ impl Block {
         cache: Option<(&mut KvCache, usize)>,
         train: bool,
     ) -> Result<Tensor> {
-        let h = self.attn.forward(&self.input_norm.forward(x)?, bias, rope, offset, cache, train)?;
+        let h = self.attn.forward(
+            &self.input_norm.forward(x)?,
+            bias,
+            rope,
+            offset,
+            cache,
+            train,
+        )?;
         let x = (x + h)?;
         let h = self.mlp.forward(&self.post_norm.forward(&x)?, train)?;
         Ok((x + h)?)
@@ -430,7 +529,9 @@ impl Attention {
     ) -> Result<Tensor> {
         let (b, t, _) = x.dims3()?;
         let split = |y: Tensor, n: usize| -> Result<Tensor> {
-            Ok(y.reshape((b, t, n, self.head_dim))?.transpose(1, 2)?.contiguous()?)
+            Ok(y.reshape((b, t, n, self.head_dim))?
+                .transpose(1, 2)?
+                .contiguous()?)
         };
         let q = split(self.q.forward_t(x, train)?, self.heads)?;
         let k = split(self.k.forward_t(x, train)?, self.kv_heads)?;
@@ -450,7 +551,11 @@ impl Attention {
             scores = scores.broadcast_add(bias)?;
         }
         let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
-        let out = probs.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((b, t, self.heads * self.head_dim))?;
+        let out = probs.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((
+            b,
+            t,
+            self.heads * self.head_dim,
+        ))?;
         self.o.forward_t(&out, train)
     }
 }
@@ -491,7 +596,10 @@ fn attention_bias(
                     "the attention mask is {mb}x{mt} but the input is {b}x{total}"
                 )));
             }
-            let keys = m.to_dtype(DType::F32)?.ne(0f32)?.reshape((b, 1, 1, total))?;
+            let keys = m
+                .to_dtype(DType::F32)?
+                .ne(0f32)?
+                .reshape((b, 1, 1, total))?;
             causal.broadcast_mul(&keys)?
         }
         None => causal,
@@ -507,16 +615,25 @@ fn attention_bias(
 pub fn causal_lm_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     let (b, t, v) = logits.dims3()?;
     if t < 2 {
-        return Err(EngineError::Invalid("a sequence needs at least two tokens to compute a loss".into()));
+        return Err(EngineError::Invalid(
+            "a sequence needs at least two tokens to compute a loss".into(),
+        ));
     }
     let logits = logits.narrow(1, 0, t - 1)?.reshape((b * (t - 1), v))?;
-    let labels = labels.to_dtype(DType::I64)?.narrow(1, 1, t - 1)?.flatten_all()?;
+    let labels = labels
+        .to_dtype(DType::I64)?
+        .narrow(1, 1, t - 1)?
+        .flatten_all()?;
     let keep = labels.ge(0i64)?;
     let count = keep.to_dtype(DType::F32)?.sum_all()?.to_scalar::<f32>()?;
     if count == 0.0 {
-        return Err(EngineError::Invalid("every label is masked: there is nothing to learn from".into()));
+        return Err(EngineError::Invalid(
+            "every label is masked: there is nothing to learn from".into(),
+        ));
     }
-    let safe = keep.where_cond(&labels, &labels.zeros_like()?)?.to_dtype(DType::U32)?;
+    let safe = keep
+        .where_cond(&labels, &labels.zeros_like()?)?
+        .to_dtype(DType::U32)?;
     let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
     let picked = logp.gather(&safe.unsqueeze(1)?, 1)?.squeeze(1)?;
     let masked = (&picked * keep.to_dtype(picked.dtype())?)?;
@@ -525,12 +642,23 @@ pub fn causal_lm_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
 
 /// Opens a checkpoint folder's safetensors (single or sharded), refusing pickle checkpoints, checking
 /// each file before use so a truncated one is named.
-fn open_safetensors(dir: &Path, dtype: DType, device: &Device) -> Result<(VarBuilder<'static>, Origin)> {
-    let bad = |path: &Path, reason: String| EngineError::Checkpoint { path: path.to_path_buf(), reason };
+fn open_safetensors(
+    dir: &Path,
+    dtype: DType,
+    device: &Device,
+) -> Result<(VarBuilder<'static>, Origin)> {
+    let bad = |path: &Path, reason: String| EngineError::Checkpoint {
+        path: path.to_path_buf(),
+        reason,
+    };
     let index = dir.join("model.safetensors.index.json");
-    let mut origin = Origin { files: HashMap::new(), default: dir.display().to_string() };
+    let mut origin = Origin {
+        files: HashMap::new(),
+        default: dir.display().to_string(),
+    };
     let files: Vec<PathBuf> = if index.exists() {
-        let text = std::fs::read_to_string(&index).map_err(|e| bad(&index, format!("cannot read: {e}")))?;
+        let text = std::fs::read_to_string(&index)
+            .map_err(|e| bad(&index, format!("cannot read: {e}")))?;
         let json: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| bad(&index, format!("not valid JSON: {e}")))?;
         let map = json
@@ -539,8 +667,12 @@ fn open_safetensors(dir: &Path, dtype: DType, device: &Device) -> Result<(VarBui
             .ok_or_else(|| bad(&index, "has no `weight_map`".into()))?;
         let mut files: Vec<String> = Vec::new();
         for (tensor, file) in map {
-            let file = file.as_str().ok_or_else(|| bad(&index, format!("`{tensor}` maps to a non-string")))?;
-            origin.files.insert(tensor.clone(), dir.join(file).display().to_string());
+            let file = file
+                .as_str()
+                .ok_or_else(|| bad(&index, format!("`{tensor}` maps to a non-string")))?;
+            origin
+                .files
+                .insert(tensor.clone(), dir.join(file).display().to_string());
             if !files.iter().any(|f| f == file) {
                 files.push(file.to_string());
             }
@@ -559,7 +691,13 @@ fn open_safetensors(dir: &Path, dtype: DType, device: &Device) -> Result<(VarBui
         if found.is_empty() {
             let pickle = dir.join("pytorch_model.bin").exists()
                 || std::fs::read_dir(dir)
-                    .map(|rd| rd.filter_map(|e| e.ok()).any(|e| e.path().extension().is_some_and(|x| x == "bin" || x == "pt" || x == "pth")))
+                    .map(|rd| {
+                        rd.filter_map(|e| e.ok()).any(|e| {
+                            e.path()
+                                .extension()
+                                .is_some_and(|x| x == "bin" || x == "pt" || x == "pth")
+                        })
+                    })
                     .unwrap_or(false);
             let reason = if pickle {
                 "holds only a pickle checkpoint (pytorch_model.bin), which can run arbitrary code when read \
@@ -577,7 +715,10 @@ fn open_safetensors(dir: &Path, dtype: DType, device: &Device) -> Result<(VarBui
     };
     for f in &files {
         if !f.exists() {
-            return Err(bad(f, "is listed in model.safetensors.index.json but missing; download it again".into()));
+            return Err(bad(
+                f,
+                "is listed in model.safetensors.index.json but missing; download it again".into(),
+            ));
         }
         // Opening each file alone names the one that is truncated or corrupt.
         // SAFETY: the file is memory-mapped read-only; we do not modify it while mapped.

@@ -140,7 +140,10 @@ impl LlamaConfig {
             path: path.to_path_buf(),
             reason: format!("config.json is not a valid Llama-family configuration: {e}"),
         })?;
-        cfg.validate().map_err(|reason| EngineError::Checkpoint { path: path.to_path_buf(), reason })?;
+        cfg.validate().map_err(|reason| EngineError::Checkpoint {
+            path: path.to_path_buf(),
+            reason,
+        })?;
         Ok(cfg)
     }
 
@@ -155,7 +158,10 @@ impl LlamaConfig {
             ));
         }
         if self.hidden_act != "silu" {
-            return Err(format!("hidden_act `{}` is not supported (only silu)", self.hidden_act));
+            return Err(format!(
+                "hidden_act `{}` is not supported (only silu)",
+                self.hidden_act
+            ));
         }
         if self.num_attention_heads == 0 || self.num_attention_heads % self.kv_heads().max(1) != 0 {
             return Err(format!(
@@ -171,7 +177,10 @@ impl LlamaConfig {
             ));
         }
         if self.head_dim() % 2 != 0 {
-            return Err(format!("head_dim {} must be even for rotary embeddings", self.head_dim()));
+            return Err(format!(
+                "head_dim {} must be even for rotary embeddings",
+                self.head_dim()
+            ));
         }
         self.rope_scaling_kind()?;
         Ok(())
@@ -184,7 +193,8 @@ impl LlamaConfig {
 
     /// Per-head width.
     pub fn head_dim(&self) -> usize {
-        self.head_dim.unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
+        self.head_dim
+            .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
     }
 
     /// The RoPE base.
@@ -206,7 +216,10 @@ impl LlamaConfig {
 
     /// The end-of-sequence ids from the config.
     pub fn eos_ids(&self) -> Vec<u32> {
-        self.eos_token_id.as_ref().map(|e| e.to_vec()).unwrap_or_default()
+        self.eos_token_id
+            .as_ref()
+            .map(|e| e.to_vec())
+            .unwrap_or_default()
     }
 
     /// The RoPE scaling to apply, or why it is not supported.
@@ -221,7 +234,9 @@ impl LlamaConfig {
         };
         match p.rope_type.as_deref().unwrap_or("default") {
             "default" => Ok(RopeScaling::None),
-            "linear" => Ok(RopeScaling::Linear { factor: need(p.factor, "factor")? }),
+            "linear" => Ok(RopeScaling::Linear {
+                factor: need(p.factor, "factor")?,
+            }),
             "llama3" => Ok(RopeScaling::Llama3 {
                 factor: need(p.factor, "factor")?,
                 low_freq_factor: need(p.low_freq_factor, "low_freq_factor")?,
@@ -251,7 +266,10 @@ mod tests {
         )
         .expect("config");
         assert_eq!(cfg.rope_theta(), 500000.0);
-        assert!(matches!(cfg.rope_scaling_kind(), Ok(RopeScaling::Llama3 { .. })));
+        assert!(matches!(
+            cfg.rope_scaling_kind(),
+            Ok(RopeScaling::Llama3 { .. })
+        ));
         assert_eq!(cfg.head_dim(), 8);
         assert!(cfg.validate().is_ok());
     }

@@ -2,7 +2,7 @@
 //!
 //! candle's `layer_norm` kernel and its `LayerNorm` module on contiguous input have no backward pass;
 //! this one is `(x - mean) / sqrt(var + eps) * weight + bias` over the last dimension, computed in
-//! f32 (as PyTorch does for half inputs) and returned in the input's dtype.
+//! f32 for half-precision inputs (as PyTorch does) and returned in the input's dtype.
 
 use candle_core::{DType, Tensor, D};
 
@@ -27,7 +27,11 @@ impl LayerNorm {
     /// fine-tuning. Names differ between families (`weight`/`bias` vs old `gamma`/`beta`), so the
     /// caller passes them.
     pub fn load(p: &Params, dim: usize, eps: f64) -> Result<Self> {
-        let (w, b) = if p.contains("gamma") && !p.contains("weight") { ("gamma", "beta") } else { ("weight", "bias") };
+        let (w, b) = if p.contains("gamma") && !p.contains("weight") {
+            ("gamma", "beta")
+        } else {
+            ("weight", "bias")
+        };
         let weight = p.weight(w, dim)?;
         let bias = Some(p.weight(b, dim)?);
         Ok(Self { weight, bias, eps })
@@ -41,11 +45,18 @@ impl LayerNorm {
     /// Normalises `x` (`[..., dim]`).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let dtype = x.dtype();
-        let x = x.to_dtype(DType::F32)?;
+        // Half precision normalises in f32 (as PyTorch does); f32 and f64 stay as they are.
+        let x = if matches!(dtype, DType::F16 | DType::BF16) {
+            x.to_dtype(DType::F32)?
+        } else {
+            x.clone()
+        };
         let mean = x.mean_keepdim(D::Minus1)?;
         let centred = x.broadcast_sub(&mean)?;
         let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
-        let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?.to_dtype(dtype)?;
+        let normed = centred
+            .broadcast_div(&(var + self.eps)?.sqrt()?)?
+            .to_dtype(dtype)?;
         let y = normed.broadcast_mul(&self.weight)?;
         match &self.bias {
             Some(b) => Ok(y.broadcast_add(b)?),
@@ -63,10 +74,17 @@ mod tests {
     fn normalises_and_passes_gradients_to_input_and_weight() -> Result<()> {
         let x = Var::from_tensor(&Tensor::new(&[[1f32, 2., 3., 4.]], &Device::Cpu)?)?;
         let w = Var::from_tensor(&Tensor::new(&[1f32, 2., 1., 1.], &Device::Cpu)?)?;
-        let ln = LayerNorm::new(w.as_tensor().clone(), Some(Tensor::zeros(4, DType::F32, &Device::Cpu)?), 1e-5);
+        let ln = LayerNorm::new(
+            w.as_tensor().clone(),
+            Some(Tensor::zeros(4, DType::F32, &Device::Cpu)?),
+            1e-5,
+        );
         let y = ln.forward(x.as_tensor())?;
         let v = y.to_vec2::<f32>()?[0].clone();
-        assert!((v[0] + 1.3416).abs() < 1e-3 && (v[1] + 0.8944).abs() < 1e-3, "{v:?}");
+        assert!(
+            (v[0] + 1.3416).abs() < 1e-3 && (v[1] + 0.8944).abs() < 1e-3,
+            "{v:?}"
+        );
         let grads = (y.sqr()?.sum_all()?).backward()?;
         assert!(grads.get(x.as_tensor()).is_some() && grads.get(w.as_tensor()).is_some());
         Ok(())

@@ -110,7 +110,11 @@ pub struct Linear {
 
 impl Linear {
     /// A layer called `name` (its dotted module path, used for PEFT names) over `base`.
-    pub fn new(name: impl Into<String>, base: Arc<dyn LinearBase>, lora: Option<Lora>) -> Result<Self> {
+    pub fn new(
+        name: impl Into<String>,
+        base: Arc<dyn LinearBase>,
+        lora: Option<Lora>,
+    ) -> Result<Self> {
         let name = name.into();
         if let Some(l) = &lora {
             let (_, a_in) = l.a().dims2()?;
@@ -166,7 +170,9 @@ impl Linear {
     pub fn merged(&self) -> Result<Self> {
         let w = self.base.dense_weight()?.detach();
         let w = match &self.lora {
-            Some(l) => (w.to_dtype(l.a().dtype())? + l.delta_weight()?.detach())?.to_dtype(w.dtype())?,
+            Some(l) => {
+                (w.to_dtype(l.a().dtype())? + l.delta_weight()?.detach())?.to_dtype(w.dtype())?
+            }
             None => w,
         };
         Self::dense(self.name.clone(), w, self.base.bias().map(|b| b.detach()))
@@ -194,7 +200,11 @@ mod tests {
 
     #[test]
     fn a_dense_layer_computes_x_w_transposed_plus_bias() -> Result<()> {
-        let l = Linear::dense("l", t(&[1., 2., 3., 4., 5., 6.], (3, 2)), Some(Tensor::new(&[1f32, 0., -1.], &Device::Cpu)?))?;
+        let l = Linear::dense(
+            "l",
+            t(&[1., 2., 3., 4., 5., 6.], (3, 2)),
+            Some(Tensor::new(&[1f32, 0., -1.], &Device::Cpu)?),
+        )?;
         let y = l.forward_t(&t(&[10., 100.], (1, 2)), false)?;
         assert_eq!(y.to_vec2::<f32>()?, vec![vec![211., 430., 649.]]);
         Ok(())
@@ -209,14 +219,23 @@ mod tests {
         let l = Linear::dense("l", w, None)?.with_lora(lora)?;
         let x = t(&[10., 100.], (1, 2));
         // A x = 5 - 100 = -95; scale 2 => [-190, -380, -570] added to [210, 430, 650].
-        assert_eq!(l.forward_t(&x, false)?.to_vec2::<f32>()?, vec![vec![20., 50., 80.]]);
-        assert_eq!(l.merged()?.forward_t(&x, false)?.to_vec2::<f32>()?, vec![vec![20., 50., 80.]]);
+        assert_eq!(
+            l.forward_t(&x, false)?.to_vec2::<f32>()?,
+            vec![vec![20., 50., 80.]]
+        );
+        assert_eq!(
+            l.merged()?.forward_t(&x, false)?.to_vec2::<f32>()?,
+            vec![vec![20., 50., 80.]]
+        );
         Ok(())
     }
 
     #[test]
     fn a_mismatched_adapter_is_refused() -> Result<()> {
-        let cfg = LoraConfig { r: 2, ..Default::default() };
+        let cfg = LoraConfig {
+            r: 2,
+            ..Default::default()
+        };
         let (lora, _, _) = Lora::init(3, 3, &cfg, DType::F32, &Device::Cpu)?;
         let l = Linear::dense("m.q", t(&[0.; 6], (3, 2)), None)?;
         let err = l.with_lora(lora).unwrap_err().to_string();

@@ -12,7 +12,9 @@ use crate::Result;
 /// Leading dimensions are flattened so one 2-D matmul runs (a broadcast matmul is much slower).
 pub fn matmul_t(x: &Tensor, w: &Tensor) -> Result<Tensor> {
     let dims = x.dims().to_vec();
-    let in_f = *dims.last().ok_or_else(|| crate::EngineError::Invalid("matmul of a scalar".into()))?;
+    let in_f = *dims
+        .last()
+        .ok_or_else(|| crate::EngineError::Invalid("matmul of a scalar".into()))?;
     let rows: usize = dims[..dims.len() - 1].iter().product();
     let x2 = x.contiguous()?.reshape((rows, in_f))?;
     let y = x2.matmul(&w.t()?)?;
@@ -59,7 +61,11 @@ pub fn mean_pool(hidden: &Tensor, mask: &Tensor) -> Result<Tensor> {
 /// Divides each row of `x` (`[batch, dim]`) by its L2 norm (at least 1e-12), as
 /// `torch.nn.functional.normalize` does.
 pub fn l2_normalize(x: &Tensor) -> Result<Tensor> {
-    let norm = x.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+    let norm = x
+        .sqr()?
+        .sum_keepdim(D::Minus1)?
+        .sqrt()?
+        .clamp(1e-12, f64::MAX)?;
     Ok(x.broadcast_div(&norm)?)
 }
 
@@ -74,7 +80,10 @@ mod tests {
         let w = Tensor::new(&[[1f32, 0., 0.], [0., 0., 1.]], &Device::Cpu)?;
         let y = matmul_t(&x, &w)?;
         assert_eq!(y.dims(), &[2, 2, 2]);
-        assert_eq!(y.flatten_all()?.to_vec1::<f32>()?, vec![0., 2., 3., 5., 6., 8., 9., 11.]);
+        assert_eq!(
+            y.flatten_all()?.to_vec1::<f32>()?,
+            vec![0., 2., 3., 5., 6., 8., 9., 11.]
+        );
         Ok(())
     }
 

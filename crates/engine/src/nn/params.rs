@@ -69,14 +69,22 @@ pub struct Origin {
 impl Origin {
     /// The file holding `tensor`, or the default label.
     pub fn file_of(&self, tensor: &str) -> String {
-        self.files.get(tensor).cloned().unwrap_or_else(|| self.default.clone())
+        self.files
+            .get(tensor)
+            .cloned()
+            .unwrap_or_else(|| self.default.clone())
     }
 }
 
 impl Params {
     /// A view at the root of `vb` (the checkpoint's tensors), adding trainable parameters to
     /// `trainable` as `backbone` decides. `origin` names files in errors.
-    pub fn new(vb: VarBuilder<'static>, trainable: VarMap, backbone: Backbone, origin: Origin) -> Self {
+    pub fn new(
+        vb: VarBuilder<'static>,
+        trainable: VarMap,
+        backbone: Backbone,
+        origin: Origin,
+    ) -> Self {
         Self {
             vb,
             path: Vec::new(),
@@ -153,14 +161,20 @@ impl Params {
 
     /// The shape of checkpoint tensor `leaf`, if present.
     pub fn dims(&self, leaf: &str) -> Option<Vec<usize>> {
-        self.fetch(&self.name(leaf)).ok().flatten().map(|t| t.dims().to_vec())
+        self.fetch(&self.name(leaf))
+            .ok()
+            .flatten()
+            .map(|t| t.dims().to_vec())
     }
 
     /// Checkpoint tensor `leaf`, checked against `shape`, always frozen.
     pub fn frozen(&self, leaf: &str, shape: impl Into<Shape>) -> Result<Tensor> {
         let name = self.name(leaf);
         let Some(t) = self.fetch(&name)? else {
-            return Err(EngineError::MissingTensor { file: self.origin.file_of(&name), tensor: name });
+            return Err(EngineError::MissingTensor {
+                file: self.origin.file_of(&name),
+                tensor: name,
+            });
         };
         let shape: Shape = shape.into();
         if t.dims() != shape.dims() {
@@ -188,7 +202,11 @@ impl Params {
     /// frozen by the policy, with LoRA when the policy targets it.
     pub fn linear(&self, in_features: usize, out_features: usize, bias: bool) -> Result<Linear> {
         let w = self.weight("weight", (out_features, in_features))?;
-        let b = if bias { Some(self.weight("bias", out_features)?) } else { None };
+        let b = if bias {
+            Some(self.weight("bias", out_features)?)
+        } else {
+            None
+        };
         self.adapt(Arc::new(DenseBase::new(w, b)?))
     }
 
@@ -207,7 +225,12 @@ impl Params {
 
     /// A head parameter `leaf` (always trainable): from the checkpoint when it has one of the right
     /// shape, otherwise initialised with `init`.
-    pub fn head(&self, leaf: &str, shape: impl Into<Shape>, init: candle_nn::Init) -> Result<Tensor> {
+    pub fn head(
+        &self,
+        leaf: &str,
+        shape: impl Into<Shape>,
+        init: candle_nn::Init,
+    ) -> Result<Tensor> {
         let shape: Shape = shape.into();
         let name = self.name(leaf);
         if self.contains(leaf) {
@@ -222,14 +245,24 @@ impl Params {
     /// checkpoint has it, else PyTorch's default init (normal with std 0.02 as transformers does for
     /// heads, zero bias).
     pub fn head_linear(&self, in_features: usize, out_features: usize) -> Result<Linear> {
-        let w = self.head("weight", (out_features, in_features), candle_nn::Init::Randn { mean: 0.0, stdev: 0.02 })?;
+        let w = self.head(
+            "weight",
+            (out_features, in_features),
+            candle_nn::Init::Randn {
+                mean: 0.0,
+                stdev: 0.02,
+            },
+        )?;
         let b = self.head("bias", out_features, candle_nn::Init::Const(0.0))?;
         Linear::dense(self.path(), w, Some(b))
     }
 
     fn lora_for(&self, module: &str, setup: &LoraSetup, in_f: usize, out_f: usize) -> Result<Lora> {
         let cfg = &setup.config;
-        let (a_name, b_name) = (format!("{module}.lora_A.weight"), format!("{module}.lora_B.weight"));
+        let (a_name, b_name) = (
+            format!("{module}.lora_A.weight"),
+            format!("{module}.lora_B.weight"),
+        );
         let (a, b) = match setup.initial.get(module) {
             Some((a, b)) => {
                 if a.dims() != [cfg.r, in_f] || b.dims() != [out_f, cfg.r] {
@@ -240,8 +273,14 @@ impl Params {
                         found: [a.dims(), b.dims()].concat(),
                     });
                 }
-                let a = self.register(&a_name, &a.to_dtype(self.dtype())?.to_device(self.device())?)?;
-                let b = self.register(&b_name, &b.to_dtype(self.dtype())?.to_device(self.device())?)?;
+                let a = self.register(
+                    &a_name,
+                    &a.to_dtype(self.dtype())?.to_device(self.device())?,
+                )?;
+                let b = self.register(
+                    &b_name,
+                    &b.to_dtype(self.dtype())?.to_device(self.device())?,
+                )?;
                 (a, b)
             }
             None => {
@@ -258,11 +297,9 @@ impl Params {
     }
 
     fn insert(&self, name: &str, v: Var) -> Result<Tensor> {
-        let mut data = self
-            .trainable
-            .data()
-            .lock()
-            .map_err(|_| EngineError::Invalid("the trainable parameter map was poisoned by a panic".into()))?;
+        let mut data = self.trainable.data().lock().map_err(|_| {
+            EngineError::Invalid("the trainable parameter map was poisoned by a panic".into())
+        })?;
         if let Some(existing) = data.get(name) {
             // Loading the same module twice (tied weights) shares one variable.
             if existing.dims() == v.dims() {
@@ -281,13 +318,22 @@ mod tests {
 
     fn checkpoint() -> VarBuilder<'static> {
         let mut m = HashMap::new();
-        m.insert("enc.q.weight".to_string(), Tensor::ones((3, 2), DType::F32, &Device::Cpu).expect("t"));
-        m.insert("enc.q.bias".to_string(), Tensor::zeros(3, DType::F32, &Device::Cpu).expect("t"));
+        m.insert(
+            "enc.q.weight".to_string(),
+            Tensor::ones((3, 2), DType::F32, &Device::Cpu).expect("t"),
+        );
+        m.insert(
+            "enc.q.bias".to_string(),
+            Tensor::zeros(3, DType::F32, &Device::Cpu).expect("t"),
+        );
         VarBuilder::from_tensors(m, DType::F32, &Device::Cpu)
     }
 
     fn origin() -> Origin {
-        Origin { files: HashMap::new(), default: "model.safetensors".into() }
+        Origin {
+            files: HashMap::new(),
+            default: "model.safetensors".into(),
+        }
     }
 
     #[test]
@@ -303,7 +349,14 @@ mod tests {
 
     #[test]
     fn lora_registers_peft_named_factors_for_targeted_layers() -> Result<()> {
-        let setup = LoraSetup { config: LoraConfig { r: 2, target_modules: vec!["q".into()], ..Default::default() }, ..Default::default() };
+        let setup = LoraSetup {
+            config: LoraConfig {
+                r: 2,
+                target_modules: vec!["q".into()],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
         let p = Params::new(checkpoint(), VarMap::new(), Backbone::Lora(setup), origin());
         let l = p.pp("enc").pp("q").linear(2, 3, true)?;
         assert!(l.lora().is_some());
@@ -317,9 +370,25 @@ mod tests {
     #[test]
     fn a_missing_or_misshaped_tensor_names_file_and_tensor() {
         let p = Params::new(checkpoint(), VarMap::new(), Backbone::Frozen, origin());
-        let err = p.pp("enc").pp("k").linear(2, 3, false).unwrap_err().to_string();
-        assert!(err.contains("model.safetensors") && err.contains("enc.k.weight"), "{err}");
-        let err = p.pp("enc").pp("q").linear(4, 3, false).unwrap_err().to_string();
-        assert!(err.contains("enc.q.weight") && err.contains("[3, 4]"), "{err}");
+        let err = p
+            .pp("enc")
+            .pp("k")
+            .linear(2, 3, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("model.safetensors") && err.contains("enc.k.weight"),
+            "{err}"
+        );
+        let err = p
+            .pp("enc")
+            .pp("q")
+            .linear(4, 3, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("enc.q.weight") && err.contains("[3, 4]"),
+            "{err}"
+        );
     }
 }

@@ -87,9 +87,17 @@ impl CustomOp1 for QMatMulWithGrad {
         self.0.metal_fwd(s, l)
     }
 
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> candle_core::Result<Option<Tensor>> {
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
         // y = x W^T, so dL/dx = dL/dy W with W (out x in) dequantised for this one product.
-        let w = self.0.dequantize(arg.device())?.to_dtype(grad_res.dtype())?;
+        let w = self
+            .0
+            .dequantize(arg.device())?
+            .to_dtype(grad_res.dtype())?;
         let dims = grad_res.dims().to_vec();
         let out = *dims.last().unwrap_or(&1);
         let rows = grad_res.elem_count() / out.max(1);
@@ -141,7 +149,10 @@ impl QuantizedBase {
                 )));
             }
         }
-        Ok(Self { weight, bias: bias.map(|b| b.detach()) })
+        Ok(Self {
+            weight,
+            bias: bias.map(|b| b.detach()),
+        })
     }
 
     /// The quantised weight.
@@ -155,11 +166,11 @@ impl QuantizedBase {
 /// height a multiple of 16 (3072 bytes per 16x256 tile, against 144 per 256-wide Q4K block row).
 pub fn qtensor_resident_bytes(q: &QTensor) -> usize {
     let stored = q.storage_size_in_bytes();
-    let Ok((n, k)) = q.shape().dims2() else { return stored };
-    let repack = cfg!(target_arch = "x86_64")
-        && q.dtype() == GgmlDType::Q4K
-        && n % 16 == 0
-        && k % 256 == 0;
+    let Ok((n, k)) = q.shape().dims2() else {
+        return stored;
+    };
+    let repack =
+        cfg!(target_arch = "x86_64") && q.dtype() == GgmlDType::Q4K && n % 16 == 0 && k % 256 == 0;
     if repack {
         stored + (n / 16) * (k / 256) * 3072
     } else {
@@ -193,7 +204,11 @@ impl LinearBase for QuantizedBase {
     }
     fn resident_bytes(&self) -> usize {
         qtensor_resident_bytes(&self.weight)
-            + self.bias.as_ref().map(|b| b.elem_count() * b.dtype().size_in_bytes()).unwrap_or(0)
+            + self
+                .bias
+                .as_ref()
+                .map(|b| b.elem_count() * b.dtype().size_in_bytes())
+                .unwrap_or(0)
     }
 }
 
@@ -219,11 +234,18 @@ mod tests {
             let x = Tensor::randn(0f32, 1.0, (2, 3, in_f), &dev)?;
             let y_ref = crate::nn::ops::matmul_t(&x, &w)?;
             let scale = y_ref.abs()?.max_all()?.to_scalar::<f32>()?;
-            for policy in [QuantPolicy::Four, QuantPolicy::FourStrict, QuantPolicy::Eight] {
+            for policy in [
+                QuantPolicy::Four,
+                QuantPolicy::FourStrict,
+                QuantPolicy::Eight,
+            ] {
                 let base = QuantizedBase::quantize(&w, None, policy)?;
                 let y = base.forward(&x)?;
                 let err = (y - &y_ref)?.abs()?.max_all()?.to_scalar::<f32>()?;
-                assert!(err < 0.1 * scale, "{policy:?} {out}x{in_f}: error {err} against outputs up to {scale}");
+                assert!(
+                    err < 0.1 * scale,
+                    "{policy:?} {out}x{in_f}: error {err} against outputs up to {scale}"
+                );
             }
         }
         Ok(())
@@ -235,12 +257,25 @@ mod tests {
         let w = Tensor::randn(0f32, 0.5, (48, 64), &dev)?;
         let base = QuantizedBase::quantize(&w, None, QuantPolicy::Four)?;
         let wd = base.dense_weight()?;
-        let x = Var::new(Tensor::randn(0f32, 1.0, (2, 3, 64), &dev)?.to_vec3::<f32>()?, &dev)?;
+        let x = Var::new(
+            Tensor::randn(0f32, 1.0, (2, 3, 64), &dev)?.to_vec3::<f32>()?,
+            &dev,
+        )?;
         let up = Tensor::randn(0f32, 1.0, (2, 3, 48), &dev)?;
         let y = base.forward(x.as_tensor())?;
-        let g_q = (y * &up)?.sum_all()?.backward()?.get(&x).expect("grad").clone();
+        let g_q = (y * &up)?
+            .sum_all()?
+            .backward()?
+            .get(&x)
+            .expect("grad")
+            .clone();
         let y_ref = crate::nn::ops::matmul_t(x.as_tensor(), &wd)?;
-        let g_ref = (y_ref * &up)?.sum_all()?.backward()?.get(&x).expect("grad").clone();
+        let g_ref = (y_ref * &up)?
+            .sum_all()?
+            .backward()?
+            .get(&x)
+            .expect("grad")
+            .clone();
         let diff = (g_q - g_ref)?.abs()?.max_all()?.to_scalar::<f32>()?;
         assert!(diff < 1e-5, "gradients differ by {diff}");
         Ok(())

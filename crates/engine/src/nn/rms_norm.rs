@@ -41,7 +41,9 @@ impl Module for RmsNorm {
         };
         let mean_sq = x.sqr()?.mean_keepdim(D::Minus1)?;
         let normed = x.broadcast_div(&(mean_sq + self.eps)?.sqrt()?)?;
-        normed.to_dtype(in_dtype)?.broadcast_mul(&self.weight.to_dtype(in_dtype)?)
+        normed
+            .to_dtype(in_dtype)?
+            .broadcast_mul(&self.weight.to_dtype(in_dtype)?)
     }
 }
 

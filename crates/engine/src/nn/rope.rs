@@ -35,8 +35,9 @@ pub enum RopeScaling {
 
 /// The inverse frequencies for a head dimension, with scaling applied, as transformers computes them.
 pub fn inverse_frequencies(head_dim: usize, theta: f64, scaling: &RopeScaling) -> Vec<f32> {
-    let base: Vec<f64> =
-        (0..head_dim / 2).map(|i| 1.0 / theta.powf((2 * i) as f64 / head_dim as f64)).collect();
+    let base: Vec<f64> = (0..head_dim / 2)
+        .map(|i| 1.0 / theta.powf((2 * i) as f64 / head_dim as f64))
+        .collect();
     match scaling {
         RopeScaling::None => base.into_iter().map(|f| f as f32).collect(),
         RopeScaling::Linear { factor } => base.into_iter().map(|f| (f / factor) as f32).collect(),
@@ -57,11 +58,15 @@ pub fn inverse_frequencies(head_dim: usize, theta: f64, scaling: &RopeScaling) -
             base.into_iter()
                 .map(|f| {
                     let wavelen = 2.0 * std::f64::consts::PI / f;
-                    let scaled = if wavelen > low_freq_wavelen { f / factor } else { f };
+                    let scaled = if wavelen > low_freq_wavelen {
+                        f / factor
+                    } else {
+                        f
+                    };
                     let medium = !(wavelen < high_freq_wavelen) && !(wavelen > low_freq_wavelen);
                     let out = if medium {
-                        let smooth =
-                            (old / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+                        let smooth = (old / wavelen - low_freq_factor)
+                            / (high_freq_factor - low_freq_factor);
                         (1.0 - smooth) * scaled / factor + smooth * scaled
                     } else {
                         scaled
@@ -97,7 +102,10 @@ impl RotaryEmbedding {
             .to_dtype(DType::F32)?
             .reshape((max_positions, 1))?;
         let freqs = t.broadcast_mul(&inv)?;
-        Ok(Self { cos: freqs.cos()?.to_dtype(dtype)?, sin: freqs.sin()?.to_dtype(dtype)? })
+        Ok(Self {
+            cos: freqs.cos()?.to_dtype(dtype)?,
+            sin: freqs.sin()?.to_dtype(dtype)?,
+        })
     }
 
     /// How many positions the tables cover.
@@ -154,7 +162,10 @@ mod tests {
         let x = Tensor::randn(0f32, 1.0, (1, 2, 5, 8), &dev)?;
         let whole = rope.apply(&x, 0)?;
         let tail = rope.apply(&x.narrow(2, 3, 2)?, 3)?;
-        let diff = (whole.narrow(2, 3, 2)? - tail)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        let diff = (whole.narrow(2, 3, 2)? - tail)?
+            .abs()?
+            .max_all()?
+            .to_scalar::<f32>()?;
         assert!(diff < 1e-6);
         Ok(())
     }

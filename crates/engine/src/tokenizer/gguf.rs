@@ -43,7 +43,11 @@ pub struct SpecialTokens {
 impl SpecialTokens {
     /// Every id generation stops on: EOS and the end-of-turn tokens.
     pub fn stop_ids(&self) -> Vec<u32> {
-        let mut v: Vec<u32> = self.eos.into_iter().chain(self.end_of_turn.iter().copied()).collect();
+        let mut v: Vec<u32> = self
+            .eos
+            .into_iter()
+            .chain(self.end_of_turn.iter().copied())
+            .collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -63,17 +67,28 @@ pub struct GgufTokenizer {
 
 impl std::fmt::Debug for GgufTokenizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GgufTokenizer").field("special", &self.special).finish_non_exhaustive()
+        f.debug_struct("GgufTokenizer")
+            .field("special", &self.special)
+            .finish_non_exhaustive()
     }
 }
 
 /// Chat templates' end-of-turn markers.
-const END_OF_TURN: &[&str] = &["<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>"];
+const END_OF_TURN: &[&str] = &[
+    "<|im_end|>",
+    "<|eot_id|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+];
 
 impl GgufTokenizer {
     /// Rebuilds the tokenizer stored in `file`.
     pub fn from_gguf(file: &GgufFile) -> Result<Self> {
-        let bad = |reason: String| EngineError::Checkpoint { path: file.path().to_path_buf(), reason };
+        let bad = |reason: String| EngineError::Checkpoint {
+            path: file.path().to_path_buf(),
+            reason,
+        };
         let model = file.string("tokenizer.ggml.model")?;
         if model != "gpt2" {
             return Err(bad(format!(
@@ -84,16 +99,25 @@ impl GgufTokenizer {
         let tokens = file.strings("tokenizer.ggml.tokens")?;
         let merges = file.strings("tokenizer.ggml.merges")?;
         let types = file.ints("tokenizer.ggml.token_type").unwrap_or_default();
-        let pre = file.string("tokenizer.ggml.pre").unwrap_or_else(|_| "default".into());
+        let pre = file
+            .string("tokenizer.ggml.pre")
+            .unwrap_or_else(|_| "default".into());
 
-        let vocab: Vocab =
-            tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        let vocab: Vocab = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i as u32))
+            .collect();
         let merges: Vec<(String, String)> = merges
             .iter()
             .map(|m| {
                 m.split_once(' ')
                     .map(|(a, b)| (a.to_string(), b.to_string()))
-                    .ok_or_else(|| bad(format!("tokenizer merge `{m}` is not two tokens separated by a space")))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "tokenizer merge `{m}` is not two tokens separated by a space"
+                        ))
+                    })
             })
             .collect::<Result<_>>()?;
         let bpe = BPE::builder()
@@ -114,16 +138,25 @@ impl GgufTokenizer {
             .map_err(|e| bad(format!("cannot register its special tokens: {e}")))?;
 
         let id = |key: &str| file.uint(key).ok().map(|v| v as u32);
-        let end_of_turn = END_OF_TURN.iter().filter_map(|t| tok.token_to_id(t)).collect();
+        let end_of_turn = END_OF_TURN
+            .iter()
+            .filter_map(|t| tok.token_to_id(t))
+            .collect();
         let special = SpecialTokens {
             bos: id("tokenizer.ggml.bos_token_id"),
             eos: id("tokenizer.ggml.eos_token_id"),
             pad: id("tokenizer.ggml.padding_token_id"),
-            add_bos: file.boolean("tokenizer.ggml.add_bos_token").unwrap_or(false),
+            add_bos: file
+                .boolean("tokenizer.ggml.add_bos_token")
+                .unwrap_or(false),
             end_of_turn,
         };
         let chat_template = file.string("tokenizer.chat_template").ok();
-        Ok(Self { tokenizer: tok, special, chat_template })
+        Ok(Self {
+            tokenizer: tok,
+            special,
+            chat_template,
+        })
     }
 
     /// Token ids for `text`, with special tokens matched whole and no prefix space; a BOS id first
@@ -151,11 +184,16 @@ impl GgufTokenizer {
 
 /// The pre-tokenizer llama.cpp's `tokenizer.ggml.pre` name stands for.
 fn pre_tokenizer(pre: &str) -> std::result::Result<PreTokenizerWrapper, String> {
-    let byte_level = |use_regex: bool| PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, use_regex));
+    let byte_level =
+        |use_regex: bool| PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, use_regex));
     let split = |re: &str| -> std::result::Result<PreTokenizerWrapper, String> {
-        Split::new(SplitPattern::Regex(re.to_string()), SplitDelimiterBehavior::Isolated, false)
-            .map(PreTokenizerWrapper::Split)
-            .map_err(|e| format!("cannot compile the pre-tokenizer regex: {e}"))
+        Split::new(
+            SplitPattern::Regex(re.to_string()),
+            SplitDelimiterBehavior::Isolated,
+            false,
+        )
+        .map(PreTokenizerWrapper::Split)
+        .map_err(|e| format!("cannot compile the pre-tokenizer regex: {e}"))
     };
     Ok(match pre {
         "default" | "gpt2" | "gpt-2" => byte_level(true),

@@ -22,7 +22,10 @@ pub struct TextTokenizer {
 
 impl std::fmt::Debug for TextTokenizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TextTokenizer").field("path", &self.path).field("pad_id", &self.pad_id).finish()
+        f.debug_struct("TextTokenizer")
+            .field("path", &self.path)
+            .field("pad_id", &self.pad_id)
+            .finish()
     }
 }
 
@@ -47,9 +50,22 @@ impl TextTokenizer {
         let pad_id = inner
             .get_padding()
             .map(|p| p.pad_id)
-            .or_else(|| ["[PAD]", "<pad>", "<|endoftext|>", "<|finetune_right_pad_id|>"].iter().find_map(|t| inner.token_to_id(t)))
+            .or_else(|| {
+                [
+                    "[PAD]",
+                    "<pad>",
+                    "<|endoftext|>",
+                    "<|finetune_right_pad_id|>",
+                ]
+                .iter()
+                .find_map(|t| inner.token_to_id(t))
+            })
             .unwrap_or(0);
-        Ok(Self { inner, pad_id, path: path.to_path_buf() })
+        Ok(Self {
+            inner,
+            pad_id,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Loads `dir/tokenizer.json`.
@@ -92,14 +108,23 @@ impl TextTokenizer {
 
     /// Text of `ids`, dropping special tokens when `skip_special`.
     pub fn decode(&self, ids: &[u32], skip_special: bool) -> Result<String> {
-        self.inner.decode(ids, skip_special).map_err(|e| self.err(e))
+        self.inner
+            .decode(ids, skip_special)
+            .map_err(|e| self.err(e))
     }
 
     /// Encodes `texts` with special tokens, each truncated to `max_len` tokens (specials kept), and
     /// right-pads them into `[batch, longest]` tensors on `device`.
-    pub fn encode_batch(&self, texts: &[&str], max_len: usize, device: &Device) -> Result<EncodedBatch> {
+    pub fn encode_batch(
+        &self,
+        texts: &[&str],
+        max_len: usize,
+        device: &Device,
+    ) -> Result<EncodedBatch> {
         if texts.is_empty() {
-            return Err(EngineError::Invalid("cannot tokenise an empty batch".into()));
+            return Err(EngineError::Invalid(
+                "cannot tokenise an empty batch".into(),
+            ));
         }
         let mut tok = self.inner.clone();
         tok.with_truncation(Some(TruncationParams {
@@ -110,7 +135,9 @@ impl TextTokenizer {
         }))
         .map_err(|e| self.err(e))?;
         tok.with_padding(None);
-        let encs = tok.encode_batch(texts.to_vec(), true).map_err(|e| self.err(e))?;
+        let encs = tok
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| self.err(e))?;
         let seqs: Vec<Vec<u32>> = encs.iter().map(|e| e.get_ids().to_vec()).collect();
         Self::pad(&seqs, self.pad_id, device)
     }
@@ -134,6 +161,9 @@ impl TextTokenizer {
     }
 
     fn err(&self, e: impl std::fmt::Display) -> EngineError {
-        EngineError::Checkpoint { path: self.path.clone(), reason: format!("tokenisation failed: {e}") }
+        EngineError::Checkpoint {
+            path: self.path.clone(),
+            reason: format!("tokenisation failed: {e}"),
+        }
     }
 }

@@ -17,7 +17,13 @@ pub const BUCKET_WINDOW_BATCHES: usize = 50;
 /// The micro-batches of one epoch, as lists of example indices.
 ///
 /// `lengths` (one per example) turns on bucketing; `None` gives plain shuffled batches.
-pub fn epoch_batches(n: usize, batch_size: usize, seed: u64, epoch: usize, lengths: Option<&[usize]>) -> Vec<Vec<usize>> {
+pub fn epoch_batches(
+    n: usize,
+    batch_size: usize,
+    seed: u64,
+    epoch: usize,
+    lengths: Option<&[usize]>,
+) -> Vec<Vec<usize>> {
     let batch_size = batch_size.max(1);
     let mut rng = Rng::derived(seed, 0x5348_5546_0000_0000 ^ epoch as u64);
     let mut order: Vec<usize> = (0..n).collect();
@@ -94,9 +100,18 @@ mod tests {
 
     #[test]
     fn the_order_depends_on_seed_and_epoch_only() {
-        assert_eq!(epoch_batches(50, 4, 1, 3, None), epoch_batches(50, 4, 1, 3, None));
-        assert_ne!(epoch_batches(50, 4, 1, 3, None), epoch_batches(50, 4, 1, 4, None));
-        assert_ne!(epoch_batches(50, 4, 1, 3, None), epoch_batches(50, 4, 2, 3, None));
+        assert_eq!(
+            epoch_batches(50, 4, 1, 3, None),
+            epoch_batches(50, 4, 1, 3, None)
+        );
+        assert_ne!(
+            epoch_batches(50, 4, 1, 3, None),
+            epoch_batches(50, 4, 1, 4, None)
+        );
+        assert_ne!(
+            epoch_batches(50, 4, 1, 3, None),
+            epoch_batches(50, 4, 2, 3, None)
+        );
     }
 
     #[test]
@@ -112,14 +127,23 @@ mod tests {
         };
         let bucketed: usize = b.iter().map(spread).sum();
         let plain: usize = epoch_batches(400, 8, 7, 0, None).iter().map(spread).sum();
-        assert!(bucketed * 4 < plain, "bucketed spread {bucketed} vs plain {plain}");
+        assert!(
+            bucketed * 4 < plain,
+            "bucketed spread {bucketed} vs plain {plain}"
+        );
     }
 
     #[test]
     fn padding_fills_on_the_right_and_masks_the_pad() {
         let p = pad(&[&[5, 6, 7], &[8]], 0, 16, &Device::Cpu).unwrap();
-        assert_eq!(p.input_ids.to_vec2::<u32>().unwrap(), vec![vec![5, 6, 7], vec![8, 0, 0]]);
-        assert_eq!(p.attention_mask.to_vec2::<u32>().unwrap(), vec![vec![1, 1, 1], vec![1, 0, 0]]);
+        assert_eq!(
+            p.input_ids.to_vec2::<u32>().unwrap(),
+            vec![vec![5, 6, 7], vec![8, 0, 0]]
+        );
+        assert_eq!(
+            p.attention_mask.to_vec2::<u32>().unwrap(),
+            vec![vec![1, 1, 1], vec![1, 0, 0]]
+        );
         assert_eq!(p.lengths, vec![3, 1]);
     }
 
@@ -128,6 +152,9 @@ mod tests {
         let p = pad(&[&[1, 2, 3, 4, 5]], 0, 2, &Device::Cpu).unwrap();
         assert_eq!(p.input_ids.to_vec2::<u32>().unwrap(), vec![vec![1, 2]]);
         let l = pad_labels(&[&[9, 9, 9], &[1]], 2, &Device::Cpu).unwrap();
-        assert_eq!(l.to_vec2::<i64>().unwrap(), vec![vec![9, 9], vec![1, IGNORE_INDEX]]);
+        assert_eq!(
+            l.to_vec2::<i64>().unwrap(),
+            vec![vec![9, 9], vec![1, IGNORE_INDEX]]
+        );
     }
 }

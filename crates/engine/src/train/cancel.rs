@@ -31,12 +31,16 @@ impl CancelHandle {
 
     /// Asks the run to wait before its next step.
     pub fn pause(&self) {
-        let _ = self.state.compare_exchange(RUNNING, PAUSED, Ordering::SeqCst, Ordering::SeqCst);
+        let _ = self
+            .state
+            .compare_exchange(RUNNING, PAUSED, Ordering::SeqCst, Ordering::SeqCst);
     }
 
     /// Lets a paused run continue.
     pub fn resume(&self) {
-        let _ = self.state.compare_exchange(PAUSED, RUNNING, Ordering::SeqCst, Ordering::SeqCst);
+        let _ = self
+            .state
+            .compare_exchange(PAUSED, RUNNING, Ordering::SeqCst, Ordering::SeqCst);
     }
 
     /// Whether cancel was asked for.
@@ -94,6 +98,9 @@ mod tests {
         h.cancel();
         assert!(h.checkpoint_wait());
         h.resume();
-        assert!(h.is_cancelled(), "a cancelled run cannot be resumed by the handle");
+        assert!(
+            h.is_cancelled(),
+            "a cancelled run cannot be resumed by the handle"
+        );
     }
 }

@@ -23,21 +23,33 @@ pub const LAST_FILE: &str = "checkpoint.safetensors";
 pub const BEST_FILE: &str = "best.safetensors";
 
 fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> EngineError {
-    EngineError::Checkpoint { path: path.to_path_buf(), reason: format!("{what}: {e}") }
+    EngineError::Checkpoint {
+        path: path.to_path_buf(),
+        reason: format!("{what}: {e}"),
+    }
 }
 
 /// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the folder).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io_err(dir, "cannot create the folder", e))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("checkpoint");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("checkpoint");
     let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, "cannot create", e))?;
-        f.write_all(bytes).map_err(|e| io_err(&tmp, "cannot write (is the disk full?)", e))?;
-        f.sync_all().map_err(|e| io_err(&tmp, "cannot flush to disk", e))?;
+        f.write_all(bytes)
+            .map_err(|e| io_err(&tmp, "cannot write (is the disk full?)", e))?;
+        f.sync_all()
+            .map_err(|e| io_err(&tmp, "cannot flush to disk", e))?;
         drop(f);
-        std::fs::rename(&tmp, path).map_err(|e| io_err(path, "cannot move the new file into place", e))?;
+        std::fs::rename(&tmp, path)
+            .map_err(|e| io_err(path, "cannot move the new file into place", e))?;
         // Make the rename itself durable; opening a folder for sync is not possible on every OS.
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
@@ -51,23 +63,44 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Saves named tensors and string metadata to `path` atomically.
-pub fn save_tensors(path: &Path, tensors: &[(String, Tensor)], metadata: HashMap<String, String>) -> Result<()> {
-    let contiguous: Vec<(String, Tensor)> =
-        tensors.iter().map(|(n, t)| Ok((n.clone(), t.contiguous()?))).collect::<Result<_>>()?;
-    let mut sorted: Vec<(&str, &Tensor)> = contiguous.iter().map(|(n, t)| (n.as_str(), t)).collect();
+pub fn save_tensors(
+    path: &Path,
+    tensors: &[(String, Tensor)],
+    metadata: HashMap<String, String>,
+) -> Result<()> {
+    let contiguous: Vec<(String, Tensor)> = tensors
+        .iter()
+        .map(|(n, t)| Ok((n.clone(), t.contiguous()?)))
+        .collect::<Result<_>>()?;
+    let mut sorted: Vec<(&str, &Tensor)> =
+        contiguous.iter().map(|(n, t)| (n.as_str(), t)).collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0));
-    let bytes = safetensors::serialize(sorted, Some(metadata)).map_err(|e| io_err(path, "cannot serialise", e))?;
+    let bytes = safetensors::serialize(sorted, Some(metadata))
+        .map_err(|e| io_err(path, "cannot serialise", e))?;
     write_atomic(path, &bytes)
 }
 
 /// Loads every tensor and the metadata of a safetensors file, with errors naming the file.
-pub fn load_tensors(path: &Path, device: &Device) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
+pub fn load_tensors(
+    path: &Path,
+    device: &Device,
+) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
     let bytes = std::fs::read(path).map_err(|e| io_err(path, "cannot read", e))?;
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
-        .map_err(|e| io_err(path, "not a readable safetensors file (truncated or corrupted?)", e))?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| {
+        io_err(
+            path,
+            "not a readable safetensors file (truncated or corrupted?)",
+            e,
+        )
+    })?;
     let metadata = meta.metadata().clone().unwrap_or_default();
-    let tensors = candle_core::safetensors::load_buffer(&bytes, device)
-        .map_err(|e| io_err(path, "the tensors cannot be read (truncated or corrupted?)", e))?;
+    let tensors = candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| {
+        io_err(
+            path,
+            "the tensors cannot be read (truncated or corrupted?)",
+            e,
+        )
+    })?;
     Ok((tensors, metadata))
 }
 
@@ -83,7 +116,10 @@ mod tests {
         let meta = HashMap::from([(STATE_KEY.to_string(), "{\"step\":3}".to_string())]);
         save_tensors(&p, &[("w".into(), t.t().unwrap())], meta.clone()).unwrap();
         let (tensors, m) = load_tensors(&p, &Device::Cpu).unwrap();
-        assert_eq!(tensors["w"].to_vec2::<f32>().unwrap(), vec![vec![1.0, 3.0], vec![2.0, 4.0]]);
+        assert_eq!(
+            tensors["w"].to_vec2::<f32>().unwrap(),
+            vec![vec![1.0, 3.0], vec![2.0, 4.0]]
+        );
         assert_eq!(m, meta);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
@@ -98,7 +134,10 @@ mod tests {
         let bytes = std::fs::read(&p).unwrap();
         std::fs::write(&p, &bytes[..bytes.len() - 10]).unwrap();
         let err = load_tensors(&p, &Device::Cpu).unwrap_err().to_string();
-        assert!(err.contains("c.safetensors") && err.contains("truncated"), "{err}");
+        assert!(
+            err.contains("c.safetensors") && err.contains("truncated"),
+            "{err}"
+        );
     }
 
     #[test]

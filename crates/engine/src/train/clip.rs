@@ -12,7 +12,11 @@ use crate::Result;
 pub fn global_norm<'a>(grads: impl IntoIterator<Item = &'a Tensor>) -> Result<f64> {
     let mut sum = 0f64;
     for g in grads {
-        sum += g.sqr()?.sum_all()?.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+        sum += g
+            .sqr()?
+            .sum_all()?
+            .to_dtype(candle_core::DType::F64)?
+            .to_scalar::<f64>()?;
     }
     Ok(sum.sqrt())
 }
@@ -48,7 +52,10 @@ mod tests {
 
     #[test]
     fn gradients_above_the_limit_are_scaled_to_it() {
-        let mut g = vec![Tensor::new(&[3f32, 0.0], &Device::Cpu).unwrap(), Tensor::new(&[4f32], &Device::Cpu).unwrap()];
+        let mut g = vec![
+            Tensor::new(&[3f32, 0.0], &Device::Cpu).unwrap(),
+            Tensor::new(&[4f32], &Device::Cpu).unwrap(),
+        ];
         let norm = clip_by_global_norm(&mut g, 1.0).unwrap();
         assert!((norm - 5.0).abs() < 1e-9);
         let after = global_norm(g.iter()).unwrap();

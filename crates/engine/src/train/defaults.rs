@@ -96,7 +96,13 @@ pub fn default_epochs(method: Method, rows: usize) -> usize {
 
 /// The defaults for `method` on `rows` training examples.
 pub fn defaults(method: Method, rows: usize) -> Defaults {
-    Defaults { lr: default_lr(method), batch_size: 16, weight_decay: 0.01, warmup_ratio: 0.1, epochs: default_epochs(method, rows) }
+    Defaults {
+        lr: default_lr(method),
+        batch_size: 16,
+        weight_decay: 0.01,
+        warmup_ratio: 0.1,
+        epochs: default_epochs(method, rows),
+    }
 }
 
 #[cfg(test)]
@@ -110,12 +116,18 @@ mod tests {
         assert_eq!(defaults(Method::Qlora, 100).lr, 2e-4);
         assert_eq!(defaults(Method::Features, 100).lr, 1e-3);
         let d = defaults(Method::Full, 100);
-        assert_eq!((d.batch_size, d.weight_decay, d.warmup_ratio), (16, 0.01, 0.1));
+        assert_eq!(
+            (d.batch_size, d.weight_decay, d.warmup_ratio),
+            (16, 0.01, 0.1)
+        );
     }
 
     #[test]
     fn epochs_fall_as_the_data_grows() {
-        let e: Vec<usize> = [100, 1_500, 5_000, 50_000].iter().map(|&n| default_epochs(Method::Lora, n)).collect();
+        let e: Vec<usize> = [100, 1_500, 5_000, 50_000]
+            .iter()
+            .map(|&n| default_epochs(Method::Lora, n))
+            .collect();
         assert!(e.windows(2).all(|w| w[0] > w[1]), "{e:?}");
     }
 

@@ -21,7 +21,12 @@ pub struct EarlyStopping {
 
 impl Default for EarlyStopping {
     fn default() -> Self {
-        EarlyStopping { metric: "loss".into(), higher_is_better: false, patience: Some(3), min_delta: 0.0 }
+        EarlyStopping {
+            metric: "loss".into(),
+            higher_is_better: false,
+            patience: Some(3),
+            min_delta: 0.0,
+        }
     }
 }
 
@@ -83,7 +88,10 @@ mod tests {
 
     #[test]
     fn patience_runs_out_after_evaluations_without_improvement() {
-        let es = EarlyStopping { patience: Some(2), ..Default::default() };
+        let es = EarlyStopping {
+            patience: Some(2),
+            ..Default::default()
+        };
         let mut r = Record::default();
         assert!(es.observe(&mut r, &m(1.0), 1).improved);
         assert!(es.observe(&mut r, &m(0.8), 2).improved);
@@ -95,11 +103,23 @@ mod tests {
 
     #[test]
     fn higher_is_better_for_accuracy() {
-        let es = EarlyStopping { metric: "accuracy".into(), higher_is_better: true, patience: None, min_delta: 0.0 };
+        let es = EarlyStopping {
+            metric: "accuracy".into(),
+            higher_is_better: true,
+            patience: None,
+            min_delta: 0.0,
+        };
         let mut r = Record::default();
         es.observe(&mut r, &Metrics::from([("accuracy".into(), 0.7)]), 1);
-        assert!(es.observe(&mut r, &Metrics::from([("accuracy".into(), 0.8)]), 2).improved);
-        assert!(!es.observe(&mut r, &Metrics::from([("accuracy".into(), 0.1)]), 3).stop, "no patience, no stop");
+        assert!(
+            es.observe(&mut r, &Metrics::from([("accuracy".into(), 0.8)]), 2)
+                .improved
+        );
+        assert!(
+            !es.observe(&mut r, &Metrics::from([("accuracy".into(), 0.1)]), 3)
+                .stop,
+            "no patience, no stop"
+        );
     }
 
     #[test]

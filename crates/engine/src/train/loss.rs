@@ -52,8 +52,14 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<MaskedLoss> {
         let zero = (logits.sum_all()? * 0.0)?;
         return Ok(MaskedLoss { loss: zero, count });
     }
-    let mask_host: Vec<f32> = host.iter().map(|&l| if l == IGNORE_INDEX { 0.0 } else { 1.0 }).collect();
-    let safe_host: Vec<i64> = host.iter().map(|&l| if l == IGNORE_INDEX { 0 } else { l }).collect();
+    let mask_host: Vec<f32> = host
+        .iter()
+        .map(|&l| if l == IGNORE_INDEX { 0.0 } else { 1.0 })
+        .collect();
+    let safe_host: Vec<i64> = host
+        .iter()
+        .map(|&l| if l == IGNORE_INDEX { 0 } else { l })
+        .collect();
     let dev = logits.device();
     let mask = Tensor::new(mask_host, dev)?.to_dtype(logits.dtype())?;
     let safe = Tensor::new(safe_host, dev)?;
@@ -68,7 +74,9 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<MaskedLoss> {
 pub fn shift_for_next_token(logits: &Tensor, labels: &Tensor) -> Result<(Tensor, Tensor)> {
     let t = logits.dim(1)?;
     if t < 2 {
-        return Err(EngineError::Training("a sequence needs at least two tokens to learn the next one".into()));
+        return Err(EngineError::Training(
+            "a sequence needs at least two tokens to learn the next one".into(),
+        ));
     }
     Ok((logits.narrow(1, 0, t - 1)?, labels.narrow(1, 1, t - 1)?))
 }
@@ -84,9 +92,13 @@ mod tests {
         let logits = Tensor::new(&[[1.0f32, 2.0, 0.5], [0.1, -1.0, 3.0]], &dev).unwrap();
         let labels = Tensor::new(&[1i64, 2], &dev).unwrap();
         let ours = cross_entropy(&logits, &labels).unwrap();
-        let theirs = candle_nn::loss::cross_entropy(&logits, &labels.to_dtype(DType::U32).unwrap()).unwrap();
+        let theirs =
+            candle_nn::loss::cross_entropy(&logits, &labels.to_dtype(DType::U32).unwrap()).unwrap();
         assert_eq!(ours.count, 2);
-        let (a, b) = (ours.loss.to_scalar::<f32>().unwrap(), theirs.to_scalar::<f32>().unwrap());
+        let (a, b) = (
+            ours.loss.to_scalar::<f32>().unwrap(),
+            theirs.to_scalar::<f32>().unwrap(),
+        );
         assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
 
@@ -128,7 +140,14 @@ mod tests {
     fn three_dimensional_logits_are_flattened_and_shifted() {
         let dev = Device::Cpu;
         let logits = Tensor::randn(0f32, 1.0, (2, 5, 7), &dev).unwrap();
-        let labels = Tensor::new(&[[IGNORE_INDEX, IGNORE_INDEX, 3, 4, IGNORE_INDEX], [IGNORE_INDEX, 1, 2, 6, 0]], &dev).unwrap();
+        let labels = Tensor::new(
+            &[
+                [IGNORE_INDEX, IGNORE_INDEX, 3, 4, IGNORE_INDEX],
+                [IGNORE_INDEX, 1, 2, 6, 0],
+            ],
+            &dev,
+        )
+        .unwrap();
         let (l, y) = shift_for_next_token(&logits, &labels).unwrap();
         assert_eq!(l.dims(), &[2, 4, 7]);
         assert_eq!(cross_entropy(&l, &y).unwrap().count, 6);

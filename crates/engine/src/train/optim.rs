@@ -27,14 +27,22 @@ pub struct AdamWConfig {
 
 impl Default for AdamWConfig {
     fn default() -> Self {
-        AdamWConfig { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 }
+        AdamWConfig {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        }
     }
 }
 
 /// Whether a parameter of this name is exempt from weight decay: biases and normalisation weights.
 pub fn exempt_from_decay(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    lower.ends_with("bias") || lower.contains("norm") || lower.ends_with(".gamma") || lower.ends_with(".beta")
+    lower.ends_with("bias")
+        || lower.contains("norm")
+        || lower.ends_with(".gamma")
+        || lower.ends_with(".beta")
 }
 
 struct Slot {
@@ -63,10 +71,20 @@ impl AdamW {
                 let m = var.as_tensor().zeros_like()?;
                 let v = var.as_tensor().zeros_like()?;
                 let decay = !exempt_from_decay(&name);
-                Ok(Slot { name, var, decay, m, v })
+                Ok(Slot {
+                    name,
+                    var,
+                    decay,
+                    m,
+                    v,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(AdamW { config, slots, step: 0 })
+        Ok(AdamW {
+            config,
+            slots,
+            step: 0,
+        })
     }
 
     /// The names of the variables, in the order `step` expects their gradients.
@@ -106,7 +124,11 @@ impl AdamW {
             let denom = ((slot.v.sqrt()? / bc2_sqrt)? + c.eps)?;
             let update = ((&slot.m / &denom)? * (lr / bc1))?;
             let w = slot.var.as_tensor();
-            let decayed = if slot.decay && c.weight_decay != 0.0 { (w * (1.0 - lr * c.weight_decay))? } else { w.clone() };
+            let decayed = if slot.decay && c.weight_decay != 0.0 {
+                (w * (1.0 - lr * c.weight_decay))?
+            } else {
+                w.clone()
+            };
             slot.var.set(&(decayed - update)?)?;
         }
         Ok(())
@@ -160,18 +182,38 @@ mod tests {
     /// for gw, gb in zip(GRADS_W, GRADS_B):
     ///     w.grad = torch.tensor(gw); b.grad = torch.tensor(gb); opt.step()
     /// ```
-    const TORCH_W: [f32; 6] = [0.48851857, -0.99048245, 1.98317385, -0.02663939, 0.2653549, -0.77038574];
+    const TORCH_W: [f32; 6] = [
+        0.48851857,
+        -0.99048245,
+        1.98317385,
+        -0.02663939,
+        0.2653549,
+        -0.77038574,
+    ];
     const TORCH_B: [f32; 3] = [0.08484413, -0.18214825, 0.29277787];
-    const GRADS_W: [[f32; 6]; 3] =
-        [[0.1, -0.2, 0.3, 0.4, -0.5, 0.6], [-0.3, 0.1, 0.0, 0.2, 0.2, -0.1], [1.0, 2.0, -3.0, 0.01, 0.0, 0.5]];
+    const GRADS_W: [[f32; 6]; 3] = [
+        [0.1, -0.2, 0.3, 0.4, -0.5, 0.6],
+        [-0.3, 0.1, 0.0, 0.2, 0.2, -0.1],
+        [1.0, 2.0, -3.0, 0.01, 0.0, 0.5],
+    ];
     const GRADS_B: [[f32; 3]; 3] = [[0.5, -0.5, 0.05], [0.1, 0.0, -0.2], [-1.0, 0.3, 0.3]];
 
     fn setup() -> AdamW {
         let dev = Device::Cpu;
-        let w = Var::from_tensor(&Tensor::new(&[[0.5f32, -1.0, 2.0], [0.0, 0.25, -0.75]], &dev).unwrap()).unwrap();
+        let w = Var::from_tensor(
+            &Tensor::new(&[[0.5f32, -1.0, 2.0], [0.0, 0.25, -0.75]], &dev).unwrap(),
+        )
+        .unwrap();
         let b = Var::from_tensor(&Tensor::new(&[0.1f32, -0.2, 0.3], &dev).unwrap()).unwrap();
-        let cfg = AdamWConfig { weight_decay: 0.1, ..Default::default() };
-        AdamW::new(vec![("layer.weight".into(), w), ("layer.bias".into(), b)], cfg).unwrap()
+        let cfg = AdamWConfig {
+            weight_decay: 0.1,
+            ..Default::default()
+        };
+        AdamW::new(
+            vec![("layer.weight".into(), w), ("layer.bias".into(), b)],
+            cfg,
+        )
+        .unwrap()
     }
 
     fn grads(i: usize) -> Vec<Option<Tensor>> {
@@ -192,7 +234,12 @@ mod tests {
         }
         let vars = opt.vars();
         let b: Vec<f32> = vars[0].as_tensor().to_vec1().unwrap();
-        let w: Vec<f32> = vars[1].as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+        let w: Vec<f32> = vars[1]
+            .as_tensor()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         tunesmith_close(&w, &TORCH_W);
         tunesmith_close(&b, &TORCH_B);
     }
@@ -229,13 +276,20 @@ mod tests {
         let mut g = grads(0);
         g[1] = None;
         opt.step(&g, 1e-2).unwrap();
-        let w: Vec<f32> = opt.vars()[1].as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+        let w: Vec<f32> = opt.vars()[1]
+            .as_tensor()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         assert_eq!(w, vec![0.5, -1.0, 2.0, 0.0, 0.25, -0.75]);
     }
 
     #[test]
     fn biases_and_norms_are_exempt_from_decay() {
-        assert!(exempt_from_decay("encoder.layer.0.attention.output.LayerNorm.weight"));
+        assert!(exempt_from_decay(
+            "encoder.layer.0.attention.output.LayerNorm.weight"
+        ));
         assert!(exempt_from_decay("classifier.bias"));
         assert!(exempt_from_decay("model.norm.weight"));
         assert!(!exempt_from_decay("classifier.weight"));

@@ -79,9 +79,15 @@ mod tests {
 
     #[test]
     fn equal_seeds_give_equal_streams_and_different_seeds_differ() {
-        let a: Vec<u64> = (0..5).scan(Rng::new(7), |r, _| Some(r.next_u64())).collect();
-        let b: Vec<u64> = (0..5).scan(Rng::new(7), |r, _| Some(r.next_u64())).collect();
-        let c: Vec<u64> = (0..5).scan(Rng::new(8), |r, _| Some(r.next_u64())).collect();
+        let a: Vec<u64> = (0..5)
+            .scan(Rng::new(7), |r, _| Some(r.next_u64()))
+            .collect();
+        let b: Vec<u64> = (0..5)
+            .scan(Rng::new(7), |r, _| Some(r.next_u64()))
+            .collect();
+        let c: Vec<u64> = (0..5)
+            .scan(Rng::new(8), |r, _| Some(r.next_u64()))
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }
@@ -108,7 +114,11 @@ mod tests {
     #[test]
     fn uniform_floats_stay_in_the_unit_interval() {
         let mut r = Rng::new(11);
-        let mean = (0..10_000).map(|_| r.next_f64()).inspect(|x| assert!((0.0..1.0).contains(x))).sum::<f64>() / 10_000.0;
+        let mean = (0..10_000)
+            .map(|_| r.next_f64())
+            .inspect(|x| assert!((0.0..1.0).contains(x)))
+            .sum::<f64>()
+            / 10_000.0;
         assert!((mean - 0.5).abs() < 0.02, "{mean}");
     }
 }

@@ -35,9 +35,19 @@ pub struct Schedule {
 impl Schedule {
     /// A schedule whose warmup is `warmup_ratio` of `total_steps` (rounded up, as the Hugging Face
     /// trainer does).
-    pub fn with_warmup_ratio(peak_lr: f64, warmup_ratio: f64, total_steps: usize, decay: Decay) -> Self {
+    pub fn with_warmup_ratio(
+        peak_lr: f64,
+        warmup_ratio: f64,
+        total_steps: usize,
+        decay: Decay,
+    ) -> Self {
         let warmup_steps = (warmup_ratio.clamp(0.0, 1.0) * total_steps as f64).ceil() as usize;
-        Schedule { peak_lr, warmup_steps, total_steps, decay }
+        Schedule {
+            peak_lr,
+            warmup_steps,
+            total_steps,
+            decay,
+        }
     }
 
     /// The learning rate for optimiser step `step` (0-based).
@@ -65,7 +75,12 @@ mod tests {
 
     #[test]
     fn warmup_climbs_linearly_to_the_peak() {
-        let s = Schedule { peak_lr: 1e-3, warmup_steps: 4, total_steps: 20, decay: Decay::Linear };
+        let s = Schedule {
+            peak_lr: 1e-3,
+            warmup_steps: 4,
+            total_steps: 20,
+            decay: Decay::Linear,
+        };
         close(s.lr_at(0), 2.5e-4);
         close(s.lr_at(1), 5e-4);
         close(s.lr_at(3), 1e-3);
@@ -73,7 +88,12 @@ mod tests {
 
     #[test]
     fn linear_decay_falls_to_zero_at_the_end() {
-        let s = Schedule { peak_lr: 1e-3, warmup_steps: 4, total_steps: 20, decay: Decay::Linear };
+        let s = Schedule {
+            peak_lr: 1e-3,
+            warmup_steps: 4,
+            total_steps: 20,
+            decay: Decay::Linear,
+        };
         close(s.lr_at(4), 1e-3);
         close(s.lr_at(12), 5e-4);
         close(s.lr_at(19), 1e-3 * (1.0 - 15.0 / 16.0));
@@ -83,10 +103,18 @@ mod tests {
 
     #[test]
     fn cosine_decay_is_half_way_at_the_middle() {
-        let s = Schedule { peak_lr: 2e-4, warmup_steps: 0, total_steps: 100, decay: Decay::Cosine };
+        let s = Schedule {
+            peak_lr: 2e-4,
+            warmup_steps: 0,
+            total_steps: 100,
+            decay: Decay::Cosine,
+        };
         close(s.lr_at(0), 2e-4);
         close(s.lr_at(50), 1e-4);
-        close(s.lr_at(25), 2e-4 * 0.5 * (1.0 + (std::f64::consts::PI / 4.0).cos()));
+        close(
+            s.lr_at(25),
+            2e-4 * 0.5 * (1.0 + (std::f64::consts::PI / 4.0).cos()),
+        );
         close(s.lr_at(100), 0.0);
     }
 
@@ -100,7 +128,13 @@ mod tests {
 
     #[test]
     fn warmup_ratio_rounds_up_and_zero_warmup_starts_at_the_peak() {
-        assert_eq!(Schedule::with_warmup_ratio(1.0, 0.1, 11, Decay::Linear).warmup_steps, 2);
-        close(Schedule::with_warmup_ratio(1.0, 0.0, 10, Decay::Linear).lr_at(0), 1.0);
+        assert_eq!(
+            Schedule::with_warmup_ratio(1.0, 0.1, 11, Decay::Linear).warmup_steps,
+            2
+        );
+        close(
+            Schedule::with_warmup_ratio(1.0, 0.0, 10, Decay::Linear).lr_at(0),
+            1.0,
+        );
     }
 }

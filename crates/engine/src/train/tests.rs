@@ -21,15 +21,27 @@ struct Softmax {
 impl Softmax {
     fn new() -> Self {
         let dev = Device::Cpu;
-        let w = Var::from_tensor(&Tensor::new(&[[0.1f32, -0.1], [0.05, 0.0], [-0.02, 0.03]], &dev).unwrap()).unwrap();
+        let w = Var::from_tensor(
+            &Tensor::new(&[[0.1f32, -0.1], [0.05, 0.0], [-0.02, 0.03]], &dev).unwrap(),
+        )
+        .unwrap();
         let b = Var::zeros(2, DType::F32, &dev).unwrap();
-        Softmax { w, b, detach: false, scale: 1.0 }
+        Softmax {
+            w,
+            b,
+            detach: false,
+            scale: 1.0,
+        }
     }
 
     fn logits(&self, xs: &[&Example]) -> candle_core::Result<Tensor> {
         let flat: Vec<f32> = xs.iter().flat_map(|e| e.x).collect();
         let x = Tensor::from_vec(flat, (xs.len(), 3), &Device::Cpu)?;
-        let w = if self.detach { self.w.as_tensor().detach() } else { self.w.as_tensor().clone() };
+        let w = if self.detach {
+            self.w.as_tensor().detach()
+        } else {
+            self.w.as_tensor().clone()
+        };
         x.matmul(&w)?.broadcast_add(self.b.as_tensor())? * self.scale
     }
 }
@@ -38,23 +50,40 @@ impl TrainTask for Softmax {
     type Example = Example;
 
     fn trainable(&self) -> Vec<(String, Var)> {
-        vec![("head.weight".into(), self.w.clone()), ("head.bias".into(), self.b.clone())]
+        vec![
+            ("head.weight".into(), self.w.clone()),
+            ("head.bias".into(), self.b.clone()),
+        ]
     }
 
     fn loss(&mut self, batch: &[&Example], _rng: &mut Rng) -> crate::Result<BatchLoss> {
         let labels = Tensor::new(batch.iter().map(|e| e.y).collect::<Vec<_>>(), &Device::Cpu)?;
         let l = cross_entropy(&self.logits(batch)?, &labels)?;
-        Ok(BatchLoss { loss: l.loss, units: l.count, tokens: batch.len() })
+        Ok(BatchLoss {
+            loss: l.loss,
+            units: l.count,
+            tokens: batch.len(),
+        })
     }
 
     fn evaluate(&mut self, examples: &[Example]) -> crate::Result<Metrics> {
         let refs: Vec<&Example> = examples.iter().collect();
         let logits = self.logits(&refs)?;
-        let labels = Tensor::new(examples.iter().map(|e| e.y).collect::<Vec<_>>(), &Device::Cpu)?;
+        let labels = Tensor::new(
+            examples.iter().map(|e| e.y).collect::<Vec<_>>(),
+            &Device::Cpu,
+        )?;
         let loss = cross_entropy(&logits, &labels)?.loss.to_scalar::<f32>()? as f64;
         let pred: Vec<u32> = logits.argmax(1)?.to_vec1()?;
-        let correct = pred.iter().zip(examples).filter(|(p, e)| **p as i64 == e.y).count();
-        Ok(Metrics::from([("loss".into(), loss), ("accuracy".into(), correct as f64 / examples.len() as f64)]))
+        let correct = pred
+            .iter()
+            .zip(examples)
+            .filter(|(p, e)| **p as i64 == e.y)
+            .count();
+        Ok(Metrics::from([
+            ("loss".into(), loss),
+            ("accuracy".into(), correct as f64 / examples.len() as f64),
+        ]))
     }
 }
 
@@ -63,7 +92,11 @@ fn data(n: usize, seed: u64) -> Vec<Example> {
     let mut rng = Rng::new(seed);
     (0..n)
         .map(|_| {
-            let x = [rng.next_f64() as f32 * 2.0 - 1.0, rng.next_f64() as f32 * 2.0 - 1.0, rng.next_f64() as f32 * 2.0 - 1.0];
+            let x = [
+                rng.next_f64() as f32 * 2.0 - 1.0,
+                rng.next_f64() as f32 * 2.0 - 1.0,
+                rng.next_f64() as f32 * 2.0 - 1.0,
+            ];
             let mut y = (x[0] + 0.5 * x[1] - 0.3 * x[2] > 0.0) as i64;
             if rng.next_f64() < 0.1 {
                 y = 1 - y;
@@ -80,7 +113,10 @@ fn config() -> TrainConfig {
         lr: 0.1,
         eval_every: Some(5),
         checkpoint_every: Some(4),
-        early_stopping: EarlyStopping { patience: None, ..Default::default() },
+        early_stopping: EarlyStopping {
+            patience: None,
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -106,7 +142,15 @@ fn the_loss_falls_and_accuracy_beats_chance_on_separable_data() {
     let (tr, va) = (data(200, 1), data(100, 2));
     let mut task = Softmax::new();
     let mut events = vec![];
-    let out = train(&mut task, &tr, &va, &config(), &TrainOptions::default(), &mut |e| events.push(e.clone())).unwrap();
+    let out = train(
+        &mut task,
+        &tr,
+        &va,
+        &config(),
+        &TrainOptions::default(),
+        &mut |e| events.push(e.clone()),
+    )
+    .unwrap();
     assert_eq!(out.status, TrainStatus::Finished);
     assert_eq!(out.steps, 4 * 25);
     let losses = step_losses(&events);
@@ -114,20 +158,50 @@ fn the_loss_falls_and_accuracy_beats_chance_on_separable_data() {
     let last: f64 = losses[losses.len() - 10..].iter().map(|l| l.1).sum::<f64>() / 10.0;
     assert!(last < first * 0.8, "loss {first} -> {last}");
     assert!(out.metrics["accuracy"] > 0.8, "{:?}", out.metrics);
-    assert!(matches!(events.first(), Some(TrainEvent::Started { total_steps: 100, .. })));
-    assert!(matches!(events.last(), Some(TrainEvent::Finished { steps: 100, .. })));
+    assert!(matches!(
+        events.first(),
+        Some(TrainEvent::Started {
+            total_steps: 100,
+            ..
+        })
+    ));
+    assert!(matches!(
+        events.last(),
+        Some(TrainEvent::Finished { steps: 100, .. })
+    ));
 }
 
 #[test]
 fn gradient_accumulation_equals_one_large_batch() {
     let tr = data(64, 3);
-    let big = TrainConfig { batch_size: 8, grad_accum: 1, epochs: 2, max_grad_norm: None, ..config() };
-    let small = TrainConfig { batch_size: 4, grad_accum: 2, ..big.clone() };
+    let big = TrainConfig {
+        batch_size: 8,
+        grad_accum: 1,
+        epochs: 2,
+        max_grad_norm: None,
+        ..config()
+    };
+    let small = TrainConfig {
+        batch_size: 4,
+        grad_accum: 2,
+        ..big.clone()
+    };
     let (mut a, mut b) = (Softmax::new(), Softmax::new());
     let mut ea = vec![];
     let mut eb = vec![];
-    train(&mut a, &tr, &[], &big, &TrainOptions::default(), &mut |e| ea.push(e.clone())).unwrap();
-    train(&mut b, &tr, &[], &small, &TrainOptions::default(), &mut |e| eb.push(e.clone())).unwrap();
+    train(&mut a, &tr, &[], &big, &TrainOptions::default(), &mut |e| {
+        ea.push(e.clone())
+    })
+    .unwrap();
+    train(
+        &mut b,
+        &tr,
+        &[],
+        &small,
+        &TrainOptions::default(),
+        &mut |e| eb.push(e.clone()),
+    )
+    .unwrap();
     let (la, lb) = (step_losses(&ea), step_losses(&eb));
     assert_eq!(la.len(), lb.len());
     for (x, y) in la.iter().zip(&lb) {
@@ -149,14 +223,24 @@ fn resume_from_a_checkpoint_continues_the_same_loss_curve_bit_for_bit() {
     let dir_a = tempfile::tempdir().unwrap();
     let mut whole = vec![];
     let mut task = Softmax::new();
-    let opts = TrainOptions { checkpoint_dir: Some(dir_a.path().into()), ..Default::default() };
-    train(&mut task, &tr, &va, &cfg, &opts, &mut |e| whole.push(e.clone())).unwrap();
+    let opts = TrainOptions {
+        checkpoint_dir: Some(dir_a.path().into()),
+        ..Default::default()
+    };
+    train(&mut task, &tr, &va, &cfg, &opts, &mut |e| {
+        whole.push(e.clone())
+    })
+    .unwrap();
     let uninterrupted = weights(&task);
 
     // Interrupted at step 22 (the last checkpoint before it was at step 20), as if the process died.
     let dir_b = tempfile::tempdir().unwrap();
     let cancel = CancelHandle::new();
-    let opts = TrainOptions { checkpoint_dir: Some(dir_b.path().into()), resume: false, cancel: cancel.clone() };
+    let opts = TrainOptions {
+        checkpoint_dir: Some(dir_b.path().into()),
+        resume: false,
+        cancel: cancel.clone(),
+    };
     let mut first = vec![];
     let mut task = Softmax::new();
     let mut copy_at_20 = None;
@@ -171,17 +255,44 @@ fn resume_from_a_checkpoint_continues_the_same_loss_curve_bit_for_bit() {
     })
     .unwrap();
     // Throw away the checkpoint written on cancel: resume from step 20 as after a kill -9.
-    std::fs::write(dir_b.path().join(checkpoint::LAST_FILE), copy_at_20.unwrap()).unwrap();
+    std::fs::write(
+        dir_b.path().join(checkpoint::LAST_FILE),
+        copy_at_20.unwrap(),
+    )
+    .unwrap();
 
     let mut task = Softmax::new(); // fresh weights: everything must come from the checkpoint
-    let opts = TrainOptions { checkpoint_dir: Some(dir_b.path().into()), resume: true, ..Default::default() };
+    let opts = TrainOptions {
+        checkpoint_dir: Some(dir_b.path().into()),
+        resume: true,
+        ..Default::default()
+    };
     let mut second = vec![];
-    train(&mut task, &tr, &va, &cfg, &opts, &mut |e| second.push(e.clone())).unwrap();
-    assert!(matches!(second.first(), Some(TrainEvent::Started { resumed_from: Some(20), .. })));
-    let expected: Vec<(usize, f64)> = step_losses(&whole).into_iter().filter(|s| s.0 > 20).collect();
-    assert_eq!(step_losses(&second), expected, "the resumed curve equals the uninterrupted one exactly");
+    train(&mut task, &tr, &va, &cfg, &opts, &mut |e| {
+        second.push(e.clone())
+    })
+    .unwrap();
+    assert!(matches!(
+        second.first(),
+        Some(TrainEvent::Started {
+            resumed_from: Some(20),
+            ..
+        })
+    ));
+    let expected: Vec<(usize, f64)> = step_losses(&whole)
+        .into_iter()
+        .filter(|s| s.0 > 20)
+        .collect();
+    assert_eq!(
+        step_losses(&second),
+        expected,
+        "the resumed curve equals the uninterrupted one exactly"
+    );
     assert_eq!(weights(&task), uninterrupted);
-    let fin = |ev: &[TrainEvent]| ev.iter().find_map(|e| matches!(e, TrainEvent::Finished { .. }).then(|| e.clone()));
+    let fin = |ev: &[TrainEvent]| {
+        ev.iter()
+            .find_map(|e| matches!(e, TrainEvent::Finished { .. }).then(|| e.clone()))
+    };
     assert_eq!(fin(&second), fin(&whole));
 }
 
@@ -190,7 +301,11 @@ fn cancel_stops_between_steps_and_writes_a_resumable_checkpoint() {
     let tr = data(100, 6);
     let dir = tempfile::tempdir().unwrap();
     let cancel = CancelHandle::new();
-    let opts = TrainOptions { checkpoint_dir: Some(dir.path().into()), cancel: cancel.clone(), ..Default::default() };
+    let opts = TrainOptions {
+        checkpoint_dir: Some(dir.path().into()),
+        cancel: cancel.clone(),
+        ..Default::default()
+    };
     let mut events = vec![];
     let out = train(&mut Softmax::new(), &tr, &[], &config(), &opts, &mut |e| {
         events.push(e.clone());
@@ -201,9 +316,24 @@ fn cancel_stops_between_steps_and_writes_a_resumable_checkpoint() {
     .unwrap();
     assert_eq!(out.status, TrainStatus::Cancelled);
     assert_eq!(out.steps, 7);
-    assert!(matches!(events.last(), Some(TrainEvent::Cancelled { step: 7 })));
-    let resumed = TrainOptions { checkpoint_dir: Some(dir.path().into()), resume: true, ..Default::default() };
-    let out = train(&mut Softmax::new(), &tr, &[], &config(), &resumed, &mut |_| {}).unwrap();
+    assert!(matches!(
+        events.last(),
+        Some(TrainEvent::Cancelled { step: 7 })
+    ));
+    let resumed = TrainOptions {
+        checkpoint_dir: Some(dir.path().into()),
+        resume: true,
+        ..Default::default()
+    };
+    let out = train(
+        &mut Softmax::new(),
+        &tr,
+        &[],
+        &config(),
+        &resumed,
+        &mut |_| {},
+    )
+    .unwrap();
     assert_eq!(out.steps, 4 * 13);
 }
 
@@ -217,14 +347,31 @@ fn early_stopping_ends_the_run_and_keeps_the_best_weights() {
         warmup_ratio: 0.0,
         max_grad_norm: None,
         eval_every: Some(1),
-        early_stopping: EarlyStopping { patience: Some(3), ..Default::default() },
+        early_stopping: EarlyStopping {
+            patience: Some(3),
+            ..Default::default()
+        },
         ..config()
     };
     let mut task = Softmax::new();
     let mut events = vec![];
-    let out = train(&mut task, &tr, &va, &cfg, &TrainOptions::default(), &mut |e| events.push(e.clone())).unwrap();
+    let out = train(
+        &mut task,
+        &tr,
+        &va,
+        &cfg,
+        &TrainOptions::default(),
+        &mut |e| events.push(e.clone()),
+    )
+    .unwrap();
     assert!(out.steps < 30 * 13, "stopped early at {}", out.steps);
-    assert!(matches!(events.last(), Some(TrainEvent::Finished { stopped_early: true, .. })));
+    assert!(matches!(
+        events.last(),
+        Some(TrainEvent::Finished {
+            stopped_early: true,
+            ..
+        })
+    ));
     let best = out.best_step.unwrap();
     assert!(best < out.steps);
     // The task now holds the best weights: evaluating again gives the best metrics.
@@ -246,16 +393,31 @@ fn a_model_whose_parameters_get_no_gradient_is_refused() {
         fn loss(&mut self, batch: &[&Example], _rng: &mut Rng) -> crate::Result<BatchLoss> {
             let labels = Tensor::new(batch.iter().map(|e| e.y).collect::<Vec<_>>(), &Device::Cpu)?;
             let l = cross_entropy(&self.0.logits(batch)?.detach(), &labels)?;
-            Ok(BatchLoss { loss: l.loss, units: l.count, tokens: batch.len() })
+            Ok(BatchLoss {
+                loss: l.loss,
+                units: l.count,
+                tokens: batch.len(),
+            })
         }
         fn evaluate(&mut self, e: &[Example]) -> crate::Result<Metrics> {
             self.0.evaluate(e)
         }
     }
     let mut events = vec![];
-    let err = train(&mut Frozen(task), &data(20, 1), &[], &config(), &TrainOptions::default(), &mut |e| events.push(e.clone()))
-        .unwrap_err();
-    assert!(err.to_string().contains("no trainable parameter received a gradient"), "{err}");
+    let err = train(
+        &mut Frozen(task),
+        &data(20, 1),
+        &[],
+        &config(),
+        &TrainOptions::default(),
+        &mut |e| events.push(e.clone()),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no trainable parameter received a gradient"),
+        "{err}"
+    );
     assert!(matches!(events.last(), Some(TrainEvent::Failed { .. })));
 }
 
@@ -263,7 +425,15 @@ fn a_model_whose_parameters_get_no_gradient_is_refused() {
 fn a_diverging_loss_is_reported_with_advice() {
     let mut task = Softmax::new();
     task.scale = f64::INFINITY;
-    let err = train(&mut task, &data(20, 1), &[], &config(), &TrainOptions::default(), &mut |_| {}).unwrap_err();
+    let err = train(
+        &mut task,
+        &data(20, 1),
+        &[],
+        &config(),
+        &TrainOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("lower the learning rate"), "{err}");
 }
 
@@ -271,10 +441,19 @@ fn a_diverging_loss_is_reported_with_advice() {
 fn resuming_with_different_settings_is_refused() {
     let tr = data(40, 9);
     let dir = tempfile::tempdir().unwrap();
-    let opts = TrainOptions { checkpoint_dir: Some(dir.path().into()), ..Default::default() };
+    let opts = TrainOptions {
+        checkpoint_dir: Some(dir.path().into()),
+        ..Default::default()
+    };
     train(&mut Softmax::new(), &tr, &[], &config(), &opts, &mut |_| {}).unwrap();
-    let other = TrainConfig { lr: 0.5, ..config() };
-    let resume = TrainOptions { resume: true, ..opts };
+    let other = TrainConfig {
+        lr: 0.5,
+        ..config()
+    };
+    let resume = TrainOptions {
+        resume: true,
+        ..opts
+    };
     let err = train(&mut Softmax::new(), &tr, &[], &other, &resume, &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("different settings"), "{err}");
 }
@@ -282,7 +461,22 @@ fn resuming_with_different_settings_is_refused() {
 #[test]
 fn resuming_without_a_checkpoint_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = TrainOptions { checkpoint_dir: Some(dir.path().into()), resume: true, ..Default::default() };
-    let err = train(&mut Softmax::new(), &data(10, 1), &[], &config(), &opts, &mut |_| {}).unwrap_err();
-    assert!(err.to_string().contains("no checkpoint to resume from"), "{err}");
+    let opts = TrainOptions {
+        checkpoint_dir: Some(dir.path().into()),
+        resume: true,
+        ..Default::default()
+    };
+    let err = train(
+        &mut Softmax::new(),
+        &data(10, 1),
+        &[],
+        &config(),
+        &opts,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("no checkpoint to resume from"),
+        "{err}"
+    );
 }

@@ -85,10 +85,16 @@ impl TrainConfig {
             return bad("the batch size and gradient accumulation must be at least 1".into());
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!("the learning rate must be a positive number, not {}", self.lr));
+            return bad(format!(
+                "the learning rate must be a positive number, not {}",
+                self.lr
+            ));
         }
         if !(0.0..=1.0).contains(&self.warmup_ratio) {
-            return bad(format!("the warmup ratio must be between 0 and 1, not {}", self.warmup_ratio));
+            return bad(format!(
+                "the warmup ratio must be between 0 and 1, not {}",
+                self.warmup_ratio
+            ));
         }
         if self.eval_every == Some(0) || self.checkpoint_every == Some(0) {
             return bad("evaluation and checkpoint intervals must be at least 1 step".into());
@@ -175,7 +181,9 @@ pub fn train<T: TrainTask>(
 ) -> Result<TrainOutcome> {
     let result = run(task, train_set, val_set, config, options, on_event);
     if let Err(e) = &result {
-        on_event(&TrainEvent::Failed { error: e.to_string() });
+        on_event(&TrainEvent::Failed {
+            error: e.to_string(),
+        });
     }
     result
 }
@@ -190,18 +198,23 @@ fn run<T: TrainTask>(
 ) -> Result<TrainOutcome> {
     config.validate()?;
     if train_set.is_empty() {
-        return Err(EngineError::Invalid("there are no training examples; add rows to the training data".into()));
+        return Err(EngineError::Invalid(
+            "there are no training examples; add rows to the training data".into(),
+        ));
     }
     let vars = task.trainable();
     if vars.is_empty() {
-        return Err(EngineError::Training("the model has no trainable parameters for this method".into()));
+        return Err(EngineError::Training(
+            "the model has no trainable parameters for this method".into(),
+        ));
     }
     let trainable_params: usize = vars.iter().map(|(_, v)| v.elem_count()).sum();
     let mut optimizer = AdamW::new(vars, config.optimizer)?;
     let n = train_set.len();
     let steps_per_epoch = config.steps_per_epoch(n);
     let total_steps = steps_per_epoch * config.epochs;
-    let schedule = Schedule::with_warmup_ratio(config.lr, config.warmup_ratio, total_steps, config.decay);
+    let schedule =
+        Schedule::with_warmup_ratio(config.lr, config.warmup_ratio, total_steps, config.decay);
     let lengths: Option<Vec<usize>> = train_set.iter().map(|e| task.length(e)).collect();
 
     let last_path = options.checkpoint_dir.as_ref().map(|d| d.join(LAST_FILE));
@@ -220,7 +233,9 @@ fn run<T: TrainTask>(
     };
     let mut resumed_from = None;
     if options.resume {
-        let path = last_path.as_ref().ok_or_else(|| EngineError::Training("resuming needs the run's checkpoint folder".into()))?;
+        let path = last_path.as_ref().ok_or_else(|| {
+            EngineError::Training("resuming needs the run's checkpoint folder".into())
+        })?;
         state = restore(path, &mut optimizer, config, n)?;
         resumed_from = Some(state.step);
     }
@@ -242,13 +257,22 @@ fn run<T: TrainTask>(
     let mut checked_gradients = false;
 
     'epochs: while state.epoch < config.epochs {
-        let batches = epoch_batches(n, config.batch_size, config.seed, state.epoch, lengths.as_deref());
+        let batches = epoch_batches(
+            n,
+            config.batch_size,
+            config.seed,
+            state.epoch,
+            lengths.as_deref(),
+        );
         while state.batch_in_epoch < batches.len() {
             if options.cancel.checkpoint_wait() {
                 state.elapsed = elapsed_before + session_start.elapsed().as_secs_f64();
                 if let Some(path) = &last_path {
                     save(path, &optimizer, &state)?;
-                    on_event(&TrainEvent::Checkpoint { step: state.step, path: path.clone() });
+                    on_event(&TrainEvent::Checkpoint {
+                        step: state.step,
+                        path: path.clone(),
+                    });
                 }
                 on_event(&TrainEvent::Cancelled { step: state.step });
                 return Ok(TrainOutcome {
@@ -276,7 +300,9 @@ fn run<T: TrainTask>(
                     continue;
                 }
                 let weighted = (&bl.loss * bl.units as f64)?;
-                loss_sum += weighted.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+                loss_sum += weighted
+                    .to_dtype(candle_core::DType::F64)?
+                    .to_scalar::<f64>()?;
                 units += bl.units;
                 let grads = weighted.backward()?;
                 for (slot, var) in sums.iter_mut().zip(optimizer.vars()) {
@@ -288,7 +314,11 @@ fn run<T: TrainTask>(
                     }
                 }
             }
-            let loss = if units > 0 { loss_sum / units as f64 } else { 0.0 };
+            let loss = if units > 0 {
+                loss_sum / units as f64
+            } else {
+                0.0
+            };
             if !loss.is_finite() {
                 return Err(EngineError::Training(format!(
                     "the training loss became {loss} at step {}; lower the learning rate (now {}) and start again",
@@ -310,7 +340,12 @@ fn run<T: TrainTask>(
                 let present: Vec<usize> = (0..sums.len()).filter(|&i| sums[i].is_some()).collect();
                 let mut grads: Vec<Tensor> = present
                     .iter()
-                    .map(|&i| sums[i].as_ref().map(|g| g * (1.0 / units as f64)).transpose())
+                    .map(|&i| {
+                        sums[i]
+                            .as_ref()
+                            .map(|g| g * (1.0 / units as f64))
+                            .transpose()
+                    })
                     .collect::<std::result::Result<Vec<_>, _>>()?
                     .into_iter()
                     .flatten()
@@ -362,21 +397,35 @@ fn run<T: TrainTask>(
             };
             if !val_set.is_empty() && due(config.eval_every) {
                 let metrics = task.evaluate(val_set)?;
-                let verdict = config.early_stopping.observe(&mut state.record, &metrics, state.step);
+                let verdict =
+                    config
+                        .early_stopping
+                        .observe(&mut state.record, &metrics, state.step);
                 if verdict.improved {
-                    let weights: Vec<Tensor> = optimizer.vars().iter().map(|v| v.as_tensor().copy()).collect::<candle_core::Result<_>>()?;
+                    let weights: Vec<Tensor> = optimizer
+                        .vars()
+                        .iter()
+                        .map(|v| v.as_tensor().copy())
+                        .collect::<candle_core::Result<_>>()?;
                     match &best_path {
                         Some(p) => save_weights(p, &optimizer, state.step)?,
                         None => best_in_memory = Some(weights),
                     }
                 }
-                on_event(&TrainEvent::Eval { step: state.step, metrics, best: verdict.improved });
+                on_event(&TrainEvent::Eval {
+                    step: state.step,
+                    metrics,
+                    best: verdict.improved,
+                });
                 stopped_early = verdict.stop && state.step < total_steps;
             }
             if let Some(path) = &last_path {
                 if due(config.checkpoint_every) || stopped_early {
                     save(path, &optimizer, &state)?;
-                    on_event(&TrainEvent::Checkpoint { step: state.step, path: path.clone() });
+                    on_event(&TrainEvent::Checkpoint {
+                        step: state.step,
+                        path: path.clone(),
+                    });
                 }
             }
             if stopped_early {
@@ -404,8 +453,18 @@ fn run<T: TrainTask>(
     } else {
         state.record.best_metrics.clone()
     };
-    on_event(&TrainEvent::Finished { metrics: metrics.clone(), steps: state.step, best_step, stopped_early });
-    Ok(TrainOutcome { status: TrainStatus::Finished, steps: state.step, metrics, best_step })
+    on_event(&TrainEvent::Finished {
+        metrics: metrics.clone(),
+        steps: state.step,
+        best_step,
+        stopped_early,
+    });
+    Ok(TrainOutcome {
+        status: TrainStatus::Finished,
+        steps: state.step,
+        metrics,
+        best_step,
+    })
 }
 
 fn weight_tensors(optimizer: &AdamW) -> Vec<(String, Tensor)> {
@@ -421,26 +480,45 @@ fn save(path: &Path, optimizer: &AdamW, state: &LoopState) -> Result<()> {
     let mut tensors = weight_tensors(optimizer);
     let (opt_step, moments) = optimizer.state();
     tensors.extend(moments);
-    let json = serde_json::to_string(state).map_err(|e| EngineError::Training(format!("cannot record the loop state: {e}")))?;
-    let meta = HashMap::from([(STATE_KEY.to_string(), json), ("tunesmith.optimizer_step".to_string(), opt_step.to_string())]);
+    let json = serde_json::to_string(state)
+        .map_err(|e| EngineError::Training(format!("cannot record the loop state: {e}")))?;
+    let meta = HashMap::from([
+        (STATE_KEY.to_string(), json),
+        ("tunesmith.optimizer_step".to_string(), opt_step.to_string()),
+    ]);
     save_tensors(path, &tensors, meta)
 }
 
 fn save_weights(path: &Path, optimizer: &AdamW, step: usize) -> Result<()> {
-    save_tensors(path, &weight_tensors(optimizer), HashMap::from([("tunesmith.step".to_string(), step.to_string())]))
+    save_tensors(
+        path,
+        &weight_tensors(optimizer),
+        HashMap::from([("tunesmith.step".to_string(), step.to_string())]),
+    )
 }
 
-fn set_weights(path: &Path, vars: &[&Var], names: &[&str], tensors: &HashMap<String, Tensor>) -> Result<()> {
+fn set_weights(
+    path: &Path,
+    vars: &[&Var],
+    names: &[&str],
+    tensors: &HashMap<String, Tensor>,
+) -> Result<()> {
     for (name, var) in names.iter().zip(vars) {
         let key = format!("w.{name}");
         let t = tensors.get(&key).ok_or_else(|| EngineError::Checkpoint {
             path: path.to_path_buf(),
-            reason: format!("has no weights for `{name}`: it belongs to a different model or method"),
+            reason: format!(
+                "has no weights for `{name}`: it belongs to a different model or method"
+            ),
         })?;
         if t.dims() != var.dims() {
             return Err(EngineError::Checkpoint {
                 path: path.to_path_buf(),
-                reason: format!("the weights `{name}` have shape {:?}, the model expects {:?}", t.dims(), var.dims()),
+                reason: format!(
+                    "the weights `{name}` have shape {:?}, the model expects {:?}",
+                    t.dims(),
+                    var.dims()
+                ),
             });
         }
         var.set(&t.to_dtype(var.dtype())?)?;
@@ -449,25 +527,47 @@ fn set_weights(path: &Path, vars: &[&Var], names: &[&str], tensors: &HashMap<Str
 }
 
 fn restore_weights(path: &Path, optimizer: &AdamW) -> Result<()> {
-    let device = optimizer.vars().first().map(|v| v.device().clone()).unwrap_or(candle_core::Device::Cpu);
+    let device = optimizer
+        .vars()
+        .first()
+        .map(|v| v.device().clone())
+        .unwrap_or(candle_core::Device::Cpu);
     let (tensors, _) = load_tensors(path, &device)?;
     set_weights(path, &optimizer.vars(), &optimizer.names(), &tensors)
 }
 
-fn restore(path: &Path, optimizer: &mut AdamW, config: &TrainConfig, n: usize) -> Result<LoopState> {
+fn restore(
+    path: &Path,
+    optimizer: &mut AdamW,
+    config: &TrainConfig,
+    n: usize,
+) -> Result<LoopState> {
     if !path.exists() {
         return Err(EngineError::Checkpoint {
             path: path.to_path_buf(),
             reason: "there is no checkpoint to resume from (the run stopped before its first checkpoint); start it again".into(),
         });
     }
-    let device = optimizer.vars().first().map(|v| v.device().clone()).unwrap_or(candle_core::Device::Cpu);
+    let device = optimizer
+        .vars()
+        .first()
+        .map(|v| v.device().clone())
+        .unwrap_or(candle_core::Device::Cpu);
     let (tensors, meta) = load_tensors(path, &device)?;
-    let bad = |reason: String| EngineError::Checkpoint { path: path.to_path_buf(), reason };
-    let json = meta.get(STATE_KEY).ok_or_else(|| bad("is not a Tunesmith training checkpoint (no loop state)".into()))?;
-    let state: LoopState = serde_json::from_str(json).map_err(|e| bad(format!("its loop state cannot be read: {e}")))?;
+    let bad = |reason: String| EngineError::Checkpoint {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let json = meta
+        .get(STATE_KEY)
+        .ok_or_else(|| bad("is not a Tunesmith training checkpoint (no loop state)".into()))?;
+    let state: LoopState = serde_json::from_str(json)
+        .map_err(|e| bad(format!("its loop state cannot be read: {e}")))?;
     if state.format != STATE_FORMAT {
-        return Err(bad(format!("was written by another version of Tunesmith (format {})", state.format)));
+        return Err(bad(format!(
+            "was written by another version of Tunesmith (format {})",
+            state.format
+        )));
     }
     if state.config != config.curve_fingerprint() || state.train_examples != n {
         return Err(bad("was written with different settings or data; resume with the run's own settings and data".into()));

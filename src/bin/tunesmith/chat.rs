@@ -1,0 +1,90 @@
+//! `tunesmith chat`: ask a model (optionally a fine-tuned run, optionally reading a document index)
+//! one question and watch the answer arrive.
+//!
+//! Text mode streams the answer to stdout as it comes, then a footer: tokens, tokens/s
+//! and the passages cited. With `--json`, one object per piece
+//! (`{"event":"delta","text":...}`) and a final `{"event":"done", "text", "tokens", "tokens_per_s",
+//! "passages", ...}`, each on its own line.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Args;
+use tunesmith::chat::{AnswerOptions, ChatEvent, ChatRequest, DEFAULT_MAX_TOKENS, DEFAULT_PASSAGES};
+
+use crate::{output, Context};
+
+/// `tunesmith chat ...`
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// The model: a folder, a .gguf file or a downloaded hub id (default with --run: the run's base).
+    #[arg(long, required_unless_present = "run")]
+    model: Option<String>,
+    /// A fine-tuned run (id, id prefix or name) whose adapter is applied to the model.
+    #[arg(long)]
+    run: Option<String>,
+    /// A document index (see `tunesmith rag index`) to retrieve passages from and cite.
+    #[arg(long)]
+    rag: Option<String>,
+    /// How many passages to retrieve with --rag.
+    #[arg(long = "top-k", default_value_t = DEFAULT_PASSAGES)]
+    top_k: usize,
+    /// The question or instruction.
+    #[arg(long)]
+    prompt: String,
+    /// A system prompt (default: the model's own).
+    #[arg(long)]
+    system: Option<String>,
+    /// The longest answer, in tokens.
+    #[arg(long = "max-tokens", default_value_t = DEFAULT_MAX_TOKENS)]
+    max_tokens: usize,
+    /// 0 always picks the most likely word (the default); higher values vary the answer.
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f64,
+    /// The random seed for sampling (the same seed gives the same answer).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+/// Runs `tunesmith chat`.
+pub fn run(ctx: &Context, args: &ChatArgs) -> tunesmith::Result<ExitCode> {
+    let request = ChatRequest {
+        model: args.model.clone(),
+        run: args.run.clone(),
+        rag: args.rag.clone(),
+        passages: args.top_k,
+        prompt: args.prompt.clone(),
+        options: AnswerOptions {
+            system: args.system.clone(),
+            max_tokens: args.max_tokens,
+            temperature: args.temperature,
+            seed: args.seed,
+        },
+    };
+    let json = ctx.json;
+    let mut stdout = std::io::stdout().lock();
+    let answer = tunesmith::chat::chat(&ctx.home, &request, None, &mut |event| {
+        if json {
+            output::json_line(event);
+        } else if let ChatEvent::Delta { text } = event {
+            // A closed pipe (`| head`) is not an error worth a panic: stop printing quietly.
+            let _ = write!(stdout, "{text}");
+            let _ = stdout.flush();
+        }
+    })?;
+    if !json {
+        let _ = writeln!(stdout);
+        let _ = writeln!(
+            stdout,
+            "\n-- {} tokens in {:.1} s ({:.1} tokens/s; prompt {} tokens in {:.1} s)",
+            answer.tokens, answer.generation_seconds, answer.tokens_per_s, answer.prompt_tokens, answer.prompt_seconds
+        );
+        if !answer.passages.is_empty() {
+            let _ = writeln!(stdout, "-- passages shown to the model:");
+            for p in &answer.passages {
+                let _ = writeln!(stdout, "   {} (score {:.3})", p.citation, p.passage.score);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

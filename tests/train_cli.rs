@@ -1,0 +1,117 @@
+//! `tunesmith train` as a user runs it, on the tiny BERT fixture (random weights, three classes):
+//! the JSON event contract of issue 3 and the run's files under the home folder.
+
+use std::process::Command;
+
+fn tunesmith() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tunesmith"))
+}
+
+fn tiny_bert() -> std::path::PathBuf {
+    tunesmith_testkit::paths::fixtures_dir().join("tiny-bert")
+}
+
+/// A small three-class TSV (the fixture's head has three outputs).
+fn write_data(dir: &std::path::Path) -> std::path::PathBuf {
+    let words = [
+        ("good fine great", "pos"),
+        ("bad awful poor", "neg"),
+        ("table chair door", "neutral"),
+    ];
+    let mut s = String::from("sentence\tlabel\n");
+    for i in 0..60 {
+        let (w, l) = words[i % 3];
+        s.push_str(&format!("{w} number {i}\t{l}\n"));
+    }
+    let p = dir.join("data.tsv");
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+#[test]
+fn train_json_prints_one_event_per_line_ending_with_finished() {
+    let home = tempfile::tempdir().unwrap();
+    let data = write_data(home.path());
+    let out = tunesmith()
+        .args([
+            "train", "--json", "--method", "features", "--epochs", "3", "--task", "classify",
+        ])
+        .args([
+            "--text-column",
+            "sentence",
+            "--label-column",
+            "label",
+            "--lr",
+            "0.05",
+        ])
+        .arg("--model")
+        .arg(tiny_bert())
+        .arg("--data")
+        .arg(&data)
+        .arg("--home")
+        .arg(home.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["event"], "started");
+    let run_id = lines[0]["run_id"].as_str().unwrap().to_string();
+    assert!(lines.iter().all(|l| l["run_id"] == run_id.as_str()));
+    let steps: Vec<&serde_json::Value> = lines.iter().filter(|l| l["event"] == "step").collect();
+    assert_eq!(
+        steps.len(),
+        lines[0]["total_steps"].as_u64().unwrap() as usize
+    );
+    for s in &steps {
+        for k in ["loss", "lr", "grad_norm", "tokens_per_s", "elapsed", "eta"] {
+            assert!(s[k].is_number(), "step lacks {k}: {s}");
+        }
+    }
+    assert!(lines.iter().any(|l| l["event"] == "eval"));
+    let last = lines.last().unwrap();
+    assert_eq!(last["event"], "finished");
+    assert!(last["metrics"]["accuracy"].is_number() && last["metrics"]["macro_f1"].is_number());
+    let run_dir = home.path().join("runs").join(&run_id);
+    assert!(run_dir.join("run.json").is_file());
+    assert!(run_dir
+        .join("checkpoints")
+        .join("checkpoint.safetensors")
+        .is_file());
+}
+
+#[test]
+fn train_with_a_missing_model_folder_is_a_clear_error() {
+    let home = tempfile::tempdir().unwrap();
+    let data = write_data(home.path());
+    let out = tunesmith()
+        .args([
+            "train",
+            "--json",
+            "--method",
+            "lora",
+            "--model",
+            "/nonexistent/model",
+        ])
+        .arg("--data")
+        .arg(&data)
+        .arg("--home")
+        .arg(home.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/model"),
+        "{err}"
+    );
+}
