@@ -10,6 +10,7 @@ pub mod data;
 pub mod doctor;
 pub mod error;
 pub mod home;
+pub mod model_registry;
 pub mod models;
 pub mod rag;
 pub mod runs;

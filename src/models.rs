@@ -4,9 +4,9 @@
 //!
 //! The hub is found through `HF_ENDPOINT`, the token through `HF_TOKEN` (or the token file
 //! `huggingface-cli login` writes), the cache through `HF_HUB_CACHE` / `HF_HOME`, and offline mode
-//! through `HF_HUB_OFFLINE`, exactly as Python's tools find them. Imported models are remembered in
-//! `models.json` in the home folder until the store's models table takes that role; no token is
-//! ever written there.
+//! through `HF_HUB_OFFLINE`, exactly as Python's tools find them. Imported and pulled models are
+//! remembered in the run history's models table (`crate::model_registry`); no token is ever written
+//! there.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +17,6 @@ use tunesmith_hub::gguf::GgufHeader;
 use tunesmith_hub::import::ModelRecord;
 use tunesmith_hub::locate::Located;
 use tunesmith_hub::memory::FreeMemory;
-use tunesmith_hub::registry::{JsonRegistry, ModelRegistry};
 use tunesmith_hub::search::ModelSummary;
 use tunesmith_hub::suggested::Suggestion;
 use tunesmith_hub::{HubClient, HubError};
@@ -27,9 +26,6 @@ pub use tunesmith_hub::{CancelToken, PullEvent};
 
 use crate::home::Home;
 use crate::Result;
-
-/// The registry file in the home folder.
-const REGISTRY_FILE: &str = "models.json";
 
 /// What a search returns: the hub's results and the curated suggestions for the task.
 #[derive(Debug, Clone, Serialize)]
@@ -98,10 +94,6 @@ pub struct ModelList {
     pub models: Vec<ModelRecord>,
 }
 
-fn registry(home: &Home) -> JsonRegistry {
-    JsonRegistry::new(home.root().join(REGISTRY_FILE))
-}
-
 fn offline_env() -> bool {
     std::env::var("HF_HUB_OFFLINE")
         .map(|v| {
@@ -116,7 +108,9 @@ fn offline_env() -> bool {
 /// Lists cached and imported models (works offline).
 pub fn list(home: &Home) -> Result<ModelList> {
     let cache_dir = tunesmith_hub::cache::hub_cache_dir();
-    let models = tunesmith_hub::registry::known_models(&cache_dir, &registry(home))?;
+    let store = crate::runs::open_for_reading(home)?;
+    let remembered = crate::model_registry::Snapshot(crate::model_registry::remembered(&store)?);
+    let models = tunesmith_hub::registry::known_models(&cache_dir, &remembered)?;
     Ok(ModelList {
         cache_dir,
         offline: offline_env(),
@@ -127,7 +121,7 @@ pub fn list(home: &Home) -> Result<ModelList> {
 /// Imports a model folder or a `.gguf` file after validating it, and remembers it.
 pub fn import(home: &Home, path: &Path) -> Result<ModelRecord> {
     let rec = tunesmith_hub::import::import(path)?;
-    registry(home).upsert(&rec)?;
+    crate::model_registry::remember(&crate::runs::open_store(home)?, &rec)?;
     Ok(rec)
 }
 

@@ -61,6 +61,7 @@ pub struct Context {
 }
 
 fn main() -> ExitCode {
+    output::quiet_on_closed_pipe();
     let cli = Cli::parse();
     let result = Home::resolve(cli.home.as_deref()).and_then(|home| {
         let ctx = Context { home, json: cli.json };

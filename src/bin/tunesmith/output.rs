@@ -5,6 +5,17 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
+/// Makes `tunesmith ... | head` end quietly when the reader closes the pipe, as other Unix tools
+/// do, instead of panicking in `println!` (exit 101). Rust ignores SIGPIPE by default; restoring the
+/// default action lets the kernel end the process with the conventional status.
+pub fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread exists; it only resets a signal action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Prints `value` as one line of JSON.
 pub fn json_line<T: Serialize>(value: &T) {
     match serde_json::to_string(value) {

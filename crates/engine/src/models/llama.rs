@@ -161,8 +161,13 @@ impl LlamaModel {
             });
         }
         let cfg = LlamaConfig::from_file(&path.join("config.json"))?;
-        let (vb, origin) = open_safetensors(path, opts.dtype, &opts.device)?;
-        let params = Params::new(vb, VarMap::new(), opts.backbone.clone(), origin);
+        let checkpoint = crate::models::checkpoint::Checkpoint::open(path)?;
+        let params = checkpoint.params(
+            opts.dtype,
+            &opts.device,
+            VarMap::new(),
+            opts.backbone.clone(),
+        )?;
         let model = Self::new(&cfg, &params, opts.quantize, None)?;
         Ok(LoadedLlama {
             model,
@@ -638,95 +643,4 @@ pub fn causal_lm_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     let picked = logp.gather(&safe.unsqueeze(1)?, 1)?.squeeze(1)?;
     let masked = (&picked * keep.to_dtype(picked.dtype())?)?;
     Ok((masked.sum_all()?.neg()? / count as f64)?)
-}
-
-/// Opens a checkpoint folder's safetensors (single or sharded), refusing pickle checkpoints, checking
-/// each file before use so a truncated one is named.
-fn open_safetensors(
-    dir: &Path,
-    dtype: DType,
-    device: &Device,
-) -> Result<(VarBuilder<'static>, Origin)> {
-    let bad = |path: &Path, reason: String| EngineError::Checkpoint {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let index = dir.join("model.safetensors.index.json");
-    let mut origin = Origin {
-        files: HashMap::new(),
-        default: dir.display().to_string(),
-    };
-    let files: Vec<PathBuf> = if index.exists() {
-        let text = std::fs::read_to_string(&index)
-            .map_err(|e| bad(&index, format!("cannot read: {e}")))?;
-        let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| bad(&index, format!("not valid JSON: {e}")))?;
-        let map = json
-            .get("weight_map")
-            .and_then(|m| m.as_object())
-            .ok_or_else(|| bad(&index, "has no `weight_map`".into()))?;
-        let mut files: Vec<String> = Vec::new();
-        for (tensor, file) in map {
-            let file = file
-                .as_str()
-                .ok_or_else(|| bad(&index, format!("`{tensor}` maps to a non-string")))?;
-            origin
-                .files
-                .insert(tensor.clone(), dir.join(file).display().to_string());
-            if !files.iter().any(|f| f == file) {
-                files.push(file.to_string());
-            }
-        }
-        files.into_iter().map(|f| dir.join(f)).collect()
-    } else if dir.join("model.safetensors").exists() {
-        origin.default = dir.join("model.safetensors").display().to_string();
-        vec![dir.join("model.safetensors")]
-    } else {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| bad(dir, format!("cannot list the model folder: {e}")))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
-            .collect();
-        found.sort();
-        if found.is_empty() {
-            let pickle = dir.join("pytorch_model.bin").exists()
-                || std::fs::read_dir(dir)
-                    .map(|rd| {
-                        rd.filter_map(|e| e.ok()).any(|e| {
-                            e.path()
-                                .extension()
-                                .is_some_and(|x| x == "bin" || x == "pt" || x == "pth")
-                        })
-                    })
-                    .unwrap_or(false);
-            let reason = if pickle {
-                "holds only a pickle checkpoint (pytorch_model.bin), which can run arbitrary code when read \
-                 and is not loaded; convert it to safetensors or download the safetensors version"
-                    .to_string()
-            } else {
-                "has no *.safetensors weights".to_string()
-            };
-            return Err(bad(dir, reason));
-        }
-        if found.len() == 1 {
-            origin.default = found[0].display().to_string();
-        }
-        found
-    };
-    for f in &files {
-        if !f.exists() {
-            return Err(bad(
-                f,
-                "is listed in model.safetensors.index.json but missing; download it again".into(),
-            ));
-        }
-        // Opening each file alone names the one that is truncated or corrupt.
-        // SAFETY: the file is memory-mapped read-only; we do not modify it while mapped.
-        unsafe { candle_core::safetensors::MmapedSafetensors::new(f) }
-            .map_err(|e| bad(f, format!("is not a readable safetensors file ({e}); it may be truncated: download it again")))?;
-    }
-    // SAFETY: as above.
-    let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, dtype, device) }
-        .map_err(|e| bad(dir, format!("cannot map the weights: {e}")))?;
-    Ok((vb, origin))
 }
