@@ -32,9 +32,7 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
 use tunesmith_engine::adapters::lora::LoraConfig;
-use tunesmith_engine::models::bert::{
-    BertConfig, ClassifierOptions, Pooling, SequenceClassifier,
-};
+use tunesmith_engine::models::bert::{BertConfig, ClassifierOptions, Pooling, SequenceClassifier};
 use tunesmith_engine::models::checkpoint::Checkpoint;
 use tunesmith_engine::models::llama::{causal_lm_loss, LlamaLoadOptions, LlamaModel};
 use tunesmith_engine::nn::params::{Backbone, LoraSetup};
@@ -61,10 +59,7 @@ fn parse_args() -> AnyResult<Args> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match flag.as_str() {
             "--model" => a.model = value("--model")?,
             "--method" => a.method = value("--method")?,
@@ -121,7 +116,10 @@ impl Xorshift {
 }
 
 fn vars_of(map: &VarMap) -> AnyResult<Vec<(String, Var)>> {
-    let data = map.data().lock().map_err(|_| "the VarMap lock is poisoned")?;
+    let data = map
+        .data()
+        .lock()
+        .map_err(|_| "the VarMap lock is poisoned")?;
     Ok(data.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 
@@ -133,10 +131,7 @@ struct Timing {
 }
 
 /// Runs `loss_fn`, backward and the AdamW update once, timing each part.
-fn step(
-    opt: &mut AdamW,
-    loss_fn: &mut dyn FnMut() -> AnyResult<Tensor>,
-) -> AnyResult<Timing> {
+fn step(opt: &mut AdamW, loss_fn: &mut dyn FnMut() -> AnyResult<Tensor>) -> AnyResult<Timing> {
     let t0 = Instant::now();
     let loss = loss_fn()?;
     // Force the forward to finish here (candle is eager; this is the scalar read-back).
@@ -184,7 +179,13 @@ fn run_minilm(a: &Args, dev: &Device) -> AnyResult<Outcome> {
         "full" => Backbone::Full,
         "features" | "features-forward" => Backbone::Frozen,
         "lora" => Backbone::Lora(LoraSetup {
-            config: lora_config(&["query", "key", "value", "output.dense", "intermediate.dense"]),
+            config: lora_config(&[
+                "query",
+                "key",
+                "value",
+                "output.dense",
+                "intermediate.dense",
+            ]),
             initial: HashMap::new(),
         }),
         other => return Err(format!("MiniLM has no method `{other}` here").into()),
@@ -204,15 +205,17 @@ fn run_minilm(a: &Args, dev: &Device) -> AnyResult<Outcome> {
     let mut opt = AdamW::new(vars, AdamWConfig::default())?;
     let mut rng = Xorshift(0x5eed_1234_abcd_ef01);
     let ids: Vec<u32> = (0..b * s)
-        .map(|i| if i % s == 0 { 101 } else { 1000 + rng.next(cfg.vocab_size as u32 - 1000) })
+        .map(|i| {
+            if i % s == 0 {
+                101
+            } else {
+                1000 + rng.next(cfg.vocab_size as u32 - 1000)
+            }
+        })
         .collect();
     let ids = Tensor::from_vec(ids, (b, s), dev)?;
     let mask = Tensor::ones((b, s), DType::U32, dev)?;
-    let labels = Tensor::from_vec(
-        (0..b).map(|_| rng.next(2)).collect::<Vec<u32>>(),
-        b,
-        dev,
-    )?;
+    let labels = Tensor::from_vec((0..b).map(|_| rng.next(2)).collect::<Vec<u32>>(), b, dev)?;
     let mut times = Vec::new();
     if a.method == "features-forward" {
         for i in 0..a.warmup + a.steps {
@@ -263,7 +266,13 @@ fn run_smollm2(a: &Args, dev: &Device) -> AnyResult<Outcome> {
     let lora = || {
         Backbone::Lora(LoraSetup {
             config: lora_config(&[
-                "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+                "q_proj",
+                "k_proj",
+                "v_proj",
+                "o_proj",
+                "gate_proj",
+                "up_proj",
+                "down_proj",
             ]),
             initial: HashMap::new(),
         })
@@ -290,7 +299,11 @@ fn run_smollm2(a: &Args, dev: &Device) -> AnyResult<Outcome> {
     let mut opt = AdamW::new(vars, AdamWConfig::default())?;
     let mut rng = Xorshift(0x5eed_1234_abcd_ef01);
     let ids: Vec<u32> = (0..b * s).map(|_| 100 + rng.next(vocab - 100)).collect();
-    let labels = Tensor::from_vec(ids.iter().map(|&x| x as i64).collect::<Vec<_>>(), (b, s), dev)?;
+    let labels = Tensor::from_vec(
+        ids.iter().map(|&x| x as i64).collect::<Vec<_>>(),
+        (b, s),
+        dev,
+    )?;
     let ids = Tensor::from_vec(ids, (b, s), dev)?;
     let mut loss_fn = || -> AnyResult<Tensor> {
         let logits = model.forward_t(&ids, None, true)?;

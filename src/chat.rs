@@ -24,7 +24,9 @@ use tokenizers::Tokenizer;
 use tunesmith_data::{ChatTemplate, Message};
 use tunesmith_engine::adapters::peft::PeftAdapter;
 use tunesmith_engine::device::{self, DeviceRequest};
-use tunesmith_engine::generate::{generate, CancelHandle, GenerateConfig, Generated, SamplingConfig, StopReason};
+use tunesmith_engine::generate::{
+    generate, CancelHandle, GenerateConfig, Generated, SamplingConfig, StopReason,
+};
 use tunesmith_engine::models::llama::{LlamaLoadOptions, LlamaModel};
 use tunesmith_engine::models::llama_config::LlamaConfig;
 use tunesmith_engine::nn::params::Backbone;
@@ -41,7 +43,13 @@ pub const DEFAULT_MAX_TOKENS: usize = 256;
 pub const DEFAULT_PASSAGES: usize = 3;
 
 /// Chat templates' end-of-turn markers: generation stops on any of them found in the vocabulary.
-const END_OF_TURN: &[&str] = &["<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>"];
+const END_OF_TURN: &[&str] = &[
+    "<|im_end|>",
+    "<|eot_id|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+];
 
 /// How to answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +66,12 @@ pub struct AnswerOptions {
 
 impl Default for AnswerOptions {
     fn default() -> Self {
-        Self { system: None, max_tokens: DEFAULT_MAX_TOKENS, temperature: 0.0, seed: 42 }
+        Self {
+            system: None,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            temperature: 0.0,
+            seed: 42,
+        }
     }
 }
 
@@ -170,20 +183,36 @@ impl ChatModel {
                 peft.backbone()
             }
         };
-        let opts = LlamaLoadOptions { backbone, device, ..Default::default() };
+        let opts = LlamaLoadOptions {
+            backbone,
+            device,
+            ..Default::default()
+        };
         let loaded = LlamaModel::load(&path, &opts)?;
         let (tokenizer, template, stop_ids, bos) = match loaded.gguf_tokenizer {
             Some(gguf) => {
-                let token = |id: Option<u32>| id.and_then(|i| gguf.tokenizer.id_to_token(i)).unwrap_or_default();
+                let token = |id: Option<u32>| {
+                    id.and_then(|i| gguf.tokenizer.id_to_token(i))
+                        .unwrap_or_default()
+                };
                 let template = match &gguf.chat_template {
-                    Some(t) => Some(ChatTemplate::new(t, &token(gguf.special.bos), &token(gguf.special.eos))?),
+                    Some(t) => Some(ChatTemplate::new(
+                        t,
+                        &token(gguf.special.bos),
+                        &token(gguf.special.eos),
+                    )?),
                     None => None,
                 };
-                let bos = if gguf.special.add_bos { gguf.special.bos } else { None };
+                let bos = if gguf.special.add_bos {
+                    gguf.special.bos
+                } else {
+                    None
+                };
                 (gguf.tokenizer, template, gguf.special.stop_ids(), bos)
             }
             None => {
-                let (tokenizer, template, stop_ids) = folder_tokenizer(&path, loaded.model.config())?;
+                let (tokenizer, template, stop_ids) =
+                    folder_tokenizer(&path, loaded.model.config())?;
                 (tokenizer, template, stop_ids, None)
             }
         };
@@ -228,9 +257,15 @@ impl ChatModel {
         };
         let mut messages = Vec::new();
         if let Some(s) = system {
-            messages.push(Message { role: "system".into(), content: s.to_string() });
+            messages.push(Message {
+                role: "system".into(),
+                content: s.to_string(),
+            });
         }
-        messages.push(Message { role: "user".into(), content: user.to_string() });
+        messages.push(Message {
+            role: "user".into(),
+            content: user.to_string(),
+        });
         Ok(template.render(&messages, true)?)
     }
 
@@ -273,10 +308,21 @@ impl ChatModel {
         }
         let cfg = GenerateConfig {
             max_new_tokens: options.max_tokens,
-            sampling: SamplingConfig { temperature: options.temperature, seed: options.seed, ..Default::default() },
+            sampling: SamplingConfig {
+                temperature: options.temperature,
+                seed: options.seed,
+                ..Default::default()
+            },
             stop_ids: self.stop_ids.clone(),
         };
-        Ok(generate(&self.model, &self.tokenizer, ids, &cfg, cancel, on_delta)?)
+        Ok(generate(
+            &self.model,
+            &self.tokenizer,
+            ids,
+            &cfg,
+            cancel,
+            on_delta,
+        )?)
     }
 
     /// Answers `question`, reading `passages` (best first) when given: as many of them as fit in the
@@ -290,7 +336,9 @@ impl ChatModel {
         on_delta: &mut dyn FnMut(&str),
     ) -> Result<ChatAnswer> {
         if question.trim().is_empty() {
-            return Err(Error::Chat("the prompt is empty: ask the model something".into()));
+            return Err(Error::Chat(
+                "the prompt is empty: ask the model something".into(),
+            ));
         }
         let system = options.system.as_deref();
         let (ids, shown) = match passages {
@@ -323,7 +371,9 @@ impl ChatModel {
                 "the index returned no passages for this question, so there is nothing to cite; index some documents first (tunesmith rag index)".into(),
             ));
         }
-        let budget = self.context_length().saturating_sub(answer_room.min(self.context_length() / 2));
+        let budget = self
+            .context_length()
+            .saturating_sub(answer_room.min(self.context_length() / 2));
         let mut n = passages.len();
         loop {
             let ids = self.prompt_ids(system, &cited_prompt(question, &passages[..n]))?;
@@ -353,7 +403,10 @@ impl ChatModel {
 }
 
 /// The tokenizer, chat template and stop ids of a model folder.
-fn folder_tokenizer(dir: &Path, config: &LlamaConfig) -> Result<(Tokenizer, Option<ChatTemplate>, Vec<u32>)> {
+fn folder_tokenizer(
+    dir: &Path,
+    config: &LlamaConfig,
+) -> Result<(Tokenizer, Option<ChatTemplate>, Vec<u32>)> {
     let tok_path = dir.join("tokenizer.json");
     if !tok_path.is_file() {
         return Err(Error::Chat(format!(
@@ -368,7 +421,8 @@ fn folder_tokenizer(dir: &Path, config: &LlamaConfig) -> Result<(Tokenizer, Opti
         if !p.is_file() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&p).map_err(|e| Error::Chat(format!("{} cannot be read: {e}", p.display())))?;
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| Error::Chat(format!("{} cannot be read: {e}", p.display())))?;
         serde_json::from_str(&text)
             .map(Some)
             .map_err(|e| Error::Chat(format!("{} is not valid JSON: {e}", p.display())))
@@ -382,12 +436,16 @@ fn folder_tokenizer(dir: &Path, config: &LlamaConfig) -> Result<(Tokenizer, Opti
     if let Some(gen) = read_json("generation_config.json")? {
         match gen.get("eos_token_id") {
             Some(serde_json::Value::Number(n)) => stop.extend(n.as_u64().map(|v| v as u32)),
-            Some(serde_json::Value::Array(a)) => stop.extend(a.iter().filter_map(|v| v.as_u64()).map(|v| v as u32)),
+            Some(serde_json::Value::Array(a)) => {
+                stop.extend(a.iter().filter_map(|v| v.as_u64()).map(|v| v as u32))
+            }
             _ => {}
         }
     }
     if let Some(eos) = tok_cfg.as_ref().and_then(|c| c.get("eos_token")) {
-        let name = eos.as_str().or_else(|| eos.get("content").and_then(|c| c.as_str()));
+        let name = eos
+            .as_str()
+            .or_else(|| eos.get("content").and_then(|c| c.as_str()));
         stop.extend(name.and_then(|n| tokenizer.token_to_id(n)));
     }
     stop.extend(END_OF_TURN.iter().filter_map(|t| tokenizer.token_to_id(t)));
@@ -417,7 +475,9 @@ impl RunWeights {
                 return (merged.display().to_string(), None);
             }
         }
-        let base = model.map(str::to_string).unwrap_or_else(|| self.run.model_ref.clone());
+        let base = model
+            .map(str::to_string)
+            .unwrap_or_else(|| self.run.model_ref.clone());
         (base, self.adapter.clone())
     }
 }
@@ -449,13 +509,19 @@ pub fn run_weights(home: &Home, query: &str) -> Result<RunWeights> {
             run.status.as_str()
         )));
     }
-    Ok(RunWeights { run, adapter, merged })
+    Ok(RunWeights {
+        run,
+        adapter,
+        merged,
+    })
 }
 
 /// The `top_k` passages of index `name` for `question`, best first (hybrid ranking).
 pub fn retrieve(home: &Home, name: &str, question: &str, top_k: usize) -> Result<Vec<Passage>> {
     if top_k == 0 {
-        return Err(Error::Chat("the number of passages to retrieve must be at least 1".into()));
+        return Err(Error::Chat(
+            "the number of passages to retrieve must be at least 1".into(),
+        ));
     }
     Ok(crate::rag::query(home, name, question, top_k, SearchMode::Hybrid)?.passages)
 }
@@ -471,7 +537,11 @@ pub fn chat(
         Some(run) => run_weights(home, run)?.model_and_adapter(request.model.as_deref()),
         None => match &request.model {
             Some(m) => (m.clone(), None),
-            None => return Err(Error::Chat("name a model (--model) or a fine-tuned run (--run)".into())),
+            None => {
+                return Err(Error::Chat(
+                    "name a model (--model) or a fine-tuned run (--run)".into(),
+                ))
+            }
         },
     };
     // Retrieval first: a missing index fails before the model is loaded.
@@ -480,9 +550,17 @@ pub fn chat(
         None => None,
     };
     let model = ChatModel::load(&spec, adapter.as_deref())?;
-    let answer = model.answer(&request.prompt, passages.as_deref(), &request.options, cancel, &mut |piece| {
-        on_event(&ChatEvent::Delta { text: piece.to_string() })
-    })?;
+    let answer = model.answer(
+        &request.prompt,
+        passages.as_deref(),
+        &request.options,
+        cancel,
+        &mut |piece| {
+            on_event(&ChatEvent::Delta {
+                text: piece.to_string(),
+            })
+        },
+    )?;
     on_event(&ChatEvent::Done(answer.clone()));
     Ok(answer)
 }

@@ -35,7 +35,14 @@ pub const TIE_MARGIN: f64 = 0.005;
 
 /// The column names that hold the question and the reference answer (first match wins).
 const QUESTION_COLUMNS: &[&str] = &["question", "prompt", "query", "input"];
-const ANSWER_COLUMNS: &[&str] = &["answer", "reference", "reference_answer", "expected", "response", "output"];
+const ANSWER_COLUMNS: &[&str] = &[
+    "answer",
+    "reference",
+    "reference_answer",
+    "expected",
+    "response",
+    "output",
+];
 
 /// One way of answering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -225,9 +232,20 @@ pub enum CompareProgress {
 /// Reads a question set: a header row naming a question column (`question`, `prompt`, ...) and an
 /// answer column (`answer`, `reference`, ...); other columns are ignored.
 pub fn read_questions(path: &Path) -> Result<Vec<Question>> {
-    let source = Source::open(path, &ReadOptions { has_header: Some(true), ..Default::default() })?;
+    let source = Source::open(
+        path,
+        &ReadOptions {
+            has_header: Some(true),
+            ..Default::default()
+        },
+    )?;
     let find = |names: &[&str]| {
-        names.iter().find_map(|n| source.columns.iter().position(|c| c.trim().eq_ignore_ascii_case(n)))
+        names.iter().find_map(|n| {
+            source
+                .columns
+                .iter()
+                .position(|c| c.trim().eq_ignore_ascii_case(n))
+        })
     };
     let (Some(qi), Some(ai)) = (find(QUESTION_COLUMNS), find(ANSWER_COLUMNS)) else {
         return Err(Error::Chat(format!(
@@ -240,28 +258,49 @@ pub fn read_questions(path: &Path) -> Result<Vec<Question>> {
     for row in source.rows(None)? {
         match row {
             Row::Problem(p) => {
-                return Err(Error::Chat(format!("{}, line {}: {}", path.display(), p.line, p.message)))
+                return Err(Error::Chat(format!(
+                    "{}, line {}: {}",
+                    path.display(),
+                    p.line,
+                    p.message
+                )))
             }
             Row::Record(r) => {
-                let field = |i: usize| r.fields.get(i).map(|s| s.trim().to_string()).unwrap_or_default();
+                let field = |i: usize| {
+                    r.fields
+                        .get(i)
+                        .map(|s| s.trim().to_string())
+                        .unwrap_or_default()
+                };
                 let (question, reference) = (field(qi), field(ai));
                 if question.is_empty() && reference.is_empty() {
                     continue;
                 }
                 if question.is_empty() || reference.is_empty() {
-                    let missing = if question.is_empty() { "question" } else { "reference answer" };
+                    let missing = if question.is_empty() {
+                        "question"
+                    } else {
+                        "reference answer"
+                    };
                     return Err(Error::Chat(format!(
                         "{}, line {}: the {missing} is empty; fill it in or remove the row",
                         path.display(),
                         r.line
                     )));
                 }
-                out.push(Question { line: r.line, question, reference });
+                out.push(Question {
+                    line: r.line,
+                    question,
+                    reference,
+                });
             }
         }
     }
     if out.is_empty() {
-        return Err(Error::Chat(format!("{} holds no questions", path.display())));
+        return Err(Error::Chat(format!(
+            "{} holds no questions",
+            path.display()
+        )));
     }
     Ok(out)
 }
@@ -281,7 +320,11 @@ pub fn compare(
     let base_spec = match (&request.model, &weights) {
         (Some(m), _) => m.clone(),
         (None, Some(w)) => w.run.model_ref.clone(),
-        (None, None) => return Err(Error::Chat("name a base model (--model) or a fine-tuned run (--run)".into())),
+        (None, None) => {
+            return Err(Error::Chat(
+                "name a base model (--model) or a fine-tuned run (--run)".into(),
+            ))
+        }
     };
     let mut configurations = vec![Configuration::Base];
     if weights.is_some() {
@@ -310,14 +353,25 @@ pub fn compare(
         temperature: 0.0,
         seed: 0,
     };
-    let mut results: Vec<QuestionResult> =
-        questions.iter().map(|q| QuestionResult { question: q.clone(), answers: Vec::new() }).collect();
+    let mut results: Vec<QuestionResult> = questions
+        .iter()
+        .map(|q| QuestionResult {
+            question: q.clone(),
+            answers: Vec::new(),
+        })
+        .collect();
     let mut model_label = base_spec.clone();
     // One model in memory at a time: base (alone, then with RAG), then fine-tuned.
     for fine_tuned in [false, true] {
-        let group: Vec<Configuration> = configurations.iter().copied().filter(|c| c.fine_tuned() == fine_tuned).collect();
+        let group: Vec<Configuration> = configurations
+            .iter()
+            .copied()
+            .filter(|c| c.fine_tuned() == fine_tuned)
+            .collect();
         let Some(first) = group.first() else { continue };
-        on_progress(&CompareProgress::Loading { configuration: *first });
+        on_progress(&CompareProgress::Loading {
+            configuration: *first,
+        });
         let model = if fine_tuned {
             let (spec, adapter) = weights
                 .as_ref()
@@ -335,7 +389,10 @@ pub fn compare(
                     return Err(Error::Chat("the comparison was cancelled".into()));
                 }
                 let (passages, retrieval_s) = match configuration.uses_rag() {
-                    true => retrieved.get(i).map(|(p, s)| (Some(p.as_slice()), *s)).unwrap_or((None, 0.0)),
+                    true => retrieved
+                        .get(i)
+                        .map(|(p, s)| (Some(p.as_slice()), *s))
+                        .unwrap_or((None, 0.0)),
                     false => (None, 0.0),
                 };
                 let t = Instant::now();
@@ -352,15 +409,21 @@ pub fn compare(
                     latency_s,
                     text: a.text,
                 });
-                on_progress(&CompareProgress::Answered { configuration, question: i + 1, of: questions.len() });
+                on_progress(&CompareProgress::Answered {
+                    configuration,
+                    question: i + 1,
+                    of: questions.len(),
+                });
             }
         }
     }
     // Keep each question's answers in configuration order whatever order they were produced in.
     for r in &mut results {
-        r.answers.sort_by_key(|a| configurations.iter().position(|c| *c == a.configuration));
+        r.answers
+            .sort_by_key(|a| configurations.iter().position(|c| *c == a.configuration));
     }
-    let scores: Vec<ConfigurationScores> = configurations.iter().map(|c| score(*c, &results)).collect();
+    let scores: Vec<ConfigurationScores> =
+        configurations.iter().map(|c| score(*c, &results)).collect();
     let verdict = verdict(&scores, questions.len());
     let mut report = CompareReport {
         questions_file: request.questions.clone(),
@@ -382,12 +445,21 @@ pub fn compare(
 fn score(configuration: Configuration, results: &[QuestionResult]) -> ConfigurationScores {
     let answers: Vec<(&ScoredAnswer, &Question)> = results
         .iter()
-        .filter_map(|r| r.answers.iter().find(|a| a.configuration == configuration).map(|a| (a, &r.question)))
+        .filter_map(|r| {
+            r.answers
+                .iter()
+                .find(|a| a.configuration == configuration)
+                .map(|a| (a, &r.question))
+        })
         .collect();
     let n = answers.len().max(1) as f64;
-    let mean = |f: &dyn Fn(&ScoredAnswer) -> f64| answers.iter().map(|(a, _)| f(a)).sum::<f64>() / n;
+    let mean =
+        |f: &dyn Fn(&ScoredAnswer) -> f64| answers.iter().map(|(a, _)| f(a)).sum::<f64>() / n;
     let hyps: Vec<&str> = answers.iter().map(|(a, _)| a.text.as_str()).collect();
-    let refs: Vec<Vec<&str>> = answers.iter().map(|(_, q)| vec![q.reference.as_str()]).collect();
+    let refs: Vec<Vec<&str>> = answers
+        .iter()
+        .map(|(_, q)| vec![q.reference.as_str()])
+        .collect();
     let tokens: usize = answers.iter().map(|(a, _)| a.tokens).sum();
     let seconds: f64 = answers.iter().map(|(a, _)| a.latency_s).sum();
     ConfigurationScores {
@@ -399,7 +471,11 @@ fn score(configuration: Configuration, results: &[QuestionResult]) -> Configurat
         bleu: corpus_bleu(&hyps, &refs),
         mean_answer_tokens: mean(&|a| a.tokens as f64),
         mean_latency_s: mean(&|a| a.latency_s),
-        tokens_per_s: if seconds > 0.0 { tokens as f64 / seconds } else { 0.0 },
+        tokens_per_s: if seconds > 0.0 {
+            tokens as f64 / seconds
+        } else {
+            0.0
+        },
     }
 }
 
@@ -429,6 +505,7 @@ pub fn verdict(scores: &[ConfigurationScores], questions: usize) -> Verdict {
     } else {
         use Configuration::*;
         let headline = match (winner.configuration, second.configuration) {
+            (BaseRag, Base) if scores.len() == 2 => "RAG helped",
             (BaseRag, _) => "RAG is enough",
             (FineTuned, Base) => "Fine-tuning helped",
             (FineTuned, _) => "Fine-tuning wins",
@@ -439,7 +516,13 @@ pub fn verdict(scores: &[ConfigurationScores], questions: usize) -> Verdict {
         };
         format!("{headline}: {w} beats {r} by {margin:.2} token F1 over {questions} questions.")
     };
-    Verdict { text, metric, winner: winner.configuration, runner_up: Some(second.configuration), margin }
+    Verdict {
+        text,
+        metric,
+        winner: winner.configuration,
+        runner_up: Some(second.configuration),
+        margin,
+    }
 }
 
 /// Saves `report` in run `run_id`'s history: evaluations, the verdict as a note, the full report as
@@ -447,10 +530,15 @@ pub fn verdict(scores: &[ConfigurationScores], questions: usize) -> Verdict {
 fn save(home: &Home, run_id: &str, report: &CompareReport) -> Result<PathBuf> {
     let store = crate::runs::open_store(home)?;
     let dir = store.run_dir(run_id).join("compare");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::Chat(format!("{} cannot be created to save the comparison: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Error::Chat(format!(
+            "{} cannot be created to save the comparison: {e}",
+            dir.display()
+        ))
+    })?;
     let file = dir.join(format!("compare-{}.json", tunesmith_store::clock::now_ms()));
-    let text = serde_json::to_vec_pretty(report).map_err(|e| Error::Chat(format!("the report cannot be written: {e}")))?;
+    let text = serde_json::to_vec_pretty(report)
+        .map_err(|e| Error::Chat(format!("the report cannot be written: {e}")))?;
     tunesmith_store::files::write_atomic(&file, &text)?;
     for s in &report.configurations {
         let metrics = serde_json::json!({
@@ -466,9 +554,22 @@ fn save(home: &Home, run_id: &str, report: &CompareReport) -> Result<PathBuf> {
             "tokens_per_s": s.tokens_per_s,
             "report": file,
         });
-        store.record_evaluation(run_id, s.configuration.eval_model(), Split::Test, report.questions.len() as u64, &metrics)?;
+        store.record_evaluation(
+            run_id,
+            s.configuration.eval_model(),
+            Split::Test,
+            report.questions.len() as u64,
+            &metrics,
+        )?;
     }
-    store.add_note(run_id, &format!("Compare over {}: {}", report.questions_file.display(), report.verdict.text))?;
+    store.add_note(
+        run_id,
+        &format!(
+            "Compare over {}: {}",
+            report.questions_file.display(),
+            report.verdict.text
+        ),
+    )?;
     Ok(file)
 }
 
@@ -494,10 +595,18 @@ mod tests {
     fn rag_beating_fine_tuning_says_rag_is_enough_with_the_margin() {
         use Configuration::*;
         let v = verdict(
-            &[scores(Base, 0.10), scores(FineTuned, 0.30), scores(BaseRag, 0.51), scores(FineTunedRag, 0.20)],
+            &[
+                scores(Base, 0.10),
+                scores(FineTuned, 0.30),
+                scores(BaseRag, 0.51),
+                scores(FineTunedRag, 0.20),
+            ],
             10,
         );
-        assert_eq!(v.text, "RAG is enough: base + RAG beats fine-tuned by 0.21 token F1 over 10 questions.");
+        assert_eq!(
+            v.text,
+            "RAG is enough: base + RAG beats fine-tuned by 0.21 token F1 over 10 questions."
+        );
         assert_eq!((v.winner, v.runner_up), (BaseRag, Some(FineTuned)));
     }
 
@@ -509,6 +618,11 @@ mod tests {
         let v = verdict(&[scores(Base, 0.3)], 5);
         assert!(v.text.starts_with("Only base was evaluated"), "{}", v.text);
         let v = verdict(&[scores(Base, 0.4), scores(BaseRag, 0.1)], 5);
-        assert!(v.text.starts_with("RAG did not help: base beats base + RAG by 0.30"), "{}", v.text);
+        assert!(
+            v.text
+                .starts_with("RAG did not help: base beats base + RAG by 0.30"),
+            "{}",
+            v.text
+        );
     }
 }

@@ -9,11 +9,15 @@ pub mod compare;
 pub mod data;
 pub mod doctor;
 pub mod error;
+pub mod eval;
 pub mod home;
 pub mod model_registry;
 pub mod models;
+pub mod predict;
 pub mod rag;
 pub mod runs;
+pub mod runs_record;
 pub mod train;
+pub mod train_generate;
 
 pub use error::{Error, Result};

@@ -43,6 +43,12 @@ pub struct TrainRequest {
     pub text_column: Option<String>,
     /// The label column (classification).
     pub label_column: Option<String>,
+    /// The prompt column (generation).
+    #[serde(default)]
+    pub prompt_column: Option<String>,
+    /// The response column (generation).
+    #[serde(default)]
+    pub response_column: Option<String>,
     /// Passes over the training rows.
     pub epochs: Option<usize>,
     /// Peak learning rate.
@@ -63,6 +69,9 @@ pub struct TrainRequest {
     pub test_fraction: f64,
     /// The compute device.
     pub device: DeviceRequest,
+    /// Write a resumable checkpoint every this many steps (default: at the end of each epoch).
+    #[serde(default)]
+    pub checkpoint_every: Option<usize>,
 }
 
 /// An engine event tagged with its run, as printed by `train --json` and sent to the UI.
@@ -90,6 +99,12 @@ pub struct RunRecord {
     pub fingerprint: String,
     /// Rows in train, validation, test.
     pub split_sizes: [usize; 3],
+    /// The split plan's seed (rows are assigned to train/validation/test by it).
+    #[serde(default)]
+    pub split_seed: u64,
+    /// The split plan's fingerprint: the same data, fractions and seed give the same one.
+    #[serde(default)]
+    pub split_fingerprint: String,
     /// The device used.
     pub device: String,
 }
@@ -111,17 +126,6 @@ fn invalid(msg: String) -> Error {
     Error::Engine(EngineError::Invalid(msg))
 }
 
-fn new_run_id() -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!(
-        "run-{}-{:04x}",
-        t.as_secs(),
-        (t.subsec_nanos() ^ std::process::id()) & 0xffff
-    )
-}
-
 /// Trains as `req` asks, reporting every event to `on_event`.
 pub fn train(
     home: &Home,
@@ -129,11 +133,106 @@ pub fn train(
     cancel: CancelHandle,
     on_event: &mut dyn FnMut(&RunEvent),
 ) -> Result<TrainSummary> {
-    if req.task != Task::Classify {
-        return Err(invalid(
-            "`tunesmith train --task generate` is not available in this build yet; only --task classify is".into(),
-        ));
+    if req.task == Task::Generate {
+        return crate::train_generate::train(home, req, cancel, on_event);
     }
+    train_classify(home, req, None, cancel, on_event)
+}
+
+/// An earlier run a new session builds on: its id, resolved settings and data fingerprint, and
+/// what to do with it: continue it from the checkpoint at `from_step`, or (`None`) train it
+/// again from the start as a new run pointing back at it.
+struct Resume {
+    run_id: String,
+    config: TrainConfig,
+    from_step: Option<u64>,
+    fingerprint: String,
+}
+
+/// Trains run `query` again from the start as a new run (same settings, seed and split), after
+/// checking that its data file still has the recorded fingerprint.
+pub fn rerun(
+    home: &Home,
+    query: &str,
+    cancel: CancelHandle,
+    on_event: &mut dyn FnMut(&RunEvent),
+) -> Result<TrainSummary> {
+    let run_id = crate::runs::open_for_reading(home)?.resolve_run(query)?.id;
+    let record = crate::eval::read_record(&home.runs_dir().join(&run_id))?;
+    if record.request.task != Task::Classify {
+        return Err(invalid(format!(
+            "run {run_id} is a generation run; re-running is available for classification runs in this build"
+        )));
+    }
+    let prior = Resume {
+        run_id,
+        config: record.config.clone(),
+        from_step: None,
+        fingerprint: record.fingerprint.clone(),
+    };
+    train_classify(home, &record.request, Some(prior), cancel, on_event)
+}
+
+/// Continues run `query` (interrupted, cancelled or failed) from its last checkpoint, with the
+/// settings, data and seed it started with; its history continues from that checkpoint's step.
+pub fn resume(
+    home: &Home,
+    query: &str,
+    cancel: CancelHandle,
+    on_event: &mut dyn FnMut(&RunEvent),
+) -> Result<TrainSummary> {
+    let (run_id, from_step) = {
+        let store = crate::runs::open_store(home)?;
+        let run = store.resolve_run(query)?;
+        match run.status {
+            tunesmith_store::RunStatus::Finished => {
+                return Err(invalid(format!(
+                    "run {} already finished; `tunesmith runs rerun {}` trains it again from the start",
+                    run.id, run.id
+                )))
+            }
+            tunesmith_store::RunStatus::Running => {
+                return Err(invalid(format!(
+                    "run {} is still running in another Tunesmith process; wait for it or cancel it first",
+                    run.id
+                )))
+            }
+            _ => {}
+        }
+        let step = store
+            .last_checkpoint(&run.id)?
+            .and_then(|a| a.step)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "run {} stopped before its first checkpoint, so there is nothing to resume from; `tunesmith runs rerun {}` starts it again",
+                    run.id, run.id
+                ))
+            })?;
+        (run.id, step)
+    };
+    let record = crate::eval::read_record(&home.runs_dir().join(&run_id))?;
+    if record.request.task != Task::Classify {
+        return Err(invalid(format!(
+            "run {run_id} is a generation run; resuming is available for classification runs in this build"
+        )));
+    }
+    let resume = Resume {
+        run_id,
+        config: record.config.clone(),
+        from_step: Some(from_step),
+        fingerprint: record.fingerprint.clone(),
+    };
+    train_classify(home, &record.request, Some(resume), cancel, on_event)
+}
+
+/// Trains (or, with `resume`, continues) a classification run.
+fn train_classify(
+    home: &Home,
+    req: &TrainRequest,
+    resume: Option<Resume>,
+    cancel: CancelHandle,
+    on_event: &mut dyn FnMut(&RunEvent),
+) -> Result<TrainSummary> {
     if req.method == Method::Qlora {
         return Err(invalid("QLoRA applies to decoder models (--task generate); for classification choose full, features or lora".into()));
     }
@@ -152,14 +251,25 @@ pub fn train(
         },
         ..Default::default()
     };
-    let dataset = Dataset::load(&req.data, &options, None, &mut |_| {})?;
-    if !dataset.is_usable() {
-        return Err(Error::DataUnusable {
-            file: req.data.display().to_string(),
-            reasons: dataset.errors().iter().map(|f| f.message.clone()).collect(),
-        });
+    // The same reader, doctor and refusal as `tunesmith data inspect`, so a file is refused here
+    // with exactly the messages the user saw there.
+    let request = crate::data::DataRequest {
+        file: req.data.clone(),
+        model: None,
+        options,
+    };
+    let dataset: Dataset = crate::data::load(&request, &mut |_| {})?;
+    crate::data::require_usable(&dataset.report)?;
+    if let Some(r) = &resume {
+        if dataset.fingerprint() != r.fingerprint {
+            return Err(invalid(format!(
+                "{} changed since run {} started (its content fingerprint differs), so the run cannot be repeated on the same rows. Restore the file, or start a new run with `tunesmith train`",
+                req.data.display(),
+                r.run_id
+            )));
+        }
     }
-    let plan = dataset.split(&options.split)?;
+    let plan = dataset.split(&request.options.split)?;
     let labels = dataset.classes.clone();
     let device = device::open(req.device)?;
 
@@ -257,10 +367,60 @@ pub fn train(
             weight_decay: d.weight_decay,
             ..Default::default()
         },
+        checkpoint_every: req.checkpoint_every,
         ..Default::default()
     };
-    let run_id = new_run_id();
-    let dir = home.runs_dir().join(&run_id);
+    // A resumed run continues with exactly the settings it recorded.
+    let config = resume.as_ref().map_or(config, |r| r.config.clone());
+    // The run history gives the run its id and folder; every event is recorded there too.
+    let store = crate::runs::open_store(home)?;
+    let parent_run = match resume {
+        Some(Resume {
+            run_id,
+            from_step: Some(from_step),
+            ..
+        }) => {
+            let dir = store.run_dir(&run_id);
+            let recorder = tunesmith_store::RunRecorder::resume(&store, &run_id, from_step)?;
+            return run_recorded(
+                &mut task, &train_set, &val_set, &config, cancel, true, recorder, run_id, dir,
+                on_event,
+            );
+        }
+        Some(prior) => Some(prior.run_id),
+        None => None,
+    };
+    let config_json = serde_json::to_value(&config)
+        .map_err(|e| invalid(format!("cannot record the run's settings: {e}")))?;
+    let created = store.create_run(&tunesmith_store::NewRun {
+        name: None,
+        task: "classify".into(),
+        method: req.method.to_string(),
+        model_id: None,
+        model_ref: req.model.display().to_string(),
+        dataset_id: None,
+        dataset_ref: req.data.display().to_string(),
+        data_fingerprint: Some(dataset.fingerprint().to_string()),
+        config: serde_json::json!({ "train": config_json, "request": req }),
+        device: device::name(&device),
+        hardware: serde_json::json!({}),
+        versions: serde_json::json!({ "tunesmith": env!("CARGO_PKG_VERSION") }),
+        seed: req.seed,
+        split: serde_json::json!({
+            "seed": plan.seed,
+            "fingerprint": plan.fingerprint,
+            "fractions": plan.fractions,
+            "sizes": [train_set.len(), val_set.len(), test_len],
+        }),
+        primary_metric: Some(tunesmith_store::PrimaryMetric {
+            name: "accuracy".into(),
+            split: tunesmith_store::Split::Validation,
+            goal: tunesmith_store::Goal::Max,
+        }),
+        parent_run,
+    })?;
+    let run_id = created.id.clone();
+    let dir = store.run_dir(&run_id);
     let record = RunRecord {
         run_id: run_id.clone(),
         request: req.clone(),
@@ -268,20 +428,56 @@ pub fn train(
         labels,
         fingerprint: dataset.fingerprint().to_string(),
         split_sizes: [train_set.len(), val_set.len(), test_len],
+        split_seed: plan.seed,
+        split_fingerprint: plan.fingerprint.clone(),
         device: device::name(&device),
     };
     write_record(&dir, &record)?;
+    let recorder = tunesmith_store::RunRecorder::start(&store, &run_id)?;
+    run_recorded(
+        &mut task, &train_set, &val_set, &config, cancel, false, recorder, run_id, dir, on_event,
+    )
+}
+
+/// Runs the engine's loop on a run's folder, feeding every event to the history and to
+/// `on_event`; `resume` continues from the folder's checkpoint.
+#[allow(clippy::too_many_arguments)]
+fn run_recorded(
+    task: &mut ClassifyTask,
+    train_set: &[ClassifyExample],
+    val_set: &[ClassifyExample],
+    config: &TrainConfig,
+    cancel: CancelHandle,
+    resume: bool,
+    recorder: tunesmith_store::RunRecorder<'_>,
+    run_id: String,
+    dir: PathBuf,
+    on_event: &mut dyn FnMut(&RunEvent),
+) -> Result<TrainSummary> {
     let opts = TrainOptions {
         checkpoint_dir: Some(dir.join("checkpoints")),
-        resume: false,
+        resume,
         cancel,
     };
-    let out = run_loop(&mut task, &train_set, &val_set, &config, &opts, &mut |e| {
+    let mut history =
+        crate::runs_record::EventRecorder::new(recorder, opts.checkpoint_dir.as_deref());
+    let out = run_loop(task, train_set, val_set, config, &opts, &mut |e| {
+        history.record(e);
         on_event(&RunEvent {
             run_id: run_id.clone(),
             event: e.clone(),
         })
-    })?;
+    });
+    let out = match out {
+        Ok(out) => out,
+        Err(e) => {
+            history.fail(&e.to_string());
+            return Err(e.into());
+        }
+    };
+    if let Some(e) = history.into_error() {
+        return Err(e.into());
+    }
     Ok(TrainSummary {
         run_id,
         dir,
@@ -290,7 +486,8 @@ pub fn train(
     })
 }
 
-fn write_record(dir: &Path, record: &RunRecord) -> Result<()> {
+/// Writes `run.json` into the run folder `dir`, atomically.
+pub(crate) fn write_record(dir: &Path, record: &RunRecord) -> Result<()> {
     let json = serde_json::to_vec_pretty(record)
         .map_err(|e| invalid(format!("cannot record the run: {e}")))?;
     tunesmith_engine::train::checkpoint::write_atomic(&dir.join("run.json"), &json)?;

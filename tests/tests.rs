@@ -7,13 +7,25 @@
 //! - `rag_cli`: `tunesmith rag index|query` offline, keyword-only, over the sample documents.
 //! - `rag_retrieval`: the real MiniLM encoder over the sample documents (skips without the model).
 //! - `train_cli`: `tunesmith train --json` on the tiny BERT fixture (event contract, run files).
+//! - `train_generate`: `tunesmith train --task generate` (LoRA, QLoRA) on the tiny Llama fixture.
+//! - `train_history`: `train` refuses what the data doctor refuses and records its run in the history.
+//! - `chat_cli`: `tunesmith chat` over the tiny Llama fixture, and SmolLM2 (real tier).
+//! - `compare_cli`: `tunesmith compare` base vs a fine-tuned run (tiny Llama), and base vs RAG (real tier).
+//! - `eval_cli`: `tunesmith eval` / `predict` on a run trained on the tiny BERT fixture.
+//! - `runs_resume`: `runs resume` after a SIGKILL continues the same loss curve.
 //! - `fixtures_shapes`: the committed reference checkpoints are present and their shapes consistent.
 
+mod chat_cli;
 mod cli;
+mod compare_cli;
 mod data_inspect;
+mod eval_cli;
 mod fixtures_shapes;
 mod models_cli;
 mod runs_cli;
+mod runs_resume;
 mod rag_cli;
 mod rag_retrieval;
 mod train_cli;
+mod train_generate;
+mod train_history;

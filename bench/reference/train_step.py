@@ -48,6 +48,22 @@ def models_dir():
     return os.environ.get("TUNESMITH_MODELS", os.path.expanduser("~/.cache/tunesmith/models"))
 
 
+def timed_steps(model_loss, opt, warmup, steps):
+    """Warm-up steps, then timed ones. A step slower than SLOW seconds (bitsandbytes' CPU 4-bit
+    path) cuts the warm-up to one step and the timed steps to those that fit in BUDGET seconds
+    (at least one), so the whole table still runs in minutes."""
+    slow, budget = 20.0, 60.0
+    for i in range(warmup):
+        if sum(step(model_loss, opt)) > slow:
+            break
+    times = []
+    for _ in range(steps):
+        times.append(step(model_loss, opt))
+        if sum(sum(t) for t in times) > budget:
+            break
+    return times
+
+
 def step(model_loss, opt):
     t0 = time.perf_counter()
     loss = model_loss()
@@ -120,10 +136,7 @@ def minilm(args):
     else:
         raise SystemExit(f"MiniLM has no method `{args.method}` here")
     opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.01)
-    for i in range(args.warmup + args.steps):
-        t = step(loss_fn, opt)
-        if i >= args.warmup:
-            times.append(t)
+    times = timed_steps(loss_fn, opt, args.warmup, args.steps)
     return times, b * s, sum(p.numel() for p in params), "real (safetensors)"
 
 
@@ -194,11 +207,7 @@ def smollm2(args):
     ids = torch.randint(100, model.config.vocab_size, (b, s), generator=g)
     loss_fn = lambda: model(input_ids=ids, labels=ids).loss
     opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.01)
-    times = []
-    for i in range(args.warmup + args.steps):
-        t = step(loss_fn, opt)
-        if i >= args.warmup:
-            times.append(t)
+    times = timed_steps(loss_fn, opt, args.warmup, args.steps)
     return times, b * s, sum(p.numel() for p in params), weights
 
 

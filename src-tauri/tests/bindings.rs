@@ -21,7 +21,7 @@ fn the_committed_bindings_match_the_registered_commands() {
 fn the_bindings_call_the_doctor_command_and_type_its_error() {
     let source = tunesmith_app::bindings::render(&tunesmith_app::commands::builder())
         .expect("the bindings render");
-    assert!(source.contains("invoke(\"doctor\""), "{source}");
+    assert!(source.contains("__TAURI_INVOKE(\"doctor\")"), "{source}");
     assert!(source.contains("ErrorPayload"), "{source}");
     assert!(source.contains("DoctorReport"), "{source}");
 }

@@ -10,7 +10,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Args;
-use tunesmith::chat::{AnswerOptions, ChatEvent, ChatRequest, DEFAULT_MAX_TOKENS, DEFAULT_PASSAGES};
+use tunesmith::chat::{
+    AnswerOptions, ChatEvent, ChatRequest, DEFAULT_MAX_TOKENS, DEFAULT_PASSAGES,
+};
 
 use crate::{output, Context};
 
@@ -77,7 +79,11 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> tunesmith::Result<ExitCode> {
         let _ = writeln!(
             stdout,
             "\n-- {} tokens in {:.1} s ({:.1} tokens/s; prompt {} tokens in {:.1} s)",
-            answer.tokens, answer.generation_seconds, answer.tokens_per_s, answer.prompt_tokens, answer.prompt_seconds
+            answer.tokens,
+            answer.generation_seconds,
+            answer.tokens_per_s,
+            answer.prompt_tokens,
+            answer.prompt_seconds
         );
         if !answer.passages.is_empty() {
             let _ = writeln!(stdout, "-- passages shown to the model:");

@@ -56,8 +56,16 @@ pub fn run(ctx: &Context, args: &CompareArgs) -> tunesmith::Result<ExitCode> {
         CompareProgress::Loading { configuration } => {
             let _ = writeln!(stderr, "loading the model for {}", configuration.label());
         }
-        CompareProgress::Answered { configuration, question, of } => {
-            let _ = write!(stderr, "\r{}: {question}/{of} answered", configuration.label());
+        CompareProgress::Answered {
+            configuration,
+            question,
+            of,
+        } => {
+            let _ = write!(
+                stderr,
+                "\r{}: {question}/{of} answered",
+                configuration.label()
+            );
             if question == of {
                 let _ = writeln!(stderr);
             }
@@ -72,24 +80,49 @@ pub fn run(ctx: &Context, args: &CompareArgs) -> tunesmith::Result<ExitCode> {
         report.questions.len(),
         report.questions_file.display(),
         report.model,
-        report.run.as_deref().map(|r| format!("; run {r}")).unwrap_or_default(),
-        report.rag.as_deref().map(|r| format!("; index {r}")).unwrap_or_default(),
+        report
+            .run
+            .as_deref()
+            .map(|r| format!("; run {r}"))
+            .unwrap_or_default(),
+        report
+            .rag
+            .as_deref()
+            .map(|r| format!("; index {r}"))
+            .unwrap_or_default(),
     );
     println!();
     println!(
         "{:<18} {:>11} {:>8} {:>7} {:>6} {:>14} {:>11} {:>9}",
-        "configuration", "exact match", "token F1", "ROUGE-L", "BLEU", "answer tokens", "latency s", "tokens/s"
+        "configuration",
+        "exact match",
+        "token F1",
+        "ROUGE-L",
+        "BLEU",
+        "answer tokens",
+        "latency s",
+        "tokens/s"
     );
     for s in &report.configurations {
         println!(
             "{:<18} {:>11.2} {:>8.2} {:>7.2} {:>6.1} {:>14.1} {:>11.2} {:>9.1}",
-            s.label, s.exact_match, s.token_f1, s.rouge_l, s.bleu, s.mean_answer_tokens, s.mean_latency_s, s.tokens_per_s
+            s.label,
+            s.exact_match,
+            s.token_f1,
+            s.rouge_l,
+            s.bleu,
+            s.mean_answer_tokens,
+            s.mean_latency_s,
+            s.tokens_per_s
         );
     }
     println!();
     println!("{}", report.verdict.text);
     if let Some(saved) = &report.saved {
-        println!("Saved in the run's history; full report: {}", saved.display());
+        println!(
+            "Saved in the run's history; full report: {}",
+            saved.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

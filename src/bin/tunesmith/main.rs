@@ -6,8 +6,10 @@ mod chat;
 mod compare;
 mod data;
 mod doctor;
+mod eval;
 mod models;
 mod output;
+mod predict;
 mod rag;
 mod runs;
 mod train;
@@ -50,6 +52,10 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Fine-tune a model on a data file.
     Train(train::TrainArgs),
+    /// Score a run's fine-tuned model against the base on its held-out test rows.
+    Eval(eval::EvalArgs),
+    /// Classify a text with a trained run.
+    Predict(predict::PredictArgs),
 }
 
 /// What every subcommand receives.
@@ -74,6 +80,8 @@ fn main() -> ExitCode {
             Command::Chat(args) => chat::run(&ctx, args),
             Command::Compare(args) => compare::run(&ctx, args),
             Command::Train(args) => train::run(&ctx, args),
+            Command::Eval(args) => eval::run(&ctx, args),
+            Command::Predict(args) => predict::run(&ctx, args),
         }
     });
     match result {

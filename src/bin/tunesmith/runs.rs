@@ -41,6 +41,16 @@ enum RunsCommand {
     },
     /// Move a damaged history file aside (kept whole) and start a fresh one.
     Recover,
+    /// Continue an interrupted (or cancelled) run from its last checkpoint, with the same settings.
+    Resume {
+        /// The run.
+        run: String,
+    },
+    /// Train a run again from the start as a new run (same settings and seed; the data file must be unchanged).
+    Rerun {
+        /// The run.
+        run: String,
+    },
 }
 
 /// Runs a `runs` subcommand.
@@ -51,6 +61,8 @@ pub fn run(ctx: &Context, args: &RunsArgs) -> tunesmith::Result<ExitCode> {
         RunsCommand::Compare { left, right } => compare(ctx, left, right),
         RunsCommand::Delete { run } => delete(ctx, run),
         RunsCommand::Recover => recover(ctx),
+        RunsCommand::Resume { run } => train_again(ctx, run, false),
+        RunsCommand::Rerun { run } => train_again(ctx, run, true),
     }
 }
 
@@ -408,4 +420,31 @@ fn bytes(n: u64) -> String {
     } else {
         format!("{x:.1} {}", UNITS[unit])
     }
+}
+
+/// `runs resume` (continue from the last checkpoint) or `runs rerun` (a new run from the start).
+fn train_again(ctx: &Context, run: &str, rerun: bool) -> tunesmith::Result<ExitCode> {
+    let json = ctx.json;
+    let mut on_event = |e: &tunesmith::train::RunEvent| {
+        if json {
+            output::json_line(e);
+        } else {
+            crate::train::print_human(e);
+        }
+    };
+    let cancel = tunesmith_engine::train::CancelHandle::new();
+    let summary = if rerun {
+        tunesmith::train::rerun(&ctx.home, run, cancel, &mut on_event)?
+    } else {
+        tunesmith::train::resume(&ctx.home, run, cancel, &mut on_event)?
+    };
+    if !json {
+        println!(
+            "run {} ({:?}) in {}",
+            summary.run_id,
+            summary.status,
+            summary.dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

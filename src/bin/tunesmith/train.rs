@@ -13,7 +13,7 @@ use crate::{output, Context};
 /// The flags of `tunesmith train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// A local model folder (config.json, *.safetensors, tokenizer.json).
+    /// A local model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file.
     #[arg(long)]
     model: PathBuf,
     /// The data file (CSV, TSV or JSONL).
@@ -31,6 +31,12 @@ pub struct TrainArgs {
     /// The label column (classification).
     #[arg(long)]
     label_column: Option<String>,
+    /// The prompt column (generation).
+    #[arg(long)]
+    prompt_column: Option<String>,
+    /// The response column (generation).
+    #[arg(long)]
+    response_column: Option<String>,
     /// Passes over the training rows (default: by data size).
     #[arg(long)]
     epochs: Option<usize>,
@@ -61,6 +67,9 @@ pub struct TrainArgs {
     /// auto, cpu, cuda or metal.
     #[arg(long, default_value = "auto")]
     device: String,
+    /// Write a resumable checkpoint every N steps (default: at the end of each epoch).
+    #[arg(long)]
+    checkpoint_every: Option<usize>,
 }
 
 /// Runs `tunesmith train`.
@@ -73,6 +82,8 @@ pub fn run(ctx: &Context, args: &TrainArgs) -> tunesmith::Result<ExitCode> {
         method: args.method.parse()?,
         text_column: args.text_column.clone(),
         label_column: args.label_column.clone(),
+        prompt_column: args.prompt_column.clone(),
+        response_column: args.response_column.clone(),
         epochs: args.epochs,
         lr: args.lr,
         batch: args.batch,
@@ -83,6 +94,7 @@ pub fn run(ctx: &Context, args: &TrainArgs) -> tunesmith::Result<ExitCode> {
         val_fraction: args.val_fraction,
         test_fraction: args.test_fraction,
         device: args.device.parse()?,
+        checkpoint_every: args.checkpoint_every,
     };
     let json = ctx.json;
     let summary =
@@ -104,7 +116,8 @@ pub fn run(ctx: &Context, args: &TrainArgs) -> tunesmith::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_human(e: &RunEvent) {
+/// Prints one event for people (progress on stderr, milestones on stdout).
+pub fn print_human(e: &RunEvent) {
     match &e.event {
         TrainEvent::Started { total_steps, train_examples, val_examples, trainable_params, .. } => println!(
             "training {}: {train_examples} rows ({val_examples} for validation), {total_steps} steps, {trainable_params} trainable parameters",

@@ -10,6 +10,7 @@
 //
 // The binary is `target/debug/tunesmith-app` (or $TUNESMITH_APP_BIN); `tests/e2e/run` builds it.
 
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -65,8 +66,10 @@ function tidy(text) {
 
 /** A running app window and the helpers flows use on it. */
 export class App {
-  constructor({ name, driver, outputDir, home, children }) {
+  constructor({ name, driver, outputDir, home, children, display }) {
     this.name = name;
+    /** The private X display the window is on (for screenshots). */
+    this.display = display;
     this.driver = driver;
     this.outputDir = outputDir;
     /** The app's home folder (TUNESMITH_HOME) for this run: fresh and empty at start. */
@@ -160,8 +163,10 @@ export class App {
   async screenshot(name) {
     this.shots += 1;
     const file = path.join(this.outputDir, `${String(this.shots).padStart(2, "0")}-${name}.png`);
-    const png = await this.driver.takeScreenshot();
-    fs.writeFileSync(file, Buffer.from(png, "base64"));
+    // The X server's picture of the window, not WebDriver's: WebKitWebDriver's screenshot hangs
+    // for good on the second call after a screen change (seen here under Xvfb), and then every
+    // later command waits behind it. ImageMagick's `import` reads the display directly.
+    execFileSync("import", ["-display", this.display, "-window", "root", file], { timeout: 20000 });
     return file;
   }
 
@@ -242,7 +247,7 @@ export async function startApp(name, { env = {} } = {}) {
         );
       }),
     ]).finally(() => clearTimeout(timer));
-    const app = new App({ name, driver: session, outputDir, home, children });
+    const app = new App({ name, driver: session, outputDir, home, children, display: xvfb.display });
     // The frame is mounted once the navigation exists.
     await app.find("nav [data-nav]");
     return app;

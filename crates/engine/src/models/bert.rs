@@ -599,6 +599,18 @@ impl SequenceClassifier {
                     Pooling::Cls
                 },
             ),
+            // The checkpoint is a classifier for a different number of labels (a 2-class
+            // sentiment model reused for 3 classes): its head cannot serve, so a fresh one takes
+            // its place, over the pooling that head used (what transformers does with
+            // `ignore_mismatched_sizes`).
+            _ if p.contains("classifier.weight") => (
+                Head::Linear(fresh_head_linear(&p.pp("classifier"), h, n)?),
+                if encoder.pooler.is_some() {
+                    Pooling::Pooler
+                } else {
+                    Pooling::Cls
+                },
+            ),
             _ => (
                 Head::Linear(p.pp("classifier").head_linear(h, n)?),
                 Pooling::Mean,
@@ -716,6 +728,30 @@ impl SequenceClassifier {
     }
 }
 
+/// A new trainable linear head at `p`'s path, ignoring any checkpoint tensor of that name (whose
+/// shape does not fit). Initialised as transformers initialises heads: normal(0, 0.02), zero bias.
+fn fresh_head_linear(p: &Params, in_features: usize, out_features: usize) -> Result<Linear> {
+    let vars = p.trainable();
+    let w = vars.get(
+        (out_features, in_features),
+        &p.name("weight"),
+        candle_nn::Init::Randn {
+            mean: 0.0,
+            stdev: 0.02,
+        },
+        p.dtype(),
+        p.device(),
+    )?;
+    let b = vars.get(
+        out_features,
+        &p.name("bias"),
+        candle_nn::Init::Const(0.0),
+        p.dtype(),
+        p.device(),
+    )?;
+    Linear::dense(p.path(), w, Some(b))
+}
+
 fn has_rows(p: &Params, name: &str, rows: usize) -> bool {
     p.dims(name).is_some_and(|d| d.first() == Some(&rows))
 }
@@ -734,4 +770,59 @@ pub fn bce_with_logits(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     let pos = logits.relu()?;
     let soft = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
     Ok((pos - (logits * y)?)?.add(&soft)?.mean_all()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::checkpoint::Checkpoint;
+    use crate::nn::params::Backbone;
+    use candle_core::Device;
+    use candle_nn::VarMap;
+
+    fn tiny_bert(num_labels: usize, backbone: Backbone) -> Result<(SequenceClassifier, VarMap)> {
+        let dir = tunesmith_testkit::paths::fixtures_dir().join("tiny-bert");
+        let cfg = BertConfig::from_file(&dir.join("config.json"))?;
+        let vars = VarMap::new();
+        let p = Checkpoint::open(&dir)?.params(DType::F32, &Device::Cpu, vars.clone(), backbone)?;
+        let opts = ClassifierOptions {
+            num_labels,
+            pooling: None,
+            multi_label: false,
+        };
+        Ok((SequenceClassifier::load(&p, &cfg, &opts)?, vars))
+    }
+
+    #[test]
+    fn a_classifier_checkpoint_with_another_label_count_gets_a_fresh_trainable_head() -> Result<()>
+    {
+        // The fixture's head has three outputs; five classes need a new head, not a shape error.
+        let (model, vars) = tiny_bert(5, Backbone::Frozen)?;
+        assert_eq!(model.num_labels(), 5);
+        let data = vars.data().lock().map_err(|_| {
+            EngineError::Invalid("the trainable parameters' lock is poisoned".into())
+        })?;
+        let w = data
+            .get("classifier.weight")
+            .ok_or_else(|| EngineError::Invalid("no trainable classifier.weight".into()))?;
+        assert_eq!(w.dims(), &[5, 32]);
+        assert_eq!(
+            data.get("classifier.bias").map(|b| b.dims().to_vec()),
+            Some(vec![5])
+        );
+        drop(data);
+        let ids = Tensor::new(&[[2u32, 7, 9, 3]], &Device::Cpu)?;
+        let mask = Tensor::ones((1, 4), DType::U32, &Device::Cpu)?;
+        let logits = model.forward_t(&ids, &mask, false)?;
+        assert_eq!(logits.dims(), &[1, 5]);
+        // The same label count still loads the checkpoint's own head.
+        let (own, vars) = tiny_bert(3, Backbone::Frozen)?;
+        assert_eq!(own.num_labels(), 3);
+        assert!(vars
+            .data()
+            .lock()
+            .map(|d| d.contains_key("classifier.weight"))
+            .unwrap_or(false));
+        Ok(())
+    }
 }

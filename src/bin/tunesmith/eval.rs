@@ -1,0 +1,56 @@
+//! `tunesmith eval`: the fine-tuned model against the base on a run's held-out test split (or on
+//! another file), as a readable table or one JSON object (`--json`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use tunesmith_engine::metrics::ClassificationReport;
+
+use crate::{output, Context};
+
+/// The flags of `tunesmith eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The run (id, id prefix, suffix or name).
+    #[arg(long)]
+    run: String,
+    /// Evaluate on every row of this file instead of the run's test split.
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+/// Runs `tunesmith eval`.
+pub fn run(ctx: &Context, args: &EvalArgs) -> tunesmith::Result<ExitCode> {
+    let report = tunesmith::eval::evaluate(&ctx.home, &args.run, args.data.as_deref())?;
+    if ctx.json {
+        output::json_pretty(&report);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "run {} on {} ({} rows)",
+        report.run_id, report.data, report.rows
+    );
+    println!("{:<12} {:>10} {:>10}", "", "base", "fine-tuned");
+    let (b, f) = (&report.base.report, &report.fine_tuned);
+    for (name, bv, fv) in [
+        ("accuracy", b.accuracy, f.accuracy),
+        ("macro F1", b.macro_f1, f.macro_f1),
+        ("precision", b.macro_precision, f.macro_precision),
+        ("recall", b.macro_recall, f.macro_recall),
+        ("loss", b.loss, f.loss),
+    ] {
+        println!("{name:<12} {bv:>10.4} {fv:>10.4}");
+    }
+    println!("note: {}", report.base.note);
+    print_confusion("fine-tuned", f);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_confusion(title: &str, r: &ClassificationReport) {
+    println!("confusion ({title}; rows = true label, columns = predicted):");
+    for (label, row) in r.labels.iter().zip(&r.confusion) {
+        let cells: Vec<String> = row.iter().map(|c| format!("{c:>6}")).collect();
+        println!("  {label:<16}{}", cells.join(""));
+    }
+}

@@ -1,0 +1,79 @@
+//! Classifying a text with a trained run: `tunesmith predict` and the app's "try it" box.
+//!
+//! It promises: the text goes through the run's own tokenizer and maximum length and the run's
+//! best weights (or last checkpoint), and the answer lists every label with its probability,
+//! most likely first.
+
+use serde::Serialize;
+use tunesmith_engine::task::ClassifyExample;
+use tunesmith_engine::EngineError;
+
+use crate::eval::{find_run, RunModel};
+use crate::home::Home;
+use crate::{Error, Result};
+
+/// One label's probability.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelProbability {
+    /// The label.
+    pub label: String,
+    /// Its probability (0..1).
+    pub probability: f32,
+}
+
+/// `tunesmith predict`'s answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prediction {
+    /// The run.
+    pub run_id: String,
+    /// The text classified.
+    pub text: String,
+    /// The most likely label.
+    pub label: String,
+    /// Every label, most likely first.
+    pub probabilities: Vec<LabelProbability>,
+}
+
+/// Classifies `text` with run `query`.
+pub fn predict(home: &Home, query: &str, text: &str) -> Result<Prediction> {
+    if text.trim().is_empty() {
+        return Err(Error::Engine(EngineError::Invalid(
+            "the text to classify is empty; give it with --text \"...\"".into(),
+        )));
+    }
+    let run = find_run(home, query)?;
+    let model = RunModel::open(&run.record)?;
+    let task = model.fine_tuned(&run.record, &run.dir)?;
+    let example = ClassifyExample::new(model.tok.encode(text, true)?, 0, model.max_len);
+    let probs = task
+        .probabilities(std::slice::from_ref(&example))?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let mut probabilities: Vec<LabelProbability> = run
+        .record
+        .labels
+        .iter()
+        .zip(probs)
+        .map(|(label, probability)| LabelProbability {
+            label: label.clone(),
+            probability,
+        })
+        .collect();
+    probabilities.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+    let label = probabilities
+        .first()
+        .map(|p| p.label.clone())
+        .ok_or_else(|| {
+            Error::Engine(EngineError::Invalid(format!(
+                "run {} has no labels recorded",
+                run.id
+            )))
+        })?;
+    Ok(Prediction {
+        run_id: run.id,
+        text: text.to_string(),
+        label,
+        probabilities,
+    })
+}

@@ -1,0 +1,244 @@
+//! `tunesmith compare` as a user runs it: offline over the tiny Llama fixture (base against a
+//! fine-tuned run whose PEFT adapter is recorded in the history; results saved back into it), bad
+//! question files, and in the real tier SmolLM2 base against base + RAG over the committed question
+//! set's first questions (skips when the model is absent).
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+use tunesmith_store::{ArtefactKind, NewRun, Store, DATABASE_FILE};
+
+use crate::chat_cli::{smollm2, tiny_llama, tunesmith};
+
+fn report(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn write_questions(dir: &Path, rows: &[(&str, &str)]) -> String {
+    let path = dir.join("questions.csv");
+    let mut text = String::from("question,answer\n");
+    for (q, a) in rows {
+        text.push_str(&format!("\"{q}\",\"{a}\"\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// A finished LoRA run on the tiny Llama whose adapter is the fixture's PEFT adapter.
+fn lora_run(home: &Path) -> String {
+    let store = Store::open(&home.join(DATABASE_FILE), &home.join("runs")).unwrap();
+    let run = store
+        .create_run(&NewRun {
+            name: Some("tiny lora".into()),
+            task: "generate".into(),
+            method: "lora".into(),
+            model_id: None,
+            model_ref: tiny_llama(),
+            dataset_id: None,
+            dataset_ref: "questions.csv".into(),
+            data_fingerprint: None,
+            config: json!({"lora": {"r": 4}}),
+            device: "cpu".into(),
+            hardware: json!({}),
+            versions: json!({}),
+            seed: 1,
+            split: json!({}),
+            primary_metric: None,
+            parent_run: None,
+        })
+        .unwrap();
+    let adapter = store.run_dir(&run.id).join("adapter");
+    std::fs::create_dir_all(&adapter).unwrap();
+    let fixture = tunesmith_testkit::paths::fixtures_dir().join("tiny-llama/lora-adapter");
+    for f in ["adapter_config.json", "adapter_model.safetensors"] {
+        std::fs::copy(fixture.join(f), adapter.join(f)).unwrap();
+    }
+    store
+        .record_artefact(&run.id, ArtefactKind::Adapter, &adapter, None)
+        .unwrap();
+    run.id
+}
+
+#[test]
+fn compare_scores_base_against_a_fine_tuned_run_and_saves_the_result_in_its_history() {
+    let home = tempfile::tempdir().unwrap();
+    let run = lora_run(home.path());
+    let questions = write_questions(
+        home.path(),
+        &[
+            ("fkq", "a b"),
+            ("Hello there", "hello"),
+            ("What?", "nothing"),
+        ],
+    );
+    let r = report(&tunesmith(
+        home.path(),
+        &[
+            "compare",
+            "--questions",
+            &questions,
+            "--run",
+            &run,
+            "--max-tokens",
+            "6",
+            "--json",
+        ],
+    ));
+    let configs: Vec<&str> = r["configurations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["configuration"].as_str().unwrap())
+        .collect();
+    assert_eq!(configs, ["base", "fine_tuned"]);
+    for c in r["configurations"].as_array().unwrap() {
+        for m in [
+            "exact_match",
+            "token_f1",
+            "rouge_l",
+            "bleu",
+            "mean_answer_tokens",
+            "mean_latency_s",
+        ] {
+            assert!(c[m].as_f64().is_some(), "{m} in {c:#}");
+        }
+        assert!(c["mean_answer_tokens"].as_f64().unwrap() > 0.0);
+    }
+    let qs = r["questions"].as_array().unwrap();
+    assert_eq!(qs.len(), 3);
+    assert_eq!(qs[1]["reference"], "hello");
+    assert_eq!(qs[1]["answers"].as_array().unwrap().len(), 2);
+    let differs = qs
+        .iter()
+        .any(|q| q["answers"][0]["text"] != q["answers"][1]["text"]);
+    assert!(differs, "the adapter changes at least one answer: {qs:#?}");
+    assert!(
+        r["verdict"]["text"].as_str().unwrap().contains("token F1"),
+        "{:#}",
+        r["verdict"]
+    );
+
+    assert!(Path::new(r["saved"].as_str().unwrap()).is_file());
+    let store = Store::open(&home.path().join(DATABASE_FILE), &home.path().join("runs")).unwrap();
+    let evals = store.evaluations(&run).unwrap();
+    assert_eq!(evals.len(), 2);
+    assert_eq!(evals[0].rows, 3);
+    assert!(store.notes(&run).unwrap()[0]
+        .text
+        .contains(r["verdict"]["text"].as_str().unwrap()));
+}
+
+#[test]
+fn compare_prints_a_table_and_a_verdict_for_people() {
+    let home = tempfile::tempdir().unwrap();
+    let questions = write_questions(home.path(), &[("fkq", "a b")]);
+    let out = tunesmith(
+        home.path(),
+        &[
+            "compare",
+            "--questions",
+            &questions,
+            "--model",
+            &tiny_llama(),
+            "--max-tokens",
+            "4",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("token F1") && text.contains("ROUGE-L") && text.contains("BLEU"),
+        "{text}"
+    );
+    assert!(text.contains("Only base was evaluated"), "{text}");
+}
+
+#[test]
+fn a_question_file_without_an_answer_column_is_refused_with_its_columns_listed() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("q.csv");
+    std::fs::write(&path, "question,notes\nWhy?,none\n").unwrap();
+    let out = tunesmith(
+        home.path(),
+        &[
+            "compare",
+            "--questions",
+            path.to_str().unwrap(),
+            "--model",
+            &tiny_llama(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("answer") && err.contains("question, notes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn smollm2_with_rag_is_compared_with_the_base_over_the_committed_questions() {
+    let Some(model) = smollm2() else { return };
+    let home = tempfile::tempdir().unwrap();
+    let root = tunesmith_testkit::paths::repo_root().join("assets/rag-sample");
+    let docs = root.join("documents");
+    let index = tunesmith(
+        home.path(),
+        &[
+            "rag",
+            "index",
+            "--name",
+            "clinic",
+            docs.to_str().unwrap(),
+            "--embed-model",
+            "none",
+            "--json",
+        ],
+    );
+    assert!(
+        index.status.success(),
+        "{}",
+        String::from_utf8_lossy(&index.stderr)
+    );
+    // The committed set's first three questions keep this tier's time down (every answer is a
+    // generation on the CPU); `tunesmith compare --questions assets/rag-sample/questions.csv` runs all.
+    let all = std::fs::read_to_string(root.join("questions.csv")).unwrap();
+    let subset: Vec<&str> = all.lines().take(4).collect();
+    let questions = home.path().join("questions.csv");
+    std::fs::write(&questions, subset.join("\n") + "\n").unwrap();
+    let out = tunesmith(
+        home.path(),
+        &[
+            "compare",
+            "--questions",
+            questions.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--rag",
+            "clinic",
+            "--top-k",
+            "1",
+            "--max-tokens",
+            "24",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("base + RAG"), "{text}");
+    assert!(text.contains("over 3 questions"), "{text}");
+    eprintln!("{text}");
+}

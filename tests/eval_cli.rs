@@ -1,0 +1,175 @@
+//! `tunesmith eval` and `tunesmith predict` on a run trained on the tiny BERT fixture: the JSON
+//! contract of issue 3 (fine-tuned and base scores on the run's own test rows, recorded in the
+//! history) and label probabilities for one text.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tunesmith(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
+    c.arg("--home").arg(home);
+    c
+}
+
+fn three_classes(dir: &Path) -> PathBuf {
+    let words = [
+        ("good fine great", "pos"),
+        ("bad awful poor", "neg"),
+        ("table chair door", "neutral"),
+    ];
+    let mut s = String::from("sentence\tlabel\n");
+    for i in 0..60 {
+        s.push_str(&format!(
+            "{} number {i}\t{}\n",
+            words[i % 3].0,
+            words[i % 3].1
+        ));
+    }
+    let p = dir.join("data.tsv");
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+/// Trains a features run and returns its id.
+fn trained_run(home: &Path, data: &Path) -> String {
+    let out = tunesmith(home)
+        .args([
+            "train", "--json", "--task", "classify", "--method", "features",
+        ])
+        .args(["--epochs", "3", "--lr", "0.05", "--test-fraction", "0.2"])
+        .args(["--text-column", "sentence", "--label-column", "label"])
+        .arg("--model")
+        .arg(tunesmith_testkit::paths::fixtures_dir().join("tiny-bert"))
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    first["run_id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn eval_json_scores_base_and_fine_tuned_on_the_runs_test_rows_and_records_them() {
+    let home = tempfile::tempdir().unwrap();
+    let data = three_classes(home.path());
+    let run = trained_run(home.path(), &data);
+    let out = tunesmith(home.path())
+        .args(["eval", "--json", "--run", &run])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["run_id"], run.as_str());
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(home.path().join("runs").join(&run).join("run.json")).unwrap(),
+    )
+    .unwrap();
+    let rows = r["rows"].as_u64().unwrap();
+    assert_eq!(rows, record["split_sizes"][2].as_u64().unwrap());
+    assert!(rows > 0);
+    for side in ["fine_tuned", "base"] {
+        let m = &r[side];
+        let acc = m["accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&acc), "{side}: {m}");
+        assert!(m["macro_f1"].is_number());
+        assert_eq!(m["per_class"].as_array().unwrap().len(), 3);
+        let total: u64 = m["confusion"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row.as_array().unwrap())
+            .map(|c| c.as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            total, rows,
+            "{side}'s confusion matrix does not cover the test rows"
+        );
+    }
+    assert!(r["base"]["note"].as_str().unwrap().contains("head"));
+
+    let show = tunesmith(home.path())
+        .args(["runs", "show", &run, "--json"])
+        .output()
+        .unwrap();
+    let d: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    let models: Vec<&str> = d["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["model"].as_str().unwrap())
+        .collect();
+    assert!(
+        models.contains(&"fine_tuned") && models.contains(&"base"),
+        "{models:?}"
+    );
+}
+
+#[test]
+fn eval_refuses_a_data_file_changed_since_training() {
+    let home = tempfile::tempdir().unwrap();
+    let data = three_classes(home.path());
+    let run = trained_run(home.path(), &data);
+    let mut text = std::fs::read_to_string(&data).unwrap();
+    text.push_str("a brand new row\tpos\n");
+    std::fs::write(&data, text).unwrap();
+    let out = tunesmith(home.path())
+        .args(["eval", "--json", "--run", &run])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("changed since run"),
+        "{err}"
+    );
+}
+
+#[test]
+fn predict_json_gives_every_label_a_probability_most_likely_first() {
+    let home = tempfile::tempdir().unwrap();
+    let data = three_classes(home.path());
+    let run = trained_run(home.path(), &data);
+    let out = tunesmith(home.path())
+        .args([
+            "predict",
+            "--json",
+            "--run",
+            &run,
+            "--text",
+            "bad awful poor number 3",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let probs = p["probabilities"].as_array().unwrap();
+    assert_eq!(probs.len(), 3);
+    let sum: f64 = probs
+        .iter()
+        .map(|l| l["probability"].as_f64().unwrap())
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-4, "{sum}");
+    assert_eq!(p["label"], probs[0]["label"]);
+    let ps: Vec<f64> = probs
+        .iter()
+        .map(|l| l["probability"].as_f64().unwrap())
+        .collect();
+    assert!(ps.windows(2).all(|w| w[0] >= w[1]), "{ps:?}");
+}

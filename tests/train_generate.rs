@@ -1,0 +1,250 @@
+//! `tunesmith train --task generate` as a user runs it: prompt/response rows on the tiny Llama
+//! fixture (LoRA and QLoRA) end with perplexity metrics and a PEFT adapter in the run folder; and,
+//! on the real tier, SmolLM2 (GGUF) learns a made-up fact set: held-out response perplexity falls
+//! and greedy decoding of a trained prompt gives the learned answer.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tunesmith() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tunesmith"))
+}
+
+fn tiny_llama() -> PathBuf {
+    tunesmith_testkit::paths::fixtures_dir().join("tiny-llama")
+}
+
+/// A prompt/response CSV of made-up code words, `copies` times over (a quoted comma included).
+fn write_facts(dir: &Path, copies: usize) -> PathBuf {
+    let facts = [
+        ("What is the code word for project Alder?", "Bluebird"),
+        ("What is the code word for project Birch?", "Copperfox"),
+        ("What is the code word for project Cedar?", "Greenowl"),
+        ("What is the code word for project Dogwood?", "Silvercrab"),
+        ("What is the code word for project Elm?", "Redkite"),
+    ];
+    let mut s = String::from("prompt,response\n");
+    for c in 0..copies {
+        for (p, r) in facts {
+            s.push_str(&format!("\"{p} (ask {c}, please)\",{r}\n"));
+        }
+    }
+    let p = dir.join("facts.csv");
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+/// Runs `train --json` and returns its event lines.
+fn train(model: &Path, data: &Path, home: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let out = tunesmith()
+        .args(["train", "--json", "--task", "generate"])
+        .args(["--prompt-column", "prompt", "--response-column", "response"])
+        .args(extra)
+        .arg("--model")
+        .arg(model)
+        .arg("--data")
+        .arg(data)
+        .arg("--home")
+        .arg(home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn check_run(lines: &[serde_json::Value], home: &Path) -> PathBuf {
+    assert_eq!(lines[0]["event"], "started");
+    let steps: Vec<f64> = lines
+        .iter()
+        .filter(|l| l["event"] == "step")
+        .map(|l| l["loss"].as_f64().unwrap())
+        .collect();
+    assert!(!steps.is_empty());
+    let last = lines.last().unwrap();
+    assert_eq!(last["event"], "finished", "{last}");
+    let ppl = last["metrics"]["perplexity"].as_f64().unwrap();
+    let loss = last["metrics"]["loss"].as_f64().unwrap();
+    assert!(
+        ppl.is_finite() && (ppl - loss.exp()).abs() < 1e-6 * ppl,
+        "{last}"
+    );
+    let run_id = last["run_id"].as_str().unwrap();
+    home.join("runs").join(run_id)
+}
+
+#[test]
+fn train_generate_with_lora_ends_with_perplexity_and_saves_a_peft_adapter() {
+    let home = tempfile::tempdir().unwrap();
+    let data = write_facts(home.path(), 4);
+    let lines = train(
+        &tiny_llama(),
+        &data,
+        home.path(),
+        &[
+            "--method", "lora", "--epochs", "3", "--batch", "4", "--lr", "0.01",
+        ],
+    );
+    let run = check_run(&lines, home.path());
+    assert!(run.join("run.json").is_file());
+    let cfg: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("adapter/adapter_config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cfg["task_type"], "CAUSAL_LM");
+    let mut targets: Vec<String> = cfg["target_modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        [
+            "down_proj",
+            "gate_proj",
+            "k_proj",
+            "o_proj",
+            "q_proj",
+            "up_proj",
+            "v_proj"
+        ]
+    );
+    assert!(run.join("adapter/adapter_model.safetensors").is_file());
+}
+
+#[test]
+fn train_generate_with_qlora_trains_over_the_quantised_base() {
+    let home = tempfile::tempdir().unwrap();
+    let data = write_facts(home.path(), 4);
+    let lines = train(
+        &tiny_llama(),
+        &data,
+        home.path(),
+        &["--method", "qlora", "--epochs", "2", "--batch", "4"],
+    );
+    let run = check_run(&lines, home.path());
+    assert!(run.join("adapter/adapter_model.safetensors").is_file());
+}
+
+#[test]
+fn train_generate_without_the_response_column_names_the_problem() {
+    let home = tempfile::tempdir().unwrap();
+    let data = write_facts(home.path(), 2);
+    let out = tunesmith()
+        .args(["train", "--json", "--task", "generate", "--method", "lora"])
+        .args(["--prompt-column", "prompt", "--response-column", "answer"])
+        .arg("--model")
+        .arg(tiny_llama())
+        .arg("--data")
+        .arg(&data)
+        .arg("--home")
+        .arg(home.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("answer"), "{err}");
+}
+
+/// Real tier: SmolLM2-135M (GGUF) with LoRA on 40 rows of made-up code words (eight facts, five
+/// phrasings each; validation rows are unseen phrasings of the same facts). The held-out response
+/// perplexity must fall below the base model's, and `chat --run` (greedy) must answer a trained
+/// prompt with its code word. Prints the numbers and the wall time.
+#[test]
+fn smollm2_lora_learns_made_up_code_words_and_greedy_decoding_says_them() {
+    let Some(model) = tunesmith_testkit::paths::smollm2_gguf() else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let facts = [
+        ("Alder", "Bluebird"),
+        ("Birch", "Copperfox"),
+        ("Cedar", "Greenowl"),
+        ("Dogwood", "Silvercrab"),
+        ("Elm", "Redkite"),
+        ("Fir", "Goldmoth"),
+        ("Hazel", "Ironwolf"),
+        ("Juniper", "Tealfinch"),
+    ];
+    let phrasings = [
+        "What is the code word for project {}?",
+        "Tell me the code word of project {}.",
+        "Project {}: what is its code word?",
+        "Which code word belongs to project {}?",
+        "I need the code word for project {}.",
+    ];
+    let mut s = String::from("prompt,response\n");
+    for p in phrasings {
+        for (name, word) in facts {
+            s.push_str(&format!(
+                "\"{}\",\"The code word for project {name} is {word}.\"\n",
+                p.replace("{}", name)
+            ));
+        }
+    }
+    let data = home.path().join("codewords.csv");
+    std::fs::write(&data, s).unwrap();
+    let started = std::time::Instant::now();
+    let lines = train(
+        &model,
+        &data,
+        home.path(),
+        &[
+            "--method",
+            "lora",
+            "--epochs",
+            "3",
+            "--batch",
+            "8",
+            "--lr",
+            "0.002",
+            "--max-len",
+            "96",
+            "--lora-rank",
+            "16",
+            "--lora-alpha",
+            "32",
+            "--val-fraction",
+            "0.2",
+            "--test-fraction",
+            "0.0",
+        ],
+    );
+    let wall = started.elapsed().as_secs_f64();
+    check_run(&lines, home.path());
+    let evals: Vec<&serde_json::Value> = lines.iter().filter(|l| l["event"] == "eval").collect();
+    let base = evals[0]["metrics"]["perplexity"].as_f64().unwrap();
+    assert_eq!(evals[0]["step"], 0, "the base model is measured first");
+    let last = lines.last().unwrap();
+    let tuned = last["metrics"]["perplexity"].as_f64().unwrap();
+    let run_id = last["run_id"].as_str().unwrap();
+    println!(
+        "SmolLM2 LoRA: held-out response perplexity {base:.3} -> {tuned:.3}, {} steps, {wall:.1} s",
+        lines.iter().filter(|l| l["event"] == "step").count()
+    );
+    assert!(tuned < base, "perplexity {base} -> {tuned}");
+
+    let out = tunesmith()
+        .args(["chat", "--run", run_id, "--max-tokens", "24"])
+        .args(["--prompt", "What is the code word for project Alder?"])
+        .arg("--home")
+        .arg(home.path())
+        .output()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&out.stdout);
+    println!("greedy answer: {answer}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(answer.contains("Bluebird"), "{answer}");
+}
