@@ -273,20 +273,16 @@ pub fn train(
         resume: false,
         cancel,
     };
-    if let Some(b) = &base {
-        // The untouched model's held-out numbers, as an evaluation at step 0, before any update.
-        on_event(&RunEvent {
-            run_id: run_id.clone(),
-            event: TrainEvent::Eval {
-                step: 0,
-                metrics: Metrics::from([
-                    ("loss".to_string(), b.loss),
-                    ("perplexity".to_string(), b.perplexity),
-                ]),
-                best: false,
-            },
-        });
-    }
+    // The untouched model's held-out numbers, reported as an evaluation at step 0 right after the
+    // `started` event (the event stream always opens with `started`), before any update.
+    let mut base_eval = base.as_ref().map(|b| TrainEvent::Eval {
+        step: 0,
+        metrics: Metrics::from([
+            ("loss".to_string(), b.loss),
+            ("perplexity".to_string(), b.perplexity),
+        ]),
+        best: false,
+    });
     let mut history = crate::runs_record::EventRecorder::new(
         tunesmith_store::RunRecorder::start(&store, &run_id)?,
         opts.checkpoint_dir.as_deref(),
@@ -296,7 +292,16 @@ pub fn train(
         on_event(&RunEvent {
             run_id: run_id.clone(),
             event: e.clone(),
-        })
+        });
+        if matches!(e, TrainEvent::Started { .. }) {
+            if let Some(eval) = base_eval.take() {
+                history.record(&eval);
+                on_event(&RunEvent {
+                    run_id: run_id.clone(),
+                    event: eval,
+                });
+            }
+        }
     });
     let out = match out {
         Ok(out) => out,

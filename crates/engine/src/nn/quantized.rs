@@ -242,8 +242,16 @@ mod tests {
                 let base = QuantizedBase::quantize(&w, None, policy)?;
                 let y = base.forward(&x)?;
                 let err = (y - &y_ref)?.abs()?.max_all()?.to_scalar::<f32>()?;
+                // 4-bit blocks of 32 weights carry up to half a step (max|w|/16) of rounding each,
+                // which a 32-wide dot product with unit inputs turns into ~15 % of the largest output
+                // at worst (seen: 0.98 of 6.45 with unseeded weights); 8-bit is 16x finer. A broken
+                // layout or scale errs by the outputs' own size.
+                let tolerance = match policy {
+                    QuantPolicy::Eight => 0.05,
+                    QuantPolicy::Four | QuantPolicy::FourStrict => 0.25,
+                };
                 assert!(
-                    err < 0.1 * scale,
+                    err < tolerance * scale,
                     "{policy:?} {out}x{in_f}: error {err} against outputs up to {scale}"
                 );
             }
