@@ -122,6 +122,48 @@ pub struct TrainSummary {
     pub metrics: Metrics,
 }
 
+/// What the run history records about a new run: the request and resolved settings, the data's
+/// fingerprint and split, the device and versions. Shared by classification and generation so the
+/// two kinds of run are recorded alike.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn new_run(
+    req: &TrainRequest,
+    task: &str,
+    config: &TrainConfig,
+    dataset: &Dataset,
+    plan: &tunesmith_data::SplitPlan,
+    sizes: [usize; 3],
+    device: &str,
+    primary_metric: tunesmith_store::PrimaryMetric,
+    parent_run: Option<String>,
+) -> Result<tunesmith_store::NewRun> {
+    let config_json = serde_json::to_value(config)
+        .map_err(|e| invalid(format!("cannot record the run's settings: {e}")))?;
+    Ok(tunesmith_store::NewRun {
+        name: None,
+        task: task.into(),
+        method: req.method.to_string(),
+        model_id: None,
+        model_ref: req.model.display().to_string(),
+        dataset_id: None,
+        dataset_ref: req.data.display().to_string(),
+        data_fingerprint: Some(dataset.fingerprint().to_string()),
+        config: serde_json::json!({ "train": config_json, "request": req }),
+        device: device.to_string(),
+        hardware: serde_json::json!({}),
+        versions: serde_json::json!({ "tunesmith": env!("CARGO_PKG_VERSION") }),
+        seed: req.seed,
+        split: serde_json::json!({
+            "seed": plan.seed,
+            "fingerprint": plan.fingerprint,
+            "fractions": plan.fractions,
+            "sizes": sizes,
+        }),
+        primary_metric: Some(primary_metric),
+        parent_run,
+    })
+}
+
 fn invalid(msg: String) -> Error {
     Error::Engine(EngineError::Invalid(msg))
 }
@@ -390,35 +432,21 @@ fn train_classify(
         Some(prior) => Some(prior.run_id),
         None => None,
     };
-    let config_json = serde_json::to_value(&config)
-        .map_err(|e| invalid(format!("cannot record the run's settings: {e}")))?;
-    let created = store.create_run(&tunesmith_store::NewRun {
-        name: None,
-        task: "classify".into(),
-        method: req.method.to_string(),
-        model_id: None,
-        model_ref: req.model.display().to_string(),
-        dataset_id: None,
-        dataset_ref: req.data.display().to_string(),
-        data_fingerprint: Some(dataset.fingerprint().to_string()),
-        config: serde_json::json!({ "train": config_json, "request": req }),
-        device: device::name(&device),
-        hardware: serde_json::json!({}),
-        versions: serde_json::json!({ "tunesmith": env!("CARGO_PKG_VERSION") }),
-        seed: req.seed,
-        split: serde_json::json!({
-            "seed": plan.seed,
-            "fingerprint": plan.fingerprint,
-            "fractions": plan.fractions,
-            "sizes": [train_set.len(), val_set.len(), test_len],
-        }),
-        primary_metric: Some(tunesmith_store::PrimaryMetric {
+    let created = store.create_run(&new_run(
+        req,
+        "classify",
+        &config,
+        &dataset,
+        &plan,
+        [train_set.len(), val_set.len(), test_len],
+        &device::name(&device),
+        tunesmith_store::PrimaryMetric {
             name: "accuracy".into(),
             split: tunesmith_store::Split::Validation,
             goal: tunesmith_store::Goal::Max,
-        }),
+        },
         parent_run,
-    })?;
+    )?)?;
     let run_id = created.id.clone();
     let dir = store.run_dir(&run_id);
     let record = RunRecord {

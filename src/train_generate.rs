@@ -225,35 +225,21 @@ pub fn train(
     };
 
     let store = crate::runs::open_store(home)?;
-    let config_json = serde_json::to_value(&config)
-        .map_err(|e| invalid(format!("cannot record the run's settings: {e}")))?;
-    let created = store.create_run(&tunesmith_store::NewRun {
-        name: None,
-        task: "generate".into(),
-        method: req.method.to_string(),
-        model_id: None,
-        model_ref: req.model.display().to_string(),
-        dataset_id: None,
-        dataset_ref: req.data.display().to_string(),
-        data_fingerprint: Some(dataset.fingerprint().to_string()),
-        config: serde_json::json!({ "train": config_json, "request": req }),
-        device: device::name(&device),
-        hardware: serde_json::json!({}),
-        versions: serde_json::json!({ "tunesmith": env!("CARGO_PKG_VERSION") }),
-        seed: req.seed,
-        split: serde_json::json!({
-            "seed": plan.seed,
-            "fingerprint": plan.fingerprint,
-            "fractions": plan.fractions,
-            "sizes": [train_set.len(), val_set.len(), test_len],
-        }),
-        primary_metric: Some(tunesmith_store::PrimaryMetric {
+    let created = store.create_run(&crate::train::new_run(
+        req,
+        "generate",
+        &config,
+        &dataset,
+        &plan,
+        [train_set.len(), val_set.len(), test_len],
+        &device::name(&device),
+        tunesmith_store::PrimaryMetric {
             name: "perplexity".into(),
             split: tunesmith_store::Split::Validation,
             goal: tunesmith_store::Goal::Min,
-        }),
-        parent_run: None,
-    })?;
+        },
+        None,
+    )?)?;
     let run_id = created.id.clone();
     let dir = store.run_dir(&run_id);
     let record = RunRecord {
