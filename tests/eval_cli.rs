@@ -126,15 +126,7 @@ fn eval_refuses_a_data_file_changed_since_training() {
         .args(["eval", "--json", "--run", &run])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
-    assert!(
-        err["message"]
-            .as_str()
-            .unwrap()
-            .contains("changed since run"),
-        "{err}"
-    );
+    crate::common::assert_fails_with(&out, "changed since run");
 }
 
 #[test]

@@ -255,13 +255,5 @@ fn rerun_reproduces_a_finished_runs_losses_and_metrics_as_a_new_run() {
         .args(["runs", "rerun", &run_id, "--json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
-    assert!(
-        err["message"]
-            .as_str()
-            .unwrap()
-            .contains("changed since run"),
-        "{err}"
-    );
+    crate::common::assert_fails_with(&out, "changed since run");
 }

@@ -1,5 +1,6 @@
 //! Tunesmith's integration tests: one binary, one module per area.
 //!
+//! - `common`: helpers the other modules share.
 //! - `cli`: the `tunesmith` binary as a user runs it.
 //! - `data_inspect`: `tunesmith data inspect` on committed files and on SST-2.
 //! - `models_cli`: `tunesmith models ...` against the loopback mock hub (no internet).
@@ -16,6 +17,7 @@
 //! - `fixtures_shapes`: the committed reference checkpoints are present and their shapes consistent.
 
 mod chat_cli;
+mod common;
 mod cli;
 mod compare_cli;
 mod data_inspect;

@@ -105,13 +105,5 @@ fn train_with_a_missing_model_folder_is_a_clear_error() {
         .arg(home.path())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
-    assert!(
-        err["message"]
-            .as_str()
-            .unwrap()
-            .contains("/nonexistent/model"),
-        "{err}"
-    );
+    crate::common::assert_fails_with(&out, "/nonexistent/model");
 }
