@@ -24,14 +24,16 @@ use tokenizers::Tokenizer;
 use tunesmith_data::{ChatTemplate, Message};
 use tunesmith_engine::adapters::peft::PeftAdapter;
 use tunesmith_engine::device::{self, DeviceRequest};
-use tunesmith_engine::generate::{
-    generate, CancelHandle, GenerateConfig, Generated, SamplingConfig, StopReason,
-};
+use tunesmith_engine::generate::{generate, GenerateConfig, Generated, SamplingConfig, StopReason};
 use tunesmith_engine::models::llama::{LlamaLoadOptions, LlamaModel};
 use tunesmith_engine::models::llama_config::LlamaConfig;
 use tunesmith_engine::nn::params::Backbone;
+use tunesmith_engine::nn::quantized::QuantPolicy;
 use tunesmith_hub::locate::Located;
 use tunesmith_store::{ArtefactKind, RunRecord};
+
+/// Stops a chat or comparison before its next token.
+pub use tunesmith_engine::generate::CancelHandle;
 
 use crate::home::Home;
 use crate::rag::{cited_prompt, Passage, SearchMode};
@@ -93,7 +95,7 @@ pub struct ChatRequest {
 }
 
 /// A retrieved passage as the model was shown it: its number in the prompt and its citation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct CitedPassage {
     /// The number the prompt gives it (`[1]` is 1).
     pub number: usize,
@@ -105,7 +107,7 @@ pub struct CitedPassage {
 }
 
 /// A finished answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ChatAnswer {
     /// The whole answer.
     pub text: String,
@@ -126,7 +128,7 @@ pub struct ChatAnswer {
 }
 
 /// What a streaming chat reports: each new piece of text, then the whole answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ChatEvent {
     /// A new piece of the answer.
@@ -164,9 +166,11 @@ impl ChatModel {
     /// Loads the model named by `spec` (a folder, a `.gguf` file or a cached hub id), with the PEFT
     /// adapter in `adapter` applied when given.
     pub fn load(spec: &str, adapter: Option<&Path>) -> Result<ChatModel> {
-        let path = match crate::models::resolve(spec, "main", false, &mut |_| {})? {
-            Located::Folder(dir) => dir,
-            Located::Gguf(file) => file,
+        // A GGUF base keeps its quantised weights (quantised inference: about a quarter of f32's
+        // memory or less, faster token by token); a folder's safetensors stay as stored.
+        let (path, quantize) = match crate::models::resolve(spec, "main", false, &mut |_| {})? {
+            Located::Folder(dir) => (dir, None),
+            Located::Gguf(file) => (file, Some(QuantPolicy::Stored)),
         };
         let device = device::open(DeviceRequest::Auto)?;
         let backbone = match adapter {
@@ -185,6 +189,7 @@ impl ChatModel {
         };
         let opts = LlamaLoadOptions {
             backbone,
+            quantize,
             device,
             ..Default::default()
         };

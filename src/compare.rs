@@ -45,7 +45,7 @@ const ANSWER_COLUMNS: &[&str] = &[
 ];
 
 /// One way of answering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum Configuration {
     /// The base model alone.
@@ -107,7 +107,7 @@ pub struct CompareRequest {
 }
 
 /// A question and its reference answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 pub struct Question {
     /// The 1-based line of the file it is on.
     pub line: u64,
@@ -118,7 +118,7 @@ pub struct Question {
 }
 
 /// One configuration's answer to one question, scored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ScoredAnswer {
     /// Which configuration answered.
     pub configuration: Configuration,
@@ -141,7 +141,7 @@ pub struct ScoredAnswer {
 }
 
 /// One question with every configuration's answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct QuestionResult {
     /// The question and its reference.
     #[serde(flatten)]
@@ -151,7 +151,7 @@ pub struct QuestionResult {
 }
 
 /// One configuration's scores over the whole set.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ConfigurationScores {
     /// Which configuration.
     pub configuration: Configuration,
@@ -174,7 +174,7 @@ pub struct ConfigurationScores {
 }
 
 /// The plain conclusion.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct Verdict {
     /// The sentence (`RAG is enough: base + RAG beats fine-tuned by 0.21 token F1`).
     pub text: String,
@@ -189,7 +189,7 @@ pub struct Verdict {
 }
 
 /// Everything a comparison produced.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct CompareReport {
     /// The question file.
     pub questions_file: PathBuf,
@@ -210,7 +210,7 @@ pub struct CompareReport {
 }
 
 /// Progress of a comparison.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum CompareProgress {
     /// A configuration's model is loading.

@@ -11,6 +11,10 @@ pub use tunesmith_data::{
     Progress, Role, RoleOverrides, Severity, SplitConfig, SplitPlan, Task,
 };
 
+use serde::Serialize;
+use tunesmith_data::source::Row;
+use tunesmith_data::{ReadOptions, Source};
+
 use crate::error::{Error, Result};
 
 /// What the user asked for, as the CLI flags and the app's data page give it.
@@ -95,4 +99,63 @@ pub fn unusable_reasons(report: &InspectReport) -> Vec<String> {
             None => e.message.clone(),
         })
         .collect()
+}
+
+/// Rows a preview shows at most: enough to see what the file holds, small enough to send at once.
+pub const PREVIEW_ROWS: usize = 200;
+
+/// The first rows of a file as text, for the data page's table.
+#[derive(Debug, Clone, Default, Serialize, specta::Type)]
+pub struct DataPreview {
+    /// The column names (from the header, the JSON keys, or `column 1`, `column 2`, ...).
+    pub columns: Vec<String>,
+    /// Up to [`PREVIEW_ROWS`] readable rows, each with one value per column.
+    pub rows: Vec<Vec<String>>,
+    /// The 1-based line each row starts on, to match the doctor's findings to rows.
+    pub lines: Vec<u64>,
+    /// Whether the file has more rows than the preview holds.
+    pub truncated: bool,
+}
+
+/// The doctor's report together with a preview of the first rows.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct DataInspection {
+    /// The doctor's report.
+    pub report: InspectReport,
+    /// The first rows.
+    pub preview: DataPreview,
+}
+
+/// The first `max_rows` readable rows of `file`, read as [`inspect`] reads it (same sniffing, same
+/// encoding). Rows that cannot be read are left out here; the report names them.
+pub fn preview(file: &Path, read: &ReadOptions, max_rows: usize) -> Result<DataPreview> {
+    let source = Source::open(file, read)?;
+    let width = source.columns.len();
+    let mut preview = DataPreview {
+        columns: source.columns.clone(),
+        ..Default::default()
+    };
+    for row in source.rows(None)? {
+        let Row::Record(mut record) = row else {
+            continue;
+        };
+        if preview.rows.len() == max_rows {
+            preview.truncated = true;
+            break;
+        }
+        record.fields.resize(width, String::new());
+        preview.lines.push(record.line);
+        preview.rows.push(record.fields);
+    }
+    Ok(preview)
+}
+
+/// [`inspect`] plus a [`preview`] of the first [`PREVIEW_ROWS`] rows: what the app's data page shows.
+pub fn inspect_with_preview(
+    request: &DataRequest,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<DataInspection> {
+    let report = inspect(request, progress)?;
+    let preview = preview(&request.file, &request.options.read, PREVIEW_ROWS)?;
+    Ok(DataInspection { report, preview })
 }

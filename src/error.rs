@@ -70,7 +70,10 @@ pub struct ErrorPayload {
 
 impl From<&Error> for ErrorPayload {
     fn from(e: &Error) -> Self {
-        ErrorPayload { code: e.code().to_string(), message: e.to_string() }
+        ErrorPayload {
+            code: e.code().to_string(),
+            message: e.to_string(),
+        }
     }
 }
 

@@ -42,7 +42,7 @@ const WORST: usize = 10;
 pub const BASE_NOTE: &str = "base = the untouched model with only a classification head trained on its frozen features (train split, same seed); a classifier cannot be scored without a head";
 
 /// The base model's scores and what they mean.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct BaseScores {
     /// What "base" means here.
     pub note: String,
@@ -52,7 +52,7 @@ pub struct BaseScores {
 }
 
 /// `tunesmith eval`'s answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct EvalReport {
     /// The run.
     pub run_id: String,
@@ -136,6 +136,7 @@ pub fn data_request(record: &RunRecord, file: &Path) -> DataRequest {
                 seed: req.seed,
                 ..Default::default()
             },
+            fixes: req.fixes,
             ..Default::default()
         },
     }
@@ -224,12 +225,9 @@ impl RunModel {
         backbone: Backbone,
     ) -> Result<(SequenceClassifier, VarMap)> {
         let trainable = VarMap::new();
-        let params = Checkpoint::open(&record.request.model)?.params(
-            DType::F32,
-            &self.device,
-            trainable.clone(),
-            backbone,
-        )?;
+        let params = Checkpoint::open(&record.request.model)?
+            .params(DType::F32, &self.device, trainable.clone(), backbone)?
+            .with_seed(record.request.seed);
         let model = SequenceClassifier::load(
             &params,
             &self.cfg,
@@ -314,9 +312,10 @@ impl RunModel {
             lr: d.lr,
             warmup_ratio: d.warmup_ratio,
             seed: record.config.seed,
+            // As `train` does: validation loss is smooth where accuracy on few rows is noisy.
             early_stopping: EarlyStopping {
-                metric: "accuracy".into(),
-                higher_is_better: true,
+                metric: "loss".into(),
+                higher_is_better: false,
                 patience: Some(3),
                 min_delta: 0.0,
             },

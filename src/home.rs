@@ -33,7 +33,10 @@ impl Home {
 
     /// Uses `root` as the home folder, creating it if needed.
     pub fn at(root: PathBuf) -> Result<Self> {
-        std::fs::create_dir_all(&root).map_err(|e| Error::Home { path: root.clone(), reason: e.to_string() })?;
+        std::fs::create_dir_all(&root).map_err(|e| Error::Home {
+            path: root.clone(),
+            reason: e.to_string(),
+        })?;
         Ok(Home { root })
     }
 
@@ -54,10 +57,12 @@ impl Home {
 }
 
 fn default_root() -> Result<PathBuf> {
-    dirs::data_dir().map(|d| d.join("tunesmith")).ok_or_else(|| Error::Home {
-        path: PathBuf::from("<app data>"),
-        reason: "the operating system reports no app-data folder".to_string(),
-    })
+    dirs::data_dir()
+        .map(|d| d.join("tunesmith"))
+        .ok_or_else(|| Error::Home {
+            path: PathBuf::from("<app data>"),
+            reason: "the operating system reports no app-data folder".to_string(),
+        })
 }
 
 #[cfg(test)]

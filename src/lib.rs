@@ -4,6 +4,7 @@
 //! behaviour serves the window, scripts, tests and benchmarks.
 #![deny(missing_docs)]
 
+pub mod calibrate;
 pub mod chat;
 pub mod compare;
 pub mod data;

@@ -38,7 +38,11 @@ pub fn remember(store: &Store, record: &ModelRecord) -> Result<()> {
 
 /// Every remembered model, described afresh from its files.
 pub fn remembered(store: &Store) -> Result<Vec<ModelRecord>> {
-    Ok(store.models()?.into_iter().map(|m| describe(&m.name, m.source, &m.path)).collect())
+    Ok(store
+        .models()?
+        .into_iter()
+        .map(|m| describe(&m.name, m.source, &m.path))
+        .collect())
 }
 
 /// Describes a remembered model from its files; one whose files are gone or no longer load is kept

@@ -12,13 +12,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use tunesmith_hub::config::ModelConfig;
-use tunesmith_hub::estimate::{EstimateRequest, Method, ModelShape};
+use tunesmith_hub::estimate::{EstimateRequest, Method, ModelShape, RunSize, TimeEstimate};
 use tunesmith_hub::gguf::GgufHeader;
-use tunesmith_hub::import::ModelRecord;
+pub use tunesmith_hub::import::ModelRecord;
 use tunesmith_hub::locate::Located;
 use tunesmith_hub::memory::FreeMemory;
 use tunesmith_hub::search::ModelSummary;
-use tunesmith_hub::suggested::Suggestion;
+pub use tunesmith_hub::suggested::Suggestion;
 use tunesmith_hub::{HubClient, HubError};
 
 pub use tunesmith_hub::estimate::Estimate;
@@ -28,7 +28,7 @@ use crate::home::Home;
 use crate::Result;
 
 /// What a search returns: the hub's results and the curated suggestions for the task.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct SearchResults {
     /// The hub's results, most downloaded first.
     pub results: Vec<ModelSummary>,
@@ -46,8 +46,14 @@ pub fn search(query: &str, task: Option<&str>, limit: usize) -> Result<SearchRes
     })
 }
 
+/// The curated suggestions (from `assets/suggested-models.json`, compiled in), for `task`
+/// (`text-classification`, `text-generation`) or all of them; works offline.
+pub fn suggested(task: Option<&str>) -> Vec<Suggestion> {
+    tunesmith_hub::suggested::suggestions(task)
+}
+
 /// What a pull ends with.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct PullReport {
     /// The repository id.
     pub repo: String,
@@ -84,7 +90,7 @@ pub fn pull(
 }
 
 /// The models Tunesmith knows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ModelList {
     /// The HF cache folder scanned.
     pub cache_dir: PathBuf,
@@ -148,8 +154,41 @@ pub fn resolve(
     }
 }
 
+/// The path of the model named by `spec` (a folder, a `.gguf` file, or a hub id from the cache,
+/// pulled when missing if `pull_if_missing`): what `train`, `chat` and the rest load.
+pub fn model_path(
+    spec: &str,
+    pull_if_missing: bool,
+    on_event: &mut dyn FnMut(&PullEvent),
+) -> Result<PathBuf> {
+    Ok(match resolve(spec, "main", pull_if_missing, on_event)? {
+        Located::Folder(p) | Located::Gguf(p) => p,
+    })
+}
+
+/// Saves a hub access token in the operating system's keyring, where pulls find it (after
+/// `HF_TOKEN`). It is never written to Tunesmith's database or logs. Without a usable keyring (a
+/// headless Linux machine has no Secret Service) the error says to set `HF_TOKEN` instead.
+pub fn login(token: &str) -> Result<()> {
+    let token = tunesmith_hub::token::Token::new(token).ok_or_else(|| {
+        HubError::invalid(
+            "token",
+            "is empty; paste a read token from https://huggingface.co/settings/tokens",
+        )
+    })?;
+    let entry = tunesmith_hub::keyring_token::entry()?;
+    tunesmith_hub::keyring_token::save(&entry, &token)?;
+    Ok(())
+}
+
+/// Removes the saved hub token from the keyring; `false` when none was saved.
+pub fn logout() -> Result<bool> {
+    let entry = tunesmith_hub::keyring_token::entry()?;
+    Ok(tunesmith_hub::keyring_token::delete(&entry)?)
+}
+
 /// The options of an estimate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize, specta::Type)]
 pub struct EstimateOptions {
     /// `full`, `feature-extraction`, `lora` or `qlora`.
     pub method: String,
@@ -159,10 +198,38 @@ pub struct EstimateOptions {
     pub max_len: u64,
     /// `cpu`, `cuda`, `metal` or `auto`.
     pub device: String,
+    /// Whether to time training steps for the time estimate (the memory part is always instant).
+    #[serde(default)]
+    pub calibrate: Calibrate,
+    /// Rows in the data before the validation/test split (for the run's step count and total time).
+    #[serde(default)]
+    pub rows: Option<u64>,
+    /// Passes over the training rows (default: the `train` action's default for the data size).
+    #[serde(default)]
+    pub epochs: Option<u64>,
+    /// The data file, read for its row count and split when `rows` is not given.
+    #[serde(default)]
+    pub data: Option<PathBuf>,
+}
+
+/// How the time estimate is obtained.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, specta::Type,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Calibrate {
+    /// No time estimate.
+    Off,
+    /// Use a calibration measured earlier with the same settings, if there is one; measure
+    /// nothing (instant: what the app asks while the user changes settings).
+    #[default]
+    Cached,
+    /// Use the remembered calibration, or time a few training steps now (seconds to a minute).
+    Measure,
 }
 
 /// The estimate with the device it was made for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct EstimateReport {
     /// The model as named.
     pub model: String,
@@ -173,10 +240,11 @@ pub struct EstimateReport {
     pub estimate: Estimate,
 }
 
-/// Estimates peak memory (and says whether it fits) for training `model` with `opts`. The model is
-/// read from disk or the cache, or, for a hub id not downloaded, from its config and weight headers
-/// on the hub: an estimate never downloads the weights.
-pub fn estimate(model: &str, opts: &EstimateOptions) -> Result<EstimateReport> {
+/// Estimates peak memory (and says whether it fits) for training `model` with `opts`, and the time
+/// from a calibration as `opts.calibrate` says. The model is read from disk or the cache, or, for a
+/// hub id not downloaded, from its config and weight headers on the hub: an estimate never downloads
+/// the weights (and without them there is nothing to calibrate).
+pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<EstimateReport> {
     let method: Method = opts
         .method
         .parse()
@@ -185,16 +253,20 @@ pub fn estimate(model: &str, opts: &EstimateOptions) -> Result<EstimateReport> {
         return Err(HubError::invalid("--batch/--max-len", "must be at least 1").into());
     }
     let cache = tunesmith_hub::cache::hub_cache_dir();
-    let shape = match tunesmith_hub::locate::locate(model, &cache, "main")? {
+    let located = tunesmith_hub::locate::locate(model, &cache, "main")?;
+    let shape = match &located {
         Some(Located::Folder(dir)) => {
-            let rec = tunesmith_hub::import::inspect_folder(&dir)?;
-            let family = family_or_refuse(&dir, rec.supported, rec.family, rec.unsupported_reason)?;
+            let rec = tunesmith_hub::import::inspect_folder(dir)?;
+            let family = family_or_refuse(dir, rec.supported, rec.family, rec.unsupported_reason)?;
             let cfg = ModelConfig::read(&dir.join("config.json"))?;
             ModelShape::from_config(&cfg, family, rec.parameters)?
         }
         Some(Located::Gguf(file)) => {
-            tunesmith_hub::import::inspect_gguf(&file)?;
-            ModelShape::from_gguf(&GgufHeader::read(&file)?)?
+            tunesmith_hub::import::inspect_gguf(file)?;
+            let mut shape = ModelShape::from_gguf(&GgufHeader::read(file)?)?;
+            // The engine reads the whole file and dequantises it to f32 while loading.
+            shape.file_bytes = std::fs::metadata(file).map(|m| m.len()).ok();
+            shape
         }
         None => {
             // Not downloaded: read the config and the weight headers from the hub (a few KB), so
@@ -218,20 +290,147 @@ pub fn estimate(model: &str, opts: &EstimateOptions) -> Result<EstimateReport> {
             ModelShape::from_config(&remote.config, family, remote.parameters)?
         }
     };
+    // The engine cuts longer texts to the model's context, as `train` does.
+    let max_len = shape
+        .context_length
+        .map_or(opts.max_len, |c| opts.max_len.min(c.max(1)));
     let req = EstimateRequest {
         method,
         batch: opts.batch,
-        max_len: opts.max_len,
+        max_len,
         lora_rank: 8,
         num_labels: 2,
     };
     let device = tunesmith_hub::memory::free_memory(&opts.device);
-    let estimate = tunesmith_hub::estimate::estimate(&shape, &req, device.bytes);
+    let mut estimate = tunesmith_hub::estimate::estimate(&shape, &req, device.bytes);
+    estimate.time = time_estimate(home, located.as_ref(), &estimate, opts)?;
     Ok(EstimateReport {
         model: model.to_string(),
         device,
         estimate,
     })
+}
+
+/// The time part of an estimate, as `opts.calibrate` asks.
+fn time_estimate(
+    home: &Home,
+    located: Option<&Located>,
+    e: &Estimate,
+    opts: &EstimateOptions,
+) -> Result<TimeEstimate> {
+    let r = &e.request;
+    if opts.calibrate == Calibrate::Off {
+        return Ok(TimeEstimate::not_calibrated(
+            "not calibrated (calibration was turned off)",
+        ));
+    }
+    let Some(located) = located else {
+        return Ok(TimeEstimate::not_calibrated(
+            "not calibrated: timing training steps needs the model's weights on this machine; pull the model first",
+        ));
+    };
+    // A device this build cannot open leaves the memory estimate standing; only an explicit
+    // calibration request reports it as an error.
+    let key = match crate::calibrate::key(located, r.method, r.batch, r.max_len, &opts.device) {
+        Ok(k) => k,
+        Err(e) if opts.calibrate == Calibrate::Cached => {
+            return Ok(TimeEstimate::not_calibrated(format!("not calibrated: {e}")))
+        }
+        Err(e) => return Err(e),
+    };
+    let (cal, cached) = match crate::calibrate::cached(home, &key) {
+        Some(c) => (c, true),
+        None if opts.calibrate == Calibrate::Measure => {
+            if e.verdict == Some(tunesmith_hub::estimate::Verdict::DoesNotFit) {
+                return Ok(TimeEstimate::not_calibrated(
+                    "not calibrated: these settings do not fit in memory, so no training step was timed; follow the suggestion first",
+                ));
+            }
+            let c = crate::calibrate::measure(
+                located,
+                e.shape.family,
+                r.method,
+                r.batch,
+                r.max_len,
+                &opts.device,
+                key,
+            )?;
+            crate::calibrate::remember(home, &c)?;
+            (c, false)
+        }
+        None => {
+            return Ok(TimeEstimate::not_calibrated(format!(
+                "not measured yet for these settings: measuring runs {} training steps on this computer (after {} warm-up) and remembers the result",
+                crate::calibrate::TIMED_STEPS,
+                crate::calibrate::WARMUP_STEPS
+            )))
+        }
+    };
+    let size = run_size(e, opts)?;
+    Ok(TimeEstimate::from_timing(
+        &cal.timing(),
+        r.batch,
+        size,
+        cached,
+    ))
+}
+
+/// The run's size from `opts.rows` or `opts.data`, split as `train` splits by default.
+fn run_size(e: &Estimate, opts: &EstimateOptions) -> Result<Option<RunSize>> {
+    const VALIDATION: f64 = 0.1;
+    const TEST: f64 = 0.1;
+    let (train_rows, val_rows) = match (opts.rows, &opts.data) {
+        (Some(rows), _) => {
+            let val = (rows as f64 * VALIDATION).round() as u64;
+            let test = (rows as f64 * TEST).round() as u64;
+            (rows.saturating_sub(val + test).max(1), val)
+        }
+        (None, Some(file)) => {
+            let task = match e.shape.family {
+                tunesmith_hub::support::Family::Encoder => tunesmith_data::Task::Classify,
+                tunesmith_hub::support::Family::Decoder => tunesmith_data::Task::Generate,
+            };
+            let request = crate::data::DataRequest {
+                file: file.clone(),
+                model: None,
+                options: tunesmith_data::InspectOptions {
+                    roles: tunesmith_data::RoleOverrides {
+                        task: Some(task),
+                        ..Default::default()
+                    },
+                    split: tunesmith_data::SplitConfig {
+                        validation: VALIDATION,
+                        test: TEST,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            };
+            let dataset = crate::data::load(&request, &mut |_| {})?;
+            let plan = dataset.split(&request.options.split)?;
+            (plan.indices(0).len() as u64, plan.indices(1).len() as u64)
+        }
+        (None, None) => return Ok(None),
+    };
+    let engine_method = match e.request.method {
+        Method::Full => tunesmith_engine::train::Method::Full,
+        Method::FeatureExtraction => tunesmith_engine::train::Method::Features,
+        Method::Lora => tunesmith_engine::train::Method::Lora,
+        Method::Qlora => tunesmith_engine::train::Method::Qlora,
+    };
+    let epochs = opts.epochs.unwrap_or_else(|| {
+        tunesmith_engine::train::defaults::default_epochs(engine_method, train_rows as usize) as u64
+    });
+    let setup_rows = if e.request.method == Method::FeatureExtraction {
+        train_rows + val_rows
+    } else {
+        0
+    };
+    Ok(Some(RunSize {
+        train_rows,
+        setup_rows,
+        epochs,
+    }))
 }
 
 /// The model's family, or an error saying why it cannot be estimated.

@@ -13,7 +13,7 @@ use crate::home::Home;
 use crate::{Error, Result};
 
 /// One label's probability.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct LabelProbability {
     /// The label.
     pub label: String,
@@ -22,7 +22,7 @@ pub struct LabelProbability {
 }
 
 /// `tunesmith predict`'s answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct Prediction {
     /// The run.
     pub run_id: String,

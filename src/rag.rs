@@ -55,7 +55,7 @@ pub struct IndexRequest {
 }
 
 /// The passages a question retrieved, best first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct QueryResult {
     /// The passages.
     pub passages: Vec<Passage>,
@@ -156,6 +156,49 @@ pub fn query(
 /// A summary of index `name`.
 pub fn info(home: &Home, name: &str) -> Result<IndexInfo> {
     Ok(Index::open_existing(&index_path(home, name)?)?.info()?)
+}
+
+/// An index in the home folder: its name and summary.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct IndexEntry {
+    /// The name queries use.
+    pub name: String,
+    /// Its file, settings and counts.
+    #[serde(flatten)]
+    pub info: IndexInfo,
+}
+
+/// Every index in the home folder, by name. A file that is not a readable index is left out rather
+/// than hiding the others; an absent folder means no indexes yet.
+pub fn list(home: &Home) -> Result<Vec<IndexEntry>> {
+    let dir = indexes_dir(home);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(RagError::Settings(format!(
+                "the index folder {} cannot be read: {e}",
+                dir.display()
+            ))
+            .into())
+        }
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            Some(
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".sqlite3")?
+                    .to_string(),
+            )
+        })
+        .collect();
+    names.sort();
+    Ok(names
+        .into_iter()
+        .filter_map(|name| info(home, &name).ok().map(|info| IndexEntry { name, info }))
+        .collect())
 }
 
 /// A sentence encoder: a BERT-family checkpoint run by the engine, pooled as its folder's

@@ -5,9 +5,11 @@
 use std::path::PathBuf;
 
 use serde::Serialize;
-use tunesmith_store::{
+use tunesmith_store::{Split, Store, StoreError};
+
+pub use tunesmith_store::{
     ArtefactRecord, DeletedRun, DiskUsage, EvaluationRecord, MetricSummary, NoteRecord,
-    RunComparison, RunRecord, RunSummary, Store, StoreError,
+    RunComparison, RunRecord, RunSummary,
 };
 
 use crate::home::Home;
@@ -31,7 +33,7 @@ pub fn open_for_reading(home: &Home) -> Result<Store> {
 }
 
 /// What starting fresh did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct Recovery {
     /// Where the damaged history now is (kept whole).
     pub backup: PathBuf,
@@ -57,7 +59,7 @@ pub fn list(home: &Home) -> Result<Vec<RunSummary>> {
 
 /// Everything about one run: its record, metric summaries, artefacts, evaluations, notes, and bytes
 /// on disk.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct RunDetails {
     /// The run (config, status, device, seed, split, timings ...).
     pub run: RunRecord,
@@ -65,6 +67,8 @@ pub struct RunDetails {
     pub duration_ms: Option<i64>,
     /// One line per metric series.
     pub metrics: Vec<MetricSummary>,
+    /// The series worth drawing (losses, the learning rate, validation scores), point by point.
+    pub curves: Vec<Curve>,
     /// Its files.
     pub artefacts: Vec<ArtefactRecord>,
     /// Base vs fine-tuned evaluations.
@@ -73,6 +77,28 @@ pub struct RunDetails {
     pub notes: Vec<NoteRecord>,
     /// Bytes its folder uses.
     pub disk_bytes: u64,
+}
+
+/// One metric's values over a run, for the run page's charts.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct Curve {
+    /// Metric name (`loss`, `lr`, `accuracy`, ...).
+    pub name: String,
+    /// Where it was measured.
+    pub split: Split,
+    /// The steps, in order.
+    pub steps: Vec<u64>,
+    /// The value at each step (`None` where it was not a number, e.g. a diverged loss).
+    pub values: Vec<Option<f64>>,
+}
+
+/// Whether a series is one the run page draws: the per-step speed and gradient norm are noise
+/// there; losses, the learning rate and every validation or test score tell the run's story.
+fn worth_drawing(m: &MetricSummary) -> bool {
+    match m.split {
+        Split::Train => m.name == "loss" || m.name == "lr",
+        _ => true,
+    }
 }
 
 /// Details of the run `query` names (id, id prefix, random suffix or unique name).
@@ -91,9 +117,24 @@ fn in_store<T>(store: &Store, f: impl FnOnce(&Store) -> tunesmith_store::Result<
 pub fn details(store: &Store, query: &str) -> Result<RunDetails> {
     in_store(store, |store| {
         let run = store.resolve_run(query)?;
+        let metrics = store.metric_summaries(&run.id)?;
+        let mut curves = Vec::new();
+        for m in metrics.iter().filter(|m| worth_drawing(m)) {
+            let (steps, values) = store
+                .metric_series(&run.id, &m.name, m.split)?
+                .into_iter()
+                .unzip();
+            curves.push(Curve {
+                name: m.name.clone(),
+                split: m.split,
+                steps,
+                values,
+            });
+        }
         Ok(RunDetails {
+            curves,
             duration_ms: run.duration_ms(tunesmith_store::clock::now_ms()),
-            metrics: store.metric_summaries(&run.id)?,
+            metrics,
             artefacts: store.artefacts(&run.id)?,
             evaluations: store.evaluations(&run.id)?,
             notes: store.notes(&run.id)?,

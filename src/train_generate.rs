@@ -62,6 +62,7 @@ pub fn train(
             seed: req.seed,
             ..Default::default()
         },
+        fixes: req.fixes,
         ..Default::default()
     };
     let request = crate::data::DataRequest {

@@ -344,3 +344,210 @@ fn models_estimate_of_a_model_not_yet_downloaded_reads_only_its_config_and_heade
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be estimated"));
 }
+
+fn fixture(name: &str) -> PathBuf {
+    tunesmith_testkit::paths::fixtures_dir().join(name)
+}
+
+fn estimate_json(hub: &MockHub, dir: &Path, model: &Path, extra: &[&str]) -> serde_json::Value {
+    json(
+        &tunesmith(hub, dir)
+            .args(["models", "estimate"])
+            .arg(model)
+            .args(["--batch", "4", "--max-len", "16", "--json"])
+            .args(extra)
+            .output()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn models_estimate_calibrate_times_engine_steps_and_the_next_estimate_reuses_them_instantly() {
+    let hub = mock();
+    let dir = tempfile::tempdir().unwrap();
+    let bert = fixture("tiny-bert");
+    let sized = ["--method", "full", "--rows", "100", "--epochs", "2"];
+    // Without --calibrate nothing is timed: the memory part stays instant.
+    let v = estimate_json(&hub, dir.path(), &bert, &sized);
+    assert_eq!(v["time"]["calibrated"], false);
+    assert!(v["time"]["note"]
+        .as_str()
+        .unwrap()
+        .contains("measuring runs 3 training steps"));
+    let v = estimate_json(
+        &hub,
+        dir.path(),
+        &bert,
+        &[&sized[..], &["--calibrate"]].concat(),
+    );
+    let t = &v["time"];
+    assert_eq!(t["calibrated"], true, "{t}");
+    assert_eq!(t["cached"], false);
+    let per_step = t["seconds_per_step"].as_f64().unwrap();
+    assert!(per_step > 0.0);
+    // 100 rows, 10 % validation and 10 % test: 80 training rows in steps of 4, twice.
+    assert_eq!(t["steps"], 40);
+    assert_eq!(t["epochs"], 2);
+    let total = t["total_seconds"].as_f64().unwrap();
+    assert!((total - 40.0 * per_step).abs() < 1e-9, "{t}");
+    // The same settings again, without --calibrate: the remembered calibration, no new timing.
+    let again = estimate_json(&hub, dir.path(), &bert, &sized);
+    assert_eq!(again["time"]["calibrated"], true);
+    assert_eq!(again["time"]["cached"], true);
+    assert_eq!(
+        again["time"]["seconds_per_step"].as_f64().unwrap(),
+        per_step
+    );
+    assert!(dir.path().join("home/calibrations.json").is_file());
+    // Other settings are another calibration; --no-calibrate turns the time part off.
+    let other = estimate_json(&hub, dir.path(), &bert, &["--method", "lora"]);
+    assert_eq!(other["time"]["calibrated"], false);
+    let off = estimate_json(
+        &hub,
+        dir.path(),
+        &bert,
+        &[&sized[..], &["--no-calibrate"]].concat(),
+    );
+    assert_eq!(off["time"]["calibrated"], false);
+}
+
+#[test]
+fn models_estimate_calibrates_feature_extraction_with_its_one_off_feature_pass_and_decoders() {
+    let hub = mock();
+    let dir = tempfile::tempdir().unwrap();
+    let v = estimate_json(
+        &hub,
+        dir.path(),
+        &fixture("tiny-bert"),
+        &[
+            "--method",
+            "feature-extraction",
+            "--rows",
+            "50",
+            "--calibrate",
+        ],
+    );
+    let t = &v["time"];
+    assert_eq!(t["calibrated"], true, "{t}");
+    // 50 rows: 40 train + 5 validation rows get their features once; default epochs for 40 rows.
+    assert!(t["setup_seconds"].as_f64().unwrap() > 0.0, "{t}");
+    assert_eq!(t["epochs"], 40);
+    let v = estimate_json(
+        &hub,
+        dir.path(),
+        &fixture("tiny-llama"),
+        &["--method", "qlora", "--calibrate"],
+    );
+    let t = &v["time"];
+    assert_eq!(t["calibrated"], true, "{t}");
+    assert!(t["seconds_per_step"].as_f64().unwrap() > 0.0);
+    assert!(t["steps"].is_null(), "no data size given: no total");
+    let out = tunesmith(&hub, dir.path())
+        .args(["models", "estimate"])
+        .arg(fixture("tiny-llama"))
+        .args(["--method", "feature-extraction", "--calibrate", "--json"])
+        .output()
+        .unwrap();
+    crate::common::assert_fails_with(&out, "classification head");
+}
+
+#[test]
+fn train_with_a_hub_id_pulls_the_model_from_the_hub_and_records_the_cached_snapshot() {
+    let hub = MockHub::start(
+        &[MockRepo::new(
+            "tiny-org/trainable-bert",
+            fixture("tiny-bert"),
+        )],
+        None,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.tsv");
+    let mut s = String::from("sentence\tlabel\n");
+    for i in 0..30 {
+        let (w, l) = [
+            ("good fine", "pos"),
+            ("bad poor", "neg"),
+            ("table door", "neutral"),
+        ][i % 3];
+        s.push_str(&format!("{w} {i}\t{l}\n"));
+    }
+    std::fs::write(&data, s).unwrap();
+    let out = tunesmith(&hub, dir.path())
+        .args(["train", "--json", "--method", "features", "--epochs", "1"])
+        .args(["--text-column", "sentence", "--label-column", "label"])
+        .args(["--model", "tiny-org/trainable-bert", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let last: serde_json::Value = String::from_utf8_lossy(&ok(&out).stdout)
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .unwrap();
+    assert_eq!(last["event"], "finished");
+    let snapshots = dir
+        .path()
+        .join("hf/hub/models--tiny-org--trainable-bert/snapshots");
+    assert!(snapshots.is_dir(), "the model was pulled into the HF cache");
+    let run = std::fs::read_dir(dir.path().join("home/runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
+    assert!(
+        record["request"]["model"]
+            .as_str()
+            .unwrap()
+            .starts_with(snapshots.to_str().unwrap()),
+        "{}",
+        record["request"]["model"]
+    );
+    // Offline, an id that is not cached says how to get it instead of training.
+    let out = tunesmith(&hub, dir.path())
+        .args(["train", "--json", "--method", "features"])
+        .args(["--model", "tiny-org/not-pulled", "--data"])
+        .arg(&data)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    crate::common::assert_fails_with(&out, "tunesmith models pull tiny-org/not-pulled");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn models_login_without_a_secret_service_fails_and_says_to_set_hf_token() {
+    let hub = mock();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tunesmith(&hub, dir.path())
+        .args(["models", "login", "--json"])
+        // No session bus: what a headless Linux machine has.
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/tunesmith-test-bus",
+        )
+        .env_remove("DISPLAY")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"hf_never_printed_token\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    crate::common::assert_fails_with(&out, "HF_TOKEN");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("hf_never_printed_token"));
+    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(err["code"], "keyring");
+}

@@ -178,6 +178,21 @@ fn runs_show_json_has_config_metrics_files_and_evaluations() {
     assert_eq!(v["artefacts"][0]["size_bytes"], 2048);
     assert_eq!(v["evaluations"].as_array().unwrap().len(), 2);
     assert_eq!(v["disk_bytes"], 2048);
+    // The curves the run page draws: training loss and validation accuracy, point by point.
+    let curve = |name: &str, split: &str| {
+        v["curves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name && c["split"] == split)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {split} {name} curve in {}", v["curves"]))
+    };
+    assert_eq!(curve("loss", "train")["steps"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        curve("accuracy", "validation")["values"][2].as_f64(),
+        Some(0.83)
+    );
     let text = String::from_utf8(tunesmith(home.path(), &["runs", "show", &a]).stdout).unwrap();
     assert!(
         text.contains("lora.rank = 8")

@@ -3,6 +3,7 @@
 //! - `common`: helpers the other modules share.
 //! - `cli`: the `tunesmith` binary as a user runs it.
 //! - `data_inspect`: `tunesmith data inspect` on committed files and on SST-2.
+//! - `estimate_peaks`: `models estimate` within 25 % of real training runs' peak memory (real tier).
 //! - `models_cli`: `tunesmith models ...` against the loopback mock hub (no internet).
 //! - `runs_cli`: `tunesmith runs ...` on a history populated through the store's API.
 //! - `rag_cli`: `tunesmith rag index|query` offline, keyword-only, over the sample documents.
@@ -14,20 +15,23 @@
 //! - `compare_cli`: `tunesmith compare` base vs a fine-tuned run (tiny Llama), and base vs RAG (real tier).
 //! - `eval_cli`: `tunesmith eval` / `predict` on a run trained on the tiny BERT fixture.
 //! - `runs_resume`: `runs resume` after a SIGKILL continues the same loss curve.
+//! - `real_models`: real tier: all-MiniLM-L6-v2 on 2,000 SST-2 rows reaches issue 3's accuracies.
 //! - `fixtures_shapes`: the committed reference checkpoints are present and their shapes consistent.
 
 mod chat_cli;
-mod common;
 mod cli;
+mod common;
 mod compare_cli;
 mod data_inspect;
+mod estimate_peaks;
 mod eval_cli;
 mod fixtures_shapes;
 mod models_cli;
-mod runs_cli;
-mod runs_resume;
 mod rag_cli;
 mod rag_retrieval;
+mod real_models;
+mod runs_cli;
+mod runs_resume;
 mod train_cli;
 mod train_generate;
 mod train_history;

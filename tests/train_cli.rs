@@ -107,3 +107,59 @@ fn train_with_a_missing_model_folder_is_a_clear_error() {
         .unwrap();
     crate::common::assert_fails_with(&out, "/nonexistent/model");
 }
+
+/// Trains one epoch of feature extraction on `data` with `extra` flags and returns run.json.
+fn train_record(
+    home: &std::path::Path,
+    data: &std::path::Path,
+    extra: &[&str],
+) -> serde_json::Value {
+    let out = tunesmith()
+        .args(["train", "--json", "--method", "features", "--epochs", "1"])
+        .args(["--text-column", "sentence", "--label-column", "label"])
+        .args(extra)
+        .arg("--model")
+        .arg(tiny_bert())
+        .arg("--data")
+        .arg(data)
+        .arg("--home")
+        .arg(home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let first: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let run_id = first["run_id"].as_str().unwrap();
+    let record = std::fs::read(home.join("runs").join(run_id).join("run.json")).unwrap();
+    serde_json::from_slice(&record).unwrap()
+}
+
+fn rows_trained_on(record: &serde_json::Value) -> u64 {
+    record["split_sizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum()
+}
+
+#[test]
+fn train_applies_the_data_doctors_fix_the_user_chose_and_records_it() {
+    let home = tempfile::tempdir().unwrap();
+    let data = write_data(home.path());
+    // Two rows repeated word for word: the doctor's "duplicates" finding.
+    let mut text = std::fs::read_to_string(&data).unwrap();
+    text.push_str("good fine great number 0\tpos\nbad awful poor number 1\tneg\n");
+    std::fs::write(&data, text).unwrap();
+
+    let kept = train_record(home.path(), &data, &[]);
+    let fixed = train_record(home.path(), &data, &["--drop-duplicates"]);
+
+    assert_eq!(rows_trained_on(&kept), 62);
+    assert_eq!(rows_trained_on(&fixed), 60);
+    assert_eq!(fixed["request"]["fixes"]["drop_duplicates"], true);
+}

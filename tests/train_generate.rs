@@ -154,26 +154,20 @@ fn train_generate_without_the_response_column_names_the_problem() {
     assert!(err.contains("answer"), "{err}");
 }
 
-/// Real tier: SmolLM2-135M (GGUF) with LoRA on 40 rows of made-up code words (eight facts, five
-/// phrasings each; validation rows are unseen phrasings of the same facts). The held-out response
-/// perplexity must fall below the base model's, and `chat --run` (greedy) must answer a trained
-/// prompt with its code word. Prints the numbers and the wall time.
-#[test]
-fn smollm2_lora_learns_made_up_code_words_and_greedy_decoding_answers_with_one() {
-    let Some(model) = tunesmith_testkit::paths::smollm2_gguf() else {
-        return;
-    };
-    let home = tempfile::tempdir().unwrap();
-    let facts = [
-        ("Alder", "Bluebird"),
-        ("Birch", "Copperfox"),
-        ("Cedar", "Greenowl"),
-        ("Dogwood", "Silvercrab"),
-        ("Elm", "Redkite"),
-        ("Fir", "Goldmoth"),
-        ("Hazel", "Ironwolf"),
-        ("Juniper", "Tealfinch"),
-    ];
+/// Eight made-up facts (project -> code word): no pretrained model knows them.
+const CODE_WORDS: [(&str, &str); 8] = [
+    ("Alder", "Bluebird"),
+    ("Birch", "Copperfox"),
+    ("Cedar", "Greenowl"),
+    ("Dogwood", "Silvercrab"),
+    ("Elm", "Redkite"),
+    ("Fir", "Goldmoth"),
+    ("Hazel", "Ironwolf"),
+    ("Juniper", "Tealfinch"),
+];
+
+/// 40 prompt/response rows: each of [`CODE_WORDS`] asked five ways, answered in one sentence.
+fn write_code_words(dir: &Path) -> PathBuf {
     let phrasings = [
         "What is the code word for project {}?",
         "Tell me the code word of project {}.",
@@ -183,15 +177,29 @@ fn smollm2_lora_learns_made_up_code_words_and_greedy_decoding_answers_with_one()
     ];
     let mut s = String::from("prompt,response\n");
     for p in phrasings {
-        for (name, word) in facts {
+        for (name, word) in CODE_WORDS {
             s.push_str(&format!(
                 "\"{}\",\"The code word for project {name} is {word}.\"\n",
                 p.replace("{}", name)
             ));
         }
     }
-    let data = home.path().join("codewords.csv");
+    let data = dir.join("codewords.csv");
     std::fs::write(&data, s).unwrap();
+    data
+}
+
+/// Real tier: SmolLM2-135M (GGUF) fine-tuned with `method` (`lora` or `qlora`) on the 40 code-word
+/// rows (validation rows are unseen phrasings of the same facts). The held-out response perplexity
+/// must fall below the base model's (measured by the run before any update, the `eval` event at
+/// step 0, on the same rows and the same, for QLoRA quantised, base), and `chat --run` (greedy)
+/// must answer a trained prompt with a learned code word. Prints the numbers and the wall time.
+fn smollm2_learns_code_words(method: &str) {
+    let Some(model) = tunesmith_testkit::paths::smollm2_gguf() else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let data = write_code_words(home.path());
     let started = std::time::Instant::now();
     let lines = train(
         &model,
@@ -199,7 +207,7 @@ fn smollm2_lora_learns_made_up_code_words_and_greedy_decoding_answers_with_one()
         home.path(),
         &[
             "--method",
-            "lora",
+            method,
             "--epochs",
             "3",
             "--batch",
@@ -227,10 +235,10 @@ fn smollm2_lora_learns_made_up_code_words_and_greedy_decoding_answers_with_one()
     let tuned = last["metrics"]["perplexity"].as_f64().unwrap();
     let run_id = last["run_id"].as_str().unwrap();
     println!(
-        "SmolLM2 LoRA: held-out response perplexity {base:.3} -> {tuned:.3}, {} steps, {wall:.1} s",
+        "SmolLM2 {method}: held-out response perplexity {base:.3} -> {tuned:.3}, {} steps, {wall:.1} s",
         lines.iter().filter(|l| l["event"] == "step").count()
     );
-    assert!(tuned < base, "perplexity {base} -> {tuned}");
+    assert!(tuned < base, "{method}: perplexity {base} -> {tuned}");
 
     let out = tunesmith()
         .args(["chat", "--run", run_id, "--max-tokens", "24"])
@@ -240,7 +248,7 @@ fn smollm2_lora_learns_made_up_code_words_and_greedy_decoding_answers_with_one()
         .output()
         .unwrap();
     let answer = String::from_utf8_lossy(&out.stdout);
-    println!("greedy answer: {answer}");
+    println!("{method} greedy answer: {answer}");
     assert!(
         out.status.success(),
         "{}",
@@ -251,7 +259,17 @@ fn smollm2_lora_learns_made_up_code_words_and_greedy_decoding_answers_with_one()
     // reliably which project owns which (seen: Alder -> Copperfox): exact recall needs more epochs,
     // which this CI tier cannot afford.
     assert!(
-        facts.iter().any(|(_, word)| answer.contains(word)),
-        "no learned code word in: {answer}"
+        CODE_WORDS.iter().any(|(_, word)| answer.contains(word)),
+        "{method}: no learned code word in: {answer}"
     );
+}
+
+#[test]
+fn smollm2_lora_learns_made_up_code_words_and_greedy_decoding_answers_with_one() {
+    smollm2_learns_code_words("lora");
+}
+
+#[test]
+fn smollm2_qlora_learns_made_up_code_words_and_greedy_decoding_answers_with_one() {
+    smollm2_learns_code_words("qlora");
 }

@@ -7,9 +7,13 @@
 #![deny(missing_docs)]
 
 pub mod bindings;
+pub mod close;
 pub mod commands;
 pub mod error;
+pub mod jobs;
+pub mod offload;
 pub mod state;
+pub mod training_job;
 
 use tauri::Runtime;
 
@@ -20,7 +24,7 @@ use crate::state::AppState;
 /// Generic over the runtime so the unit tests build the very same app on Tauri's mock runtime.
 pub fn configure<R: Runtime>(
     builder: tauri::Builder<R>,
-    commands: &tauri_specta::Builder<R>,
+    commands: tauri_specta::Builder<R>,
     state: AppState,
 ) -> tauri::Builder<R> {
     builder
@@ -29,6 +33,13 @@ pub fn configure<R: Runtime>(
         .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .invoke_handler(commands.invoke_handler())
+        // Typed events (`close-requested`) need their names registered with the app.
+        .setup(move |app| {
+            commands.mount_events(app);
+            Ok(())
+        })
+        // Closing the window while a job runs asks first (see `close`).
+        .on_window_event(close::on_window_event)
 }
 
 /// Starts the desktop app and blocks until its window closes.
@@ -44,7 +55,7 @@ pub fn run() {
 
     let app = configure(
         tauri::Builder::default(),
-        &commands,
+        commands,
         AppState::from_environment(),
     )
     .build(tauri::generate_context!());

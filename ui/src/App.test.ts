@@ -80,13 +80,20 @@ describe("App", () => {
     }
   });
 
-  it("shows an empty state, not sample data, on every screen but Home", async () => {
-    mockIPC(() => report);
+  it("shows an empty state, not sample data, on every screen of a fresh home", async () => {
+    // A fresh home: no model, no run, no index. Screens load their lists asynchronously, so each
+    // empty state is waited for.
+    mockIPC((cmd) => {
+      if (cmd === "doctor") return report;
+      if (cmd === "models_list") return { cache_dir: "/cache", offline: false, models: [] };
+      if (cmd.endsWith("_list") || cmd === "models_suggested") return [];
+      return null;
+    });
     app = mount(App, { target: document.body });
-    for (const screen of SCREENS.filter((s) => s.id !== "home")) {
+    for (const screen of SCREENS) {
       document.querySelector<HTMLButtonElement>(`[data-nav="${screen.id}"]`)?.click();
       flushSync();
-      expect(document.querySelector("main [data-empty-state]")).not.toBeNull();
+      await eventually(() => expect(document.querySelector("main [data-empty-state]")).not.toBeNull());
       expect(document.querySelectorAll("main table").length).toBe(0);
     }
   });

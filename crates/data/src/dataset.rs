@@ -25,6 +25,7 @@ const PROGRESS_EVERY: u64 = 16_384;
 
 /// Everything the user can choose about reading and checking a dataset.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct InspectOptions {
     /// Format and header, when not sniffed.
     #[serde(skip)]
@@ -41,6 +42,7 @@ pub struct InspectOptions {
 
 /// How far reading has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Progress {
     /// Bytes of the file read.
     pub bytes_read: u64,

@@ -23,6 +23,7 @@ use crate::split::{SplitConfig, SplitItem, SplitPlan};
 
 /// The fixes the user chose: each is one flag of `tunesmith data inspect` and `tunesmith train`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Fixes {
     /// `--drop-duplicates`: keep the first of each group of exact or near duplicates.
     pub drop_duplicates: bool,

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 /// A text encoding Tunesmith reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "kebab-case")]
 pub enum TextEncoding {
     /// UTF-8 without a byte-order mark.

@@ -11,6 +11,7 @@ use crate::source::Record;
 
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Message {
     /// `system`, `user` or `assistant`.
     pub role: String,
@@ -20,6 +21,7 @@ pub struct Message {
 
 /// What an example holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Content {
     /// A text and its class.
@@ -43,6 +45,7 @@ pub enum Content {
 
 /// One example and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Example {
     /// The 1-based line of the file the row starts on.
     pub line: u64,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// Labels that should probably be one class.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LabelMerge {
     /// The spelling to keep.
     pub canonical: String,

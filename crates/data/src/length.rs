@@ -69,6 +69,7 @@ pub fn estimate(text: &str) -> u32 {
 
 /// Token-length statistics against a maximum length.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LengthStats {
     /// `tokenizer` or `estimate`.
     pub method: String,

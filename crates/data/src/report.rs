@@ -13,6 +13,7 @@ use crate::split::SmallClass;
 
 /// Personal data of one kind: how many rows, and which to look at.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PiiCount {
     /// Rows with at least one match.
     pub count: u64,
@@ -22,6 +23,7 @@ pub struct PiiCount {
 
 /// The sizes of the default split (what training will use unless told otherwise).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SplitSummary {
     /// Training rows.
     pub train: u64,
@@ -41,6 +43,7 @@ pub struct SplitSummary {
 
 /// Everything the data doctor found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct InspectReport {
     /// The file inspected.
     pub file: String,

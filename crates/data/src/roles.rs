@@ -11,6 +11,7 @@ use crate::source::{Format, Source};
 
 /// What a column is used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Text to classify (several text columns are joined with a line break).
@@ -35,6 +36,7 @@ pub enum Role {
 
 /// What the model learns to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum Task {
     /// Put each text in one of a fixed set of classes.
@@ -56,6 +58,7 @@ impl std::str::FromStr for Task {
 
 /// How a column's role was decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum Reason {
     /// From the column's name.
@@ -68,6 +71,7 @@ pub enum Reason {
 
 /// One column and its role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Column {
     /// The column's name.
     pub name: String,
@@ -79,6 +83,7 @@ pub struct Column {
 
 /// The user's corrections to the guess. Column names are matched exactly, then ignoring case.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RoleOverrides {
     /// The task; guessed from the roles when `None`.
     pub task: Option<Task>,
@@ -92,6 +97,7 @@ pub struct RoleOverrides {
 
 /// The columns with their roles, and the task they add up to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Schema {
     /// The task.
     pub task: Task,

@@ -24,12 +24,14 @@ const SAMPLE_ROWS: usize = 500;
 
 /// The layout of a file's rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Format {
     /// Delimited text (CSV, TSV, semicolon- or pipe-separated) with RFC 4180 quoting.
     Delimited {
         /// The field separator.
         #[serde(serialize_with = "ser_delimiter")]
+        #[cfg_attr(feature = "specta", specta(type = String))]
         delimiter: u8,
     },
     /// JSON Lines: one JSON object per line.
@@ -78,6 +80,7 @@ pub struct Record {
 
 /// A row that could not be read as the header says, with a message that says where and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RowProblem {
     /// The 1-based line the row starts on.
     pub line: u64,

@@ -17,6 +17,7 @@ use crate::rng::SplitMix64;
 
 /// What the split needs to know about one example.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SplitItem {
     /// The hash of the example's normalised text: equal keys stay together.
     pub key: u64,
@@ -28,6 +29,7 @@ pub struct SplitItem {
 
 /// How to split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SplitConfig {
     /// The share of rows for validation (0 to 1).
     pub validation: f64,
@@ -55,6 +57,7 @@ impl Default for SplitConfig {
 
 /// A class too small to appear in every split.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SmallClass {
     /// The label.
     pub label: String,
@@ -69,6 +72,7 @@ pub const PARTS: [&str; 3] = ["train", "validation", "test"];
 
 /// A split: which part (or fold) each example belongs to, and how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SplitPlan {
     /// `holdout` (train/validation/test) or `k-fold`.
     pub kind: String,

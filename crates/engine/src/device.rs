@@ -10,6 +10,7 @@ use crate::{EngineError, Result};
 
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceRequest {
     /// The best available device.
@@ -97,10 +98,14 @@ pub fn name(device: &Device) -> String {
 pub fn detect() -> DeviceInfo {
     let cuda_available = candle_core::utils::cuda_is_available() && Device::new_cuda(0).is_ok();
     let metal_available = candle_core::utils::metal_is_available() && Device::new_metal(0).is_ok();
-    let selected = open(DeviceRequest::Auto).map(|d| name(&d)).unwrap_or_else(|_| "cpu".into());
+    let selected = open(DeviceRequest::Auto)
+        .map(|d| name(&d))
+        .unwrap_or_else(|_| "cpu".into());
     DeviceInfo {
         selected,
-        cpu_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        cpu_threads: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         cuda_compiled: cfg!(feature = "cuda"),
         cuda_available,
         metal_compiled: cfg!(feature = "metal"),

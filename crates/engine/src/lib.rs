@@ -8,13 +8,13 @@
 pub mod adapters;
 pub mod device;
 pub mod error;
-pub mod metrics;
 pub mod generate;
 pub mod gguf;
+pub mod metrics;
 pub mod models;
 pub mod nn;
-pub mod tokenizer;
 pub mod task;
+pub mod tokenizer;
 pub mod train;
 
 pub use error::{EngineError, Result};

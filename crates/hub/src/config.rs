@@ -10,6 +10,7 @@ use crate::{HubError, Result};
 
 /// The parts of `config.json` Tunesmith uses.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ModelConfig {
     /// `architectures`.
     #[serde(default)]

@@ -10,8 +10,8 @@ pub enum HubError {
     #[error(
         "`{repo}` is gated or private: the hub needs an access token. Accept the model's licence on its \
          hub page, create a read token at https://huggingface.co/settings/tokens, then set it in the \
-         HF_TOKEN environment variable (or run `huggingface-cli login`, which saves it where Tunesmith \
-         finds it)."
+         HF_TOKEN environment variable, or save it with `tunesmith models login` (or `huggingface-cli \
+         login`), where Tunesmith finds it."
     )]
     TokenRequired {
         /// The repository id.
@@ -100,6 +100,12 @@ pub enum HubError {
         /// What is wrong and what to do.
         reason: String,
     },
+    /// The operating system's keyring cannot save, read or delete the token.
+    #[error("the operating system's keyring is not available here ({reason}); set the HF_TOKEN environment variable to your hub token instead")]
+    Keyring {
+        /// What the keyring answered (never the token).
+        reason: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -140,6 +146,7 @@ impl HubError {
             HubError::NoUsableWeights { .. } => "no_weights",
             HubError::BadModelId(_) => "bad_model_id",
             HubError::Invalid { .. } => "invalid_model",
+            HubError::Keyring { .. } => "keyring",
             HubError::Io { .. } => "io",
         }
     }

@@ -7,8 +7,8 @@
 //! f32 weights, AdamW with two moments, no gradient checkpointing, differentiable attention that
 //! keeps its score matrices). The constants that are assumptions rather than counts are listed in
 //! [`Estimate::assumptions`]. The time estimate needs a measured calibration of the engine's
-//! training step on this machine; until the engine exposes one, [`TimeEstimate`] says so instead of
-//! inventing a number.
+//! training step on this machine ([`StepTiming`], measured by the application, which knows the
+//! engine); without one, [`TimeEstimate`] says so instead of inventing a number.
 
 use serde::Serialize;
 
@@ -22,6 +22,9 @@ const MIB: u64 = 1024 * 1024;
 
 /// How the model is trained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+// The app's TypeScript already has a `Method`; the container name never reaches the JSON.
+#[cfg_attr(feature = "specta", serde(rename = "EstimateMethod"))]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Every weight trained.
@@ -39,7 +42,7 @@ impl std::str::FromStr for Method {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s.to_ascii_lowercase().replace('_', "-").as_str() {
             "full" => Ok(Method::Full),
-            "feature-extraction" | "frozen" | "head" => Ok(Method::FeatureExtraction),
+            "feature-extraction" | "features" | "frozen" | "head" => Ok(Method::FeatureExtraction),
             "lora" => Ok(Method::Lora),
             "qlora" => Ok(Method::Qlora),
             other => Err(format!(
@@ -51,6 +54,7 @@ impl std::str::FromStr for Method {
 
 /// The sizes of a model that memory depends on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ModelShape {
     /// Encoder or decoder.
     pub family: Family,
@@ -70,6 +74,10 @@ pub struct ModelShape {
     pub vocab: u64,
     /// Context length.
     pub context_length: Option<u64>,
+    /// Size of a GGUF file, which the engine reads and dequantises to f32 while loading (`None`
+    /// for safetensors folders and for models not on disk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_bytes: Option<u64>,
 }
 
 impl ModelShape {
@@ -98,6 +106,7 @@ impl ModelShape {
             intermediate,
             vocab,
             context_length: cfg.max_position_embeddings,
+            file_bytes: None,
         };
         shape.parameters = parameters
             .unwrap_or_else(|| shape.analytic_parameters(cfg.tie_word_embeddings.unwrap_or(true)));
@@ -129,6 +138,7 @@ impl ModelShape {
                 _ => h.arch_int("vocab_size").unwrap_or(32_000),
             },
             context_length: h.arch_int("context_length"),
+            file_bytes: None,
         })
     }
 
@@ -159,14 +169,57 @@ impl ModelShape {
         embeddings + self.block_linear_parameters() + head
     }
 
-    /// LoRA parameters of rank `r` on the query and value projections (PEFT's default targets).
+    /// The block's linear layers as (input, output) widths: what LoRA adapts (the engine's default
+    /// targets every linear layer of a block, as PEFT's `all-linear`).
+    fn block_linears(&self) -> Vec<(u64, u64)> {
+        let (h, i, kv) = (self.hidden, self.intermediate, self.kv_dim());
+        match self.family {
+            Family::Encoder => vec![(h, h), (h, h), (h, h), (h, h), (h, i), (i, h)],
+            Family::Decoder => vec![(h, h), (h, kv), (h, kv), (h, h), (h, i), (h, i), (i, h)],
+        }
+    }
+
+    /// Sum of the block linears' input and output widths (LoRA's activations scale with it).
+    fn block_linear_widths(&self) -> u64 {
+        self.block_linears().iter().map(|(a, b)| a + b).sum()
+    }
+
+    /// LoRA parameters of rank `r` on every linear layer of every block (the engine's default).
     pub fn lora_parameters(&self, r: u64) -> u64 {
-        self.layers * (r * (self.hidden + self.hidden) + r * (self.hidden + self.kv_dim()))
+        self.layers * r * self.block_linear_widths()
+    }
+
+    /// Bytes of the frozen base quantised as the engine's 4-bit policy does: Q4_K (4.5 bits per
+    /// weight) where a matrix's rows are a multiple of 256 wide, Q8_0 (8.5 bits) elsewhere; the
+    /// embedding too; norms and biases stay f32.
+    // `is_multiple_of` is newer than the workspace's minimum Rust version.
+    #[allow(clippy::manual_is_multiple_of)]
+    fn quantised_base_bytes(&self) -> u64 {
+        let q = |inp: u64, out: u64| -> f64 {
+            let per = if inp % 256 == 0 {
+                144.0 / 256.0
+            } else {
+                34.0 / 32.0
+            };
+            (inp * out) as f64 * per
+        };
+        let blocks: f64 = self
+            .block_linears()
+            .iter()
+            .map(|&(a, b)| q(a, b))
+            .sum::<f64>()
+            * self.layers as f64;
+        let embedding = q(self.hidden, self.vocab);
+        let quantised = self.layers * self.block_linears().iter().map(|(a, b)| a * b).sum::<u64>()
+            + self.vocab * self.hidden;
+        let rest = self.parameters.saturating_sub(quantised) * F32;
+        (blocks + embedding) as u64 + rest
     }
 }
 
 /// What is being estimated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct EstimateRequest {
     /// The method.
     pub method: Method,
@@ -182,6 +235,7 @@ pub struct EstimateRequest {
 
 /// Peak memory, by part, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Breakdown {
     /// The model's weights as loaded (f32; the quantised part for QLoRA).
     pub weights: u64,
@@ -202,6 +256,9 @@ pub struct Breakdown {
 
 /// fits / tight / does_not_fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+// The app's TypeScript already has a `Verdict`; the container name never reaches the JSON.
+#[cfg_attr(feature = "specta", serde(rename = "MemoryVerdict"))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Under 80 % of free memory.
@@ -214,30 +271,110 @@ pub enum Verdict {
 
 /// The time estimate, or why there is none yet.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TimeEstimate {
     /// Whether a measured calibration on this machine backs the numbers.
     pub calibrated: bool,
-    /// Seconds per optimiser step, when calibrated.
+    /// Seconds per optimiser step, measured.
     pub seconds_per_step: Option<f64>,
+    /// Optimiser steps of the whole run, when the data size is known.
+    pub steps: Option<u64>,
+    /// Epochs counted in `steps`.
+    pub epochs: Option<u64>,
+    /// One-off seconds before the first step (feature extraction computes every row's features
+    /// once), when the data size is known.
+    pub setup_seconds: Option<f64>,
+    /// The whole run: `setup_seconds + steps x seconds_per_step`, when the data size is known.
+    pub total_seconds: Option<f64>,
+    /// Whether the calibration was reused from an earlier measurement rather than timed now.
+    pub cached: bool,
     /// What the estimate rests on, or why it is missing.
     pub note: String,
 }
 
+/// A measured calibration: the engine's training step timed on this machine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepTiming {
+    /// Median seconds per optimiser step, after the warm-up.
+    pub seconds_per_step: f64,
+    /// Seconds per row of the one-off work before training (0 when there is none).
+    pub setup_seconds_per_row: f64,
+    /// Steps timed (after the warm-up).
+    pub timed_steps: u32,
+}
+
+/// How much data the run trains on, for counting its steps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunSize {
+    /// Training rows (after the validation and test split).
+    pub train_rows: u64,
+    /// Rows the one-off setup touches (training plus validation rows for feature extraction).
+    pub setup_rows: u64,
+    /// Passes over the training rows.
+    pub epochs: u64,
+}
+
 impl TimeEstimate {
-    /// The honest answer until the engine's training step can be timed here.
-    pub fn not_calibrated() -> Self {
+    /// No time estimate, and why (`note`).
+    pub fn not_calibrated(note: impl Into<String>) -> Self {
         TimeEstimate {
             calibrated: false,
             seconds_per_step: None,
-            note: "not calibrated: the time estimate comes from timing a few training steps of the engine on this \
-                   machine, and the engine does not expose its training step to the estimator yet"
-                .to_string(),
+            steps: None,
+            epochs: None,
+            setup_seconds: None,
+            total_seconds: None,
+            cached: false,
+            note: note.into(),
+        }
+    }
+
+    /// The time of a run of `size` (when known) in batches of `batch`, from `timing`.
+    pub fn from_timing(
+        timing: &StepTiming,
+        batch: u64,
+        size: Option<RunSize>,
+        cached: bool,
+    ) -> Self {
+        let how = format!(
+            "median of {} training steps of the engine timed on this machine{}",
+            timing.timed_steps,
+            if cached {
+                " (an earlier calibration with the same settings)"
+            } else {
+                ""
+            }
+        );
+        let Some(size) = size else {
+            return TimeEstimate {
+                calibrated: true,
+                seconds_per_step: Some(timing.seconds_per_step),
+                steps: None,
+                epochs: None,
+                setup_seconds: None,
+                total_seconds: None,
+                cached,
+                note: format!("{how}; give the data (--data FILE, or --rows and --epochs) for the run's total"),
+            };
+        };
+        let steps = size.train_rows.div_ceil(batch.max(1)).max(1) * size.epochs.max(1);
+        let setup = timing.setup_seconds_per_row * size.setup_rows as f64;
+        TimeEstimate {
+            calibrated: true,
+            seconds_per_step: Some(timing.seconds_per_step),
+            steps: Some(steps),
+            epochs: Some(size.epochs),
+            setup_seconds: Some(setup),
+            total_seconds: Some(setup + steps as f64 * timing.seconds_per_step),
+            cached,
+            note: format!("{how}; validation passes are not counted"),
         }
     }
 }
 
 /// The estimate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Estimate {
     /// The model's shape.
     pub shape: ModelShape,
@@ -259,12 +396,42 @@ pub struct Estimate {
     pub assumptions: Vec<String>,
 }
 
-/// Fixed runtime memory: the process, the tokenizer, allocator pools.
-const RUNTIME_BYTES: u64 = 256 * MIB;
-/// Allocator fragmentation and temporaries, as a fraction of the rest.
-const SLACK: f64 = 0.10;
-/// Bytes per parameter of the 4-bit base (Q4_K: 144 bytes per 256 weights).
-const Q4_BYTES_PER_PARAM: f64 = 144.0 / 256.0;
+// The constants below are counts of what the engine keeps alive, fitted to the measured peak
+// resident memory of `tunesmith train` runs (all-MiniLM-L6-v2 full/lora/features at 16x64 and 4x128
+// tokens, SmolLM2-135M full/lora/qlora at 2x64 and 1x128; tests/estimate_peaks.rs and
+// bench/README.md). They are per token and layer, in f32 values, so they scale with the model's
+// shape; a change of the engine's ops (fused kernels, a backward that skips frozen weights) moves
+// them, and that test says so.
+
+/// The process itself: the binary, the tokenizer, the run history, the data.
+const RUNTIME_BYTES: u64 = 40 * MIB;
+/// Values kept per token and layer for the backward pass, per hidden unit (residual stream,
+/// projections, composed LayerNorm/RMSNorm, dropout masks and their retained gradients).
+const ACT_PER_HIDDEN: [u64; 2] = [34, 40]; // [encoder, decoder]
+/// ... per intermediate (MLP) unit.
+const ACT_PER_INTERMEDIATE: [u64; 2] = [9, 18];
+/// ... per head and key position (scores, scaling, mask, composed softmax, dropout).
+const ACT_PER_SCORE: u64 = 24;
+/// Extra values per token and layer that LoRA keeps, per unit of its layers' input + output widths
+/// (dropout on the input, the low-rank path, the scaled update and the sum), in hundredths.
+const LORA_ACT_PER_WIDTH_CENTI: [u64; 2] = [314, 157]; // [encoder, decoder]
+/// Copies of the logits a decoder's loss keeps (shift, log-softmax, gather, their gradients).
+const LOGIT_COPIES: u64 = 8;
+/// candle's backward also computes the gradient of a frozen dense weight (`X^T dY`) and keeps it,
+/// with its accumulation buffers, until the backward ends: this many weight-sized copies.
+const FROZEN_GRADIENT_COPIES: u64 = 3;
+/// Feature extraction computes features (and evaluation runs) in batches of this many rows.
+const EVAL_BATCH: u64 = 32;
+/// Values alive per token during an inference forward pass, per hidden unit and per head x key.
+const INFER_PER_HIDDEN: u64 = 14;
+const INFER_PER_SCORE: u64 = 4;
+
+fn family_index(f: Family) -> usize {
+    match f {
+        Family::Encoder => 0,
+        Family::Decoder => 1,
+    }
+}
 
 fn trainable_count(shape: &ModelShape, req: &EstimateRequest) -> (u64, u64) {
     // (trainable parameters in total, of which beyond the base weights)
@@ -282,58 +449,85 @@ fn trainable_count(shape: &ModelShape, req: &EstimateRequest) -> (u64, u64) {
     }
 }
 
-/// Activation elements kept per token and layer: the normalised inputs, projections, residuals and
-/// the MLP's intermediates (`c_h` per hidden unit, `c_i` per intermediate unit), and the attention
-/// scores, probabilities and mask (3 per head per key position).
+/// Activations kept for the backward pass of one step (with a decoder's logits), or, for feature
+/// extraction, the frozen forward pass that computes each row's features once.
 fn activation_bytes(shape: &ModelShape, req: &EstimateRequest) -> u64 {
     let s = req.max_len;
+    if req.method == Method::FeatureExtraction {
+        let tokens = EVAL_BATCH * s;
+        return tokens
+            * (INFER_PER_HIDDEN * shape.hidden + INFER_PER_SCORE * shape.heads * s)
+            * F32;
+    }
     let tokens = req.batch * s;
-    let (c_h, c_i) = match shape.family {
-        Family::Encoder => (10, 3),
-        Family::Decoder => (10, 5),
-    };
-    let per_token_layer =
-        c_h * shape.hidden + c_i * shape.intermediate + 3 * shape.heads * s + 2 * shape.kv_dim();
+    let f = family_index(shape.family);
+    let mut per_token_layer = ACT_PER_HIDDEN[f] * shape.hidden
+        + ACT_PER_INTERMEDIATE[f] * shape.intermediate
+        + ACT_PER_SCORE * shape.heads * s;
+    if matches!(req.method, Method::Lora | Method::Qlora) {
+        per_token_layer += LORA_ACT_PER_WIDTH_CENTI[f] * shape.block_linear_widths() / 100;
+    }
     let logits = match shape.family {
-        // logits, their log-softmax and its gradient
-        Family::Decoder => 3 * tokens * shape.vocab,
+        Family::Decoder => LOGIT_COPIES * tokens * shape.vocab,
         Family::Encoder => 0,
     };
-    let layers = match req.method {
-        // no backward through the frozen backbone: one layer's worth is alive at a time
-        Method::FeatureExtraction => 2,
-        _ => shape.layers,
-    };
-    let lora = match req.method {
-        Method::Lora | Method::Qlora => 2 * tokens * req.lora_rank * shape.layers,
-        _ => 0,
-    };
-    (tokens * per_token_layer * layers + logits + lora + tokens * shape.hidden * 2) * F32
+    (tokens * shape.layers * per_token_layer + logits) * F32
 }
 
 /// The breakdown for `shape` and `req`.
+///
+/// The peak is the largest of three moments: the end of a step's backward pass (weights,
+/// trainable state, gradients and activations, the sum of the parts), saving a checkpoint (weights
+/// and both moments serialised while the step's gradients are still held), and, for a GGUF file,
+/// loading (the file dequantised to f32). What the last two add beyond the step is in `overhead`.
 pub fn breakdown(shape: &ModelShape, req: &EstimateRequest) -> (Breakdown, u64) {
     let (trainable, extra) = trainable_count(shape, req);
+    let f32_weights = shape.parameters * F32;
     let weights = match req.method {
-        Method::Qlora => {
-            let quantised = shape.block_linear_parameters().min(shape.parameters);
-            (quantised as f64 * Q4_BYTES_PER_PARAM) as u64 + (shape.parameters - quantised) * F32
-        }
-        _ => shape.parameters * F32,
+        Method::Qlora => shape.quantised_base_bytes(),
+        _ => f32_weights,
     };
     let trainable_parameters = extra * F32;
-    let gradients = trainable * F32;
+    let frozen_gradients = match req.method {
+        Method::Lora => {
+            let mut frozen = shape.block_linear_parameters();
+            if shape.family == Family::Decoder {
+                // the output head (tied to the embedding, or its own) is a frozen dense matmul
+                frozen += shape.vocab * shape.hidden;
+            }
+            FROZEN_GRADIENT_COPIES * frozen * F32
+        }
+        _ => 0,
+    };
+    let gradients = trainable * F32 + frozen_gradients;
     let optimizer_state = 2 * trainable * F32;
     let activations = activation_bytes(shape, req);
-    let mut overhead = RUNTIME_BYTES;
-    if req.method == Method::Qlora {
-        // the backward pass dequantises one layer's largest matrix at a time
-        overhead += 2 * shape.hidden * shape.intermediate.max(shape.hidden) * F32;
-    }
-    let sub = weights + trainable_parameters + gradients + optimizer_state + activations + overhead;
-    overhead += (sub as f64 * SLACK) as u64;
-    let total =
-        weights + trainable_parameters + gradients + optimizer_state + activations + overhead;
+    // A safetensors folder stays memory-mapped while the model lives, and its pages were all read.
+    let mapped = match shape.file_bytes {
+        Some(_) => 0,
+        None => f32_weights,
+    };
+    let step = weights + trainable_parameters + gradients + optimizer_state + activations;
+    // Saving a checkpoint: the weights, the step's gradients (summed and scaled copies) and
+    // the serialised trainable weights and moments, all at once.
+    let checkpoint = weights
+        + trainable_parameters
+        + optimizer_state
+        + 2 * trainable * F32
+        + 3 * trainable * F32;
+    // Loading a GGUF: the file, its f32 dequantisation, and the trainable copies or the quantised
+    // base built from it.
+    let load = shape.file_bytes.map_or(0, |file| {
+        file + f32_weights
+            + match req.method {
+                Method::Full => f32_weights,
+                Method::Qlora => weights,
+                _ => 0,
+            }
+    });
+    let peak_excess = checkpoint.max(load).saturating_sub(step);
+    let overhead = RUNTIME_BYTES + mapped + peak_excess;
+    let total = step + overhead;
     (
         Breakdown {
             weights,
@@ -381,20 +575,23 @@ pub fn estimate(shape: &ModelShape, req: &EstimateRequest, free: Option<u64>) ->
         free_memory: free,
         verdict: v,
         suggestion,
-        time: TimeEstimate::not_calibrated(),
+        time: TimeEstimate::not_calibrated(
+            "not calibrated: the time comes from timing a few training steps of the engine on this machine (--calibrate)",
+        ),
         assumptions: vec![
             "weights, gradients and optimiser state in f32 (the engine trains in f32)".into(),
             "AdamW: two moments per trainable parameter".into(),
-            "no gradient checkpointing; attention keeps scores, probabilities and mask".into(),
+            "every row is max_len tokens long (shorter rows need less)".into(),
+            "no gradient checkpointing; activation counts per token and layer are fitted to the engine's measured peaks".into(),
             format!(
-                "LoRA rank {} on the query and value projections",
-                req.lora_rank
+                "LoRA rank {} on every linear layer of each block (the engine's default); candle keeps {} copies of each frozen weight's gradient during the backward pass",
+                req.lora_rank, FROZEN_GRADIENT_COPIES
             ),
-            "QLoRA base: block linear layers at 4.5 bits per weight (Q4_K), the rest in f32".into(),
+            "QLoRA base: Q4_K where a matrix's rows are a multiple of 256 wide, Q8_0 elsewhere, norms in f32".into(),
+            "a model folder's safetensors stay memory-mapped; a GGUF file is dequantised to f32 while loading".into(),
             format!(
-                "runtime {} MiB plus {:.0} % allocator slack",
-                RUNTIME_BYTES / MIB,
-                SLACK * 100.0
+                "runtime {} MiB; a checkpoint is serialised in memory before it is written",
+                RUNTIME_BYTES / MIB
             ),
         ],
     }
@@ -479,6 +676,22 @@ mod tests {
             intermediate: 1536,
             vocab: 30522,
             context_length: Some(512),
+            file_bytes: None,
+        }
+    }
+
+    fn smollm2() -> ModelShape {
+        ModelShape {
+            family: Family::Decoder,
+            parameters: 134_515_008,
+            hidden: 576,
+            layers: 30,
+            heads: 9,
+            kv_heads: 3,
+            intermediate: 1536,
+            vocab: 49152,
+            context_length: Some(8192),
+            file_bytes: Some(98_362_432),
         }
     }
 
@@ -493,13 +706,54 @@ mod tests {
     }
 
     #[test]
-    fn lighter_methods_need_less_memory_than_full_fine_tuning() {
+    fn feature_extraction_needs_the_least_memory_and_qlora_less_than_lora() {
         let full = breakdown(&minilm(), &req(Method::Full, 16)).0.total;
         let lora = breakdown(&minilm(), &req(Method::Lora, 16)).0.total;
         let frozen = breakdown(&minilm(), &req(Method::FeatureExtraction, 16))
             .0
             .total;
-        assert!(full > lora && lora > frozen, "{full} {lora} {frozen}");
+        assert!(frozen < lora && frozen < full, "{full} {lora} {frozen}");
+        let (d, r) = (smollm2(), req(Method::Lora, 2));
+        let qlora = EstimateRequest {
+            method: Method::Qlora,
+            ..r.clone()
+        };
+        assert!(breakdown(&d, &qlora).0.total < breakdown(&d, &r).0.total);
+    }
+
+    #[test]
+    fn the_parts_add_up_to_the_total() {
+        for m in [Method::Full, Method::Lora, Method::Qlora] {
+            let b = breakdown(&smollm2(), &req(m, 2)).0;
+            let sum = b.weights
+                + b.trainable_parameters
+                + b.gradients
+                + b.optimizer_state
+                + b.activations
+                + b.overhead;
+            assert_eq!(sum, b.total, "{m:?}");
+        }
+    }
+
+    #[test]
+    fn a_calibrated_time_counts_the_steps_of_the_run_and_its_one_off_setup() {
+        let timing = StepTiming {
+            seconds_per_step: 0.5,
+            setup_seconds_per_row: 0.01,
+            timed_steps: 3,
+        };
+        let size = RunSize {
+            train_rows: 81,
+            setup_rows: 90,
+            epochs: 3,
+        };
+        let t = TimeEstimate::from_timing(&timing, 16, Some(size), false);
+        assert!(t.calibrated && !t.cached);
+        assert_eq!(t.steps, Some(6 * 3));
+        assert!((t.total_seconds.unwrap() - (0.9 + 18.0 * 0.5)).abs() < 1e-9);
+        let unsized_run = TimeEstimate::from_timing(&timing, 16, None, true);
+        assert_eq!(unsized_run.seconds_per_step, Some(0.5));
+        assert!(unsized_run.total_seconds.is_none() && unsized_run.cached);
     }
 
     #[test]
@@ -542,6 +796,7 @@ mod tests {
             intermediate: 1536,
             vocab: 49152,
             context_length: Some(8192),
+            file_bytes: None,
         };
         let r = EstimateRequest {
             method: Method::Full,

@@ -17,6 +17,7 @@ use crate::{HubError, Result};
 
 /// Where a model came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ModelSource {
     /// Downloaded from the hub into the HF cache.
@@ -29,6 +30,7 @@ pub enum ModelSource {
 
 /// A model Tunesmith knows, as the registry stores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ModelRecord {
     /// The hub id, or `local/<folder>` / `gguf/<file>` for imports.
     pub id: String,

@@ -15,6 +15,7 @@ pub mod error;
 pub mod estimate;
 pub mod gguf;
 pub mod import;
+pub mod keyring_token;
 pub mod locate;
 pub mod memory;
 pub mod progress;

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// Free memory of a device, and where the number came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FreeMemory {
     /// The device (`cpu`, `cuda`).
     pub device: String,

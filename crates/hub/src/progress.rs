@@ -8,6 +8,7 @@ use serde::Serialize;
 
 /// One file a pull will fetch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PlannedFile {
     /// Its path in the repository.
     pub file: String,
@@ -20,6 +21,7 @@ pub struct PlannedFile {
 /// What a pull reports, in order: `started`, per file (`file_started`, `progress`...,
 /// `file_done`) or `file_cached`, with `retrying` / `corrupted` where they happen, then `finished`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum PullEvent {
     /// The plan: which files, how many bytes.

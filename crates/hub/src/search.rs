@@ -32,6 +32,7 @@ const EXPAND: &[&str] = &[
 
 /// One search result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ModelSummary {
     /// `owner/name`.
     pub id: String,

@@ -7,6 +7,7 @@ use crate::support::support_of;
 
 /// One suggestion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Suggestion {
     /// The hub id.
     pub id: String,

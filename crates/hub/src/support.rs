@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Encoders (classification, embeddings) or decoders (generation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Family {
     /// BERT-like: classification and sentence embeddings.
@@ -49,6 +50,7 @@ pub const SUPPORTED_MODEL_TYPES: &[(&str, Family)] = &[
 
 /// The verdict on one model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Support {
     /// Whether the engine loads it.
     pub supported: bool,

@@ -1,7 +1,7 @@
 //! The hub access token: found where the Python tools look for it, and never printed.
 //!
-//! Order: `HF_TOKEN`, then the file named by `HF_TOKEN_PATH`, then `$HF_HOME/token` (written by
-//! `huggingface-cli login`). Tunesmith never stores a token in its database or logs; the `Debug`
+//! Order: `HF_TOKEN`, then the operating system's keyring (saved by `tunesmith models login`), then
+//! the file named by `HF_TOKEN_PATH`, then `$HF_HOME/token` (written by `huggingface-cli login`). Tunesmith never stores a token in its database or logs; the `Debug`
 //! form of [`Token`] is redacted so it cannot leak through an error or a trace.
 
 use std::path::PathBuf;
@@ -34,6 +34,8 @@ impl std::fmt::Debug for Token {
 pub enum TokenSource {
     /// The `HF_TOKEN` environment variable.
     Env,
+    /// The operating system's keyring (`tunesmith models login`).
+    Keyring,
     /// A token file (`HF_TOKEN_PATH` or `$HF_HOME/token`).
     File(PathBuf),
 }
@@ -46,6 +48,9 @@ pub fn find_token() -> Option<(Token, TokenSource)> {
         .and_then(Token::new)
     {
         return Some((t, TokenSource::Env));
+    }
+    if let Some(t) = crate::keyring_token::saved_token() {
+        return Some((t, TokenSource::Keyring));
     }
     let path = match std::env::var_os("HF_TOKEN_PATH") {
         Some(p) if !p.is_empty() => PathBuf::from(p),

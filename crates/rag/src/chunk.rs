@@ -16,6 +16,7 @@ use crate::tokenizer::TokenCounter;
 
 /// How documents are cut into passages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ChunkConfig {
     /// The most tokens in one passage.
     pub chunk_tokens: usize,

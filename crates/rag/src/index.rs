@@ -51,6 +51,7 @@ pub const SCHEMA_VERSION: &str = "1";
 
 /// The settings that shaped an index's passages and vectors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct IndexSettings {
     /// The embedding model's id, or `None` for a keyword-only index.
     pub embed_model: Option<String>,
@@ -66,6 +67,7 @@ pub struct IndexSettings {
 
 /// A summary of an index.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct IndexInfo {
     /// The index file.
     pub path: PathBuf,

@@ -23,6 +23,7 @@ use crate::tokenizer::TokenCounter;
 
 /// How files are indexed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct IngestOptions {
     /// How documents are cut into passages.
     pub chunk: ChunkConfig,
@@ -45,6 +46,7 @@ impl Default for IngestOptions {
 
 /// Where an indexing run is, for progress bars.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum IngestProgress {
     /// The inputs were listed.

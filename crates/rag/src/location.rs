@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The unit a [`Location`] counts in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum LocationKind {
     /// 1-based lines of a text or Markdown file.
@@ -44,6 +45,7 @@ impl LocationKind {
 
 /// An inclusive, 1-based range of lines, pages, rows or paragraphs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Location {
     /// What the numbers count.
     pub kind: LocationKind,

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// Why a file gave no passages.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Problem {
     /// Bigger than the size limit.
@@ -62,6 +63,7 @@ impl fmt::Display for Problem {
 
 /// What happened to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum FileStatus {
     /// New to the index.
@@ -76,6 +78,7 @@ pub enum FileStatus {
 
 /// One file's line in the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FileReport {
     /// The file's absolute path.
     pub source: String,
@@ -93,6 +96,7 @@ pub struct FileReport {
 
 /// The outcome of one indexing run.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct IngestReport {
     /// Every file found, in the order found.
     pub files: Vec<FileReport>,

@@ -18,6 +18,7 @@ use crate::location::{Location, LocationKind};
 
 /// Which ranking to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum SearchMode {
     /// Semantic and keyword rankings fused (the default; keyword only for a keyword-only index).
@@ -31,6 +32,7 @@ pub enum SearchMode {
 
 /// How to search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SearchOptions {
     /// How many passages to return.
     pub top_k: usize,
@@ -49,11 +51,13 @@ impl Default for SearchOptions {
 
 /// A retrieved passage.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Passage {
     /// The document's path.
     pub source: String,
     /// Where in the document.
     #[serde(serialize_with = "location_as_text")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub location: Location,
     /// The ranking score (higher is better): the fused score in hybrid mode, the cosine similarity in
     /// semantic mode, the BM25 score in keyword mode.

@@ -28,6 +28,7 @@ CREATE INDEX artefacts_by_run ON artefacts (run_id, kind, step);
 
 /// What an artefact is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ArtefactKind {
     /// A resumable checkpoint (weights, optimiser, scheduler, RNG, data position).
@@ -73,6 +74,7 @@ impl ArtefactKind {
 
 /// A recorded artefact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ArtefactRecord {
     /// Row id.
     pub id: i64,

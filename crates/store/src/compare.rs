@@ -10,6 +10,7 @@ use crate::{Result, RunRecord, Split, Store};
 
 /// One setting that differs between two runs (`None`: absent on that side).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ConfigDifference {
     /// Dotted path, e.g. `optimizer.lr` or `lora.target_modules[1]`.
     pub key: String,
@@ -21,6 +22,7 @@ pub struct ConfigDifference {
 
 /// One metric of both runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MetricRow {
     /// Where it comes from: a training series (`validation accuracy`) or an evaluation
     /// (`eval test fine_tuned accuracy`).
@@ -33,6 +35,7 @@ pub struct MetricRow {
 
 /// Two runs compared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RunComparison {
     /// The left run.
     pub left: RunRecord,

@@ -29,6 +29,7 @@ CREATE INDEX datasets_by_fingerprint ON datasets (fingerprint);
 
 /// A dataset to record (the key is path + fingerprint).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewDataset {
     /// The data file.
     pub path: PathBuf,
@@ -44,6 +45,7 @@ pub struct NewDataset {
 
 /// A recorded dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DatasetRecord {
     /// Registry id.
     pub id: i64,

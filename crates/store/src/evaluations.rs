@@ -24,6 +24,7 @@ CREATE INDEX evaluations_by_run ON evaluations (run_id, split, model);
 
 /// Which model was evaluated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum EvalModel {
     /// The untouched base model (for classification: with a trained head, said so in the UI).
@@ -65,6 +66,7 @@ impl EvalModel {
 
 /// A recorded evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct EvaluationRecord {
     /// Row id.
     pub id: i64,

@@ -34,6 +34,7 @@ CREATE INDEX metrics_by_series ON metrics (series_id, step);
 
 /// Which part of the data a metric was measured on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Split {
     /// The training batches (loss, learning rate, tokens/s).
@@ -70,6 +71,7 @@ impl Split {
 
 /// One measured value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MetricPoint {
     /// Optimiser step (0 before training).
     pub step: u64,
@@ -98,6 +100,7 @@ impl MetricPoint {
 
 /// Summary of one metric series of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MetricSummary {
     /// Metric name.
     pub name: String,

@@ -31,6 +31,7 @@ CREATE INDEX models_by_name ON models (name);
 
 /// Where a model came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ModelSource {
     /// Downloaded from the Hugging Face hub into the HF cache.
@@ -66,6 +67,7 @@ impl ModelSource {
 
 /// A model to register (or refresh: the path is the key).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewModel {
     /// Where it came from.
     pub source: ModelSource,
@@ -91,6 +93,7 @@ pub struct NewModel {
 
 /// A registered model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ModelRecord {
     /// The registry's id.
     pub id: i64,

@@ -18,6 +18,7 @@ CREATE INDEX notes_by_run ON notes (run_id, created_at);
 
 /// A note on a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NoteRecord {
     /// Row id.
     pub id: i64,

@@ -60,6 +60,7 @@ pub const STALE_HEARTBEAT_MS: i64 = 30 * 60 * 1000;
 
 /// Where a run is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Created, not started.
@@ -134,6 +135,9 @@ impl RunStatus {
                 )
                 | (Paused, Running | Interrupted | Failed | Cancelled)
                 | (Interrupted, Running | Failed | Cancelled)
+                // A cancel stops after a step and writes a checkpoint (the app's "pause"), so a
+                // cancelled run can be resumed from it, as the engine and `train::resume` promise.
+                | (Cancelled, Running)
         )
     }
 }
@@ -146,6 +150,7 @@ impl std::fmt::Display for RunStatus {
 
 /// Whether a larger or a smaller value of a metric is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Goal {
     /// Larger is better (accuracy, F1).
@@ -176,6 +181,7 @@ impl Goal {
 
 /// The metric that ranks a run ("best metric" in lists), e.g. validation accuracy, max.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PrimaryMetric {
     /// The metric's name (`accuracy`, `loss`).
     pub name: String,
@@ -187,6 +193,7 @@ pub struct PrimaryMetric {
 
 /// What a new run is made of. Everything needed to reproduce it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewRun {
     /// A readable name; defaults to `<task>-<method>` when empty.
     pub name: Option<String>,
@@ -258,6 +265,7 @@ impl NewRun {
 
 /// A run as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RunRecord {
     /// The run id (`20261128-1542-a1b2c3`).
     pub id: String,
@@ -323,6 +331,7 @@ impl RunRecord {
 
 /// The best value of a run's primary metric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct BestMetric {
     /// Metric name.
     pub name: String,
@@ -334,6 +343,7 @@ pub struct BestMetric {
 
 /// One line of `runs list`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RunSummary {
     /// Run id.
     pub id: String,
@@ -361,6 +371,7 @@ pub struct RunSummary {
 
 /// Bytes used on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DiskUsage {
     /// All run folders together.
     pub runs_bytes: u64,
@@ -372,6 +383,7 @@ pub struct DiskUsage {
 
 /// What deleting a run did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DeletedRun {
     /// The run.
     pub id: String,
@@ -896,6 +908,7 @@ mod tests {
         assert!(!Finished.can_become(Running));
         assert!(!Queued.can_become(Finished));
         assert!(!Cancelled.can_become(Cancelled));
+        assert!(Cancelled.can_become(Running));
         for s in RunStatus::ALL {
             assert_eq!(RunStatus::parse(s.as_str()).unwrap(), s);
         }

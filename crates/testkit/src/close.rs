@@ -4,7 +4,13 @@
 /// The message names the first worst index, both values and the tolerance, so a failure is readable.
 #[track_caller]
 pub fn assert_close(actual: &[f32], expected: &[f32], atol: f32, rtol: f32) {
-    assert_eq!(actual.len(), expected.len(), "length differs: {} vs {}", actual.len(), expected.len());
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "length differs: {} vs {}",
+        actual.len(),
+        expected.len()
+    );
     let mut worst: Option<(usize, f32)> = None;
     for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
         let excess = (a - e).abs() - (atol + rtol * e.abs());

@@ -5,7 +5,31 @@
 //! `command_list!`. `cargo test -p tunesmith-app` then regenerates `ui/src/bindings.ts` and fails
 //! once so the new bindings get committed.
 
+mod app_keep_open;
+mod app_quit;
+mod chat;
+mod compare_questions;
+mod data_inspect;
 mod doctor;
+mod eval_run;
+mod job_cancel;
+mod models_estimate;
+mod models_import;
+mod models_list;
+mod models_pull;
+mod models_search;
+mod models_suggested;
+mod predict;
+mod rag_index;
+mod rag_list;
+mod rag_query;
+mod runs_compare;
+mod runs_delete;
+mod runs_list;
+mod runs_show;
+mod train_rerun;
+mod train_resume;
+mod train_start;
 
 /// Builds the tauri-specta builder for one concrete runtime.
 ///
@@ -15,9 +39,46 @@ mod doctor;
 macro_rules! command_list {
     ($runtime:ty) => {
         tauri_specta::Builder::<$runtime>::new()
-            .commands(tauri_specta::collect_commands![doctor::doctor])
+            .commands(tauri_specta::collect_commands![
+                doctor::doctor,
+                models_list::models_list,
+                models_suggested::models_suggested,
+                models_search::models_search,
+                models_pull::models_pull,
+                models_import::models_import,
+                models_estimate::models_estimate,
+                data_inspect::data_inspect,
+                train_start::train_start,
+                train_resume::train_resume,
+                train_rerun::train_rerun,
+                job_cancel::job_cancel,
+                eval_run::eval_run,
+                predict::predict,
+                chat::chat,
+                rag_index::rag_index,
+                rag_list::rag_list,
+                rag_query::rag_query,
+                compare_questions::compare_questions,
+                runs_list::runs_list,
+                runs_show::runs_show,
+                runs_compare::runs_compare,
+                runs_delete::runs_delete,
+                app_keep_open::app_keep_open,
+                app_quit::app_quit::<$runtime>,
+            ])
+            .events(tauri_specta::collect_events![crate::close::CloseRequested])
+            // u64 and usize (row counts, byte sizes, steps) arrive as JSON numbers; none of them
+            // comes near 2^53, where a JavaScript number would lose precision.
+            .dangerously_cast_bigints_to_number()
+            // One TypeScript type per Rust type (not `X_Serialize` / `X_Deserialize` pairs): the UI
+            // reads what commands return and channels send; optional arguments are marked
+            // `#[specta(optional)]` where they are declared.
+            .disable_serde_phases()
     };
 }
+
+#[cfg(test)]
+mod ipc_tests;
 
 /// The commands for the real app; also the source of `ui/src/bindings.ts`.
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
@@ -43,7 +104,7 @@ mod tests {
     /// Invokes `cmd` with `args` through the real IPC path of a mock app and returns its answer.
     fn invoke(state: AppState, cmd: &str, args: Value) -> Result<Value, Value> {
         let commands = super::mock_builder();
-        let app = crate::configure(tauri::test::mock_builder(), &commands, state)
+        let app = crate::configure(tauri::test::mock_builder(), commands, state)
             .build(mock_context(noop_assets()))
             .expect("the mock app builds");
         let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use tunesmith::data::{DataRequest, InspectOptions, InspectReport, Progress, Task};
 
+use crate::fix_flags::FixFlags;
 use crate::Context;
 
 /// `tunesmith data ...`
@@ -53,21 +54,9 @@ struct InspectArgs {
     /// The split's seed.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Leave out exact and near duplicates (the first of each is kept).
-    #[arg(long)]
-    drop_duplicates: bool,
-    /// Leave out rows whose text appears with different labels.
-    #[arg(long)]
-    drop_conflicts: bool,
-    /// Leave out rows with an empty text, label or response, without a warning.
-    #[arg(long)]
-    drop_empty: bool,
-    /// Merge label spellings that mean the same class (`Positive`, `positive `, `POS`).
-    #[arg(long)]
-    merge_labels: bool,
-    /// Leave out rows that cannot be read instead of refusing the file.
-    #[arg(long)]
-    skip_bad_rows: bool,
+    /// The doctor's fixes.
+    #[command(flatten)]
+    fixes: FixFlags,
 }
 
 /// Runs `tunesmith data ...`.
@@ -86,11 +75,7 @@ fn inspect(ctx: &Context, a: &InspectArgs) -> tunesmith::Result<ExitCode> {
     options.max_len = a.max_len;
     options.split.seed = a.seed;
     options.split.group_column = a.group_column.clone();
-    options.fixes.drop_duplicates = a.drop_duplicates;
-    options.fixes.drop_conflicts = a.drop_conflicts;
-    options.fixes.drop_empty = a.drop_empty;
-    options.fixes.merge_labels = a.merge_labels;
-    options.fixes.skip_bad_rows = a.skip_bad_rows;
+    options.fixes = a.fixes.fixes();
     let request = DataRequest {
         file: a.file.clone(),
         model: a.model.clone(),

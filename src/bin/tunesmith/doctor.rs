@@ -13,8 +13,14 @@ pub fn run(ctx: &Context) -> tunesmith::Result<ExitCode> {
         let d = &report.device;
         println!("Tunesmith {}", report.versions.tunesmith);
         println!("device      {} ({} CPU threads)", d.selected, d.cpu_threads);
-        println!("cuda        {}", availability(d.cuda_compiled, d.cuda_available));
-        println!("metal       {}", availability(d.metal_compiled, d.metal_available));
+        println!(
+            "cuda        {}",
+            availability(d.cuda_compiled, d.cuda_available)
+        );
+        println!(
+            "metal       {}",
+            availability(d.metal_compiled, d.metal_available)
+        );
         println!("home        {}", report.home);
         println!("sqlite      {}", report.versions.sqlite);
     }

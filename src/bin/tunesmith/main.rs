@@ -7,6 +7,7 @@ mod compare;
 mod data;
 mod doctor;
 mod eval;
+mod fix_flags;
 mod models;
 mod output;
 mod predict;
@@ -21,7 +22,11 @@ use clap::{Parser, Subcommand};
 use tunesmith::home::Home;
 
 #[derive(Debug, Parser)]
-#[command(name = "tunesmith", version, about = "Fine-tune language models on your own machine, and see whether it helped.")]
+#[command(
+    name = "tunesmith",
+    version,
+    about = "Fine-tune language models on your own machine, and see whether it helped."
+)]
 struct Cli {
     /// The folder holding runs, the run history and indexes (default: the OS app-data folder).
     #[arg(long, global = true, env = "TUNESMITH_HOME", value_name = "DIR")]
@@ -70,7 +75,10 @@ fn main() -> ExitCode {
     output::quiet_on_closed_pipe();
     let cli = Cli::parse();
     let result = Home::resolve(cli.home.as_deref()).and_then(|home| {
-        let ctx = Context { home, json: cli.json };
+        let ctx = Context {
+            home,
+            json: cli.json,
+        };
         match &cli.command {
             Command::Doctor => doctor::run(&ctx),
             Command::Data(args) => data::run(&ctx, args),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use tunesmith::models::{EstimateOptions, EstimateReport, PullEvent};
+use tunesmith::models::{Calibrate, EstimateOptions, EstimateReport, PullEvent};
 
 use crate::{output, Context};
 
@@ -62,7 +62,28 @@ enum ModelsCommand {
         /// cpu, cuda, metal or auto.
         #[arg(long, default_value = "cpu")]
         device: String,
+        /// Time a few training steps here for the time estimate (seconds to a minute; remembered,
+        /// so the next estimate with the same settings is instant).
+        #[arg(long, conflicts_with = "no_calibrate")]
+        calibrate: bool,
+        /// No time estimate, not even a remembered one.
+        #[arg(long)]
+        no_calibrate: bool,
+        /// Rows in the data (before the validation/test split), for the run's steps and total time.
+        #[arg(long, conflicts_with = "data")]
+        rows: Option<u64>,
+        /// Passes over the training rows (default: as `train` picks by data size).
+        #[arg(long)]
+        epochs: Option<u64>,
+        /// The data file, read for its row count (instead of --rows).
+        #[arg(long)]
+        data: Option<PathBuf>,
     },
+    /// Save a Hugging Face access token in the operating system's keyring (read from standard
+    /// input, or asked for), for gated models.
+    Login,
+    /// Remove the saved Hugging Face token from the keyring.
+    Logout,
 }
 
 /// Runs a `models` subcommand.
@@ -200,22 +221,122 @@ pub fn run(ctx: &Context, args: &ModelsArgs) -> tunesmith::Result<ExitCode> {
             batch,
             max_len,
             device,
+            calibrate,
+            no_calibrate,
+            rows,
+            epochs,
+            data,
         } => {
             let opts = EstimateOptions {
                 method: method.clone(),
                 batch: *batch,
                 max_len: *max_len,
                 device: device.clone(),
+                calibrate: match (calibrate, no_calibrate) {
+                    (true, _) => Calibrate::Measure,
+                    (_, true) => Calibrate::Off,
+                    _ => Calibrate::Cached,
+                },
+                rows: *rows,
+                epochs: *epochs,
+                data: data.clone(),
             };
-            let r = tunesmith::models::estimate(model, &opts)?;
+            if *calibrate && !ctx.json {
+                eprintln!("calibrating: timing a few training steps on this machine...");
+            }
+            let r = tunesmith::models::estimate(&ctx.home, model, &opts)?;
             if ctx.json {
                 output::json_pretty(&r);
             } else {
                 print_estimate(&r);
             }
         }
+        ModelsCommand::Login => {
+            let token = read_token()?;
+            tunesmith::models::login(&token)?;
+            if ctx.json {
+                output::json_pretty(&serde_json::json!({ "saved": true }));
+            } else {
+                println!(
+                    "The token is saved in this computer's keyring; pulls of gated models use it."
+                );
+            }
+        }
+        ModelsCommand::Logout => {
+            let removed = tunesmith::models::logout()?;
+            if ctx.json {
+                output::json_pretty(&serde_json::json!({ "removed": removed }));
+            } else if removed {
+                println!("The saved token was removed from the keyring.");
+            } else {
+                println!("No token was saved in the keyring.");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The token from standard input: asked for (without echo) on a terminal, else its first line.
+fn read_token() -> tunesmith::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal();
+    if terminal {
+        eprint!("Hugging Face token (from https://huggingface.co/settings/tokens): ");
+        let _ = std::io::stderr().flush();
+    }
+    let _echo = terminal.then(EchoOff::new);
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if terminal {
+        eprintln!();
+    }
+    read.map_err(|e| {
+        tunesmith::Error::Hub(tunesmith_hub::HubError::invalid(
+            "standard input",
+            format!("the token could not be read: {e}"),
+        ))
+    })?;
+    Ok(line.trim().to_string())
+}
+
+/// Turns the terminal's echo off while it lives, so a typed token is not shown.
+struct EchoOff {
+    #[cfg(unix)]
+    saved: Option<libc::termios>,
+}
+
+impl EchoOff {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            // SAFETY: tcgetattr/tcsetattr on stdin with a zeroed, then filled, termios.
+            unsafe {
+                let mut t: libc::termios = std::mem::zeroed();
+                if libc::tcgetattr(libc::STDIN_FILENO, &mut t) != 0 {
+                    return EchoOff { saved: None };
+                }
+                let saved = t;
+                t.c_lflag &= !libc::ECHO;
+                libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &t);
+                EchoOff { saved: Some(saved) }
+            }
+        }
+        #[cfg(not(unix))]
+        EchoOff {}
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(t) = &self.saved {
+            // SAFETY: restores the settings read in `new`.
+            unsafe {
+                libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, t);
+            }
+        }
+    }
 }
 
 fn print_estimate(r: &EstimateReport) {
@@ -252,17 +373,38 @@ fn print_estimate(r: &EstimateReport) {
     if let Some(s) = &e.suggestion {
         println!("suggestion: {s}");
     }
-    println!("time: {}", e.time.note);
+    let t = &e.time;
+    match (t.seconds_per_step, t.steps, t.total_seconds) {
+        (Some(s), Some(n), Some(total)) => println!(
+            "time: {s:.2} s per step x {n} steps = {} ({})",
+            human_duration(total),
+            t.note
+        ),
+        (Some(s), _, _) => println!("time: {s:.2} s per step ({})", t.note),
+        // The note is written for the app too; here the way to measure is a flag.
+        _ if !t.calibrated => println!("time: {} (add --calibrate to measure)", t.note),
+        _ => println!("time: {}", t.note),
+    }
+}
+
+fn human_duration(s: f64) -> String {
+    if s < 90.0 {
+        format!("{s:.0} s")
+    } else if s < 90.0 * 60.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
 }
 
 /// One progress line on stderr, redrawn in place.
 #[derive(Default)]
-struct ProgressPrinter {
+pub(crate) struct ProgressPrinter {
     drawn: bool,
 }
 
 impl ProgressPrinter {
-    fn show(&mut self, e: &PullEvent) {
+    pub(crate) fn show(&mut self, e: &PullEvent) {
         let line = match e {
             PullEvent::Started {
                 repo,
@@ -324,7 +466,7 @@ impl ProgressPrinter {
         self.drawn = true;
     }
 
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         if self.drawn {
             eprintln!();
         }

@@ -36,7 +36,10 @@ pub fn json_pretty<T: Serialize>(value: &T) {
 pub fn fail(error: &tunesmith::Error, json: bool) -> ExitCode {
     if json {
         let payload = tunesmith::error::ErrorPayload::from(error);
-        eprintln!("{}", serde_json::to_string(&payload).unwrap_or_else(|_| error.to_string()));
+        eprintln!(
+            "{}",
+            serde_json::to_string(&payload).unwrap_or_else(|_| error.to_string())
+        );
     } else {
         eprintln!("error: {error}");
     }

@@ -13,7 +13,11 @@ use crate::{output, Context};
 /// The flags of `tunesmith train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// A local model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file.
+    /// The data doctor's fixes, applied before the split (as `data inspect` showed them).
+    #[command(flatten)]
+    fixes: crate::fix_flags::FixFlags,
+    /// A local model folder (config.json, *.safetensors, tokenizer.json), a .gguf file, or a hub id
+    /// (owner/name) from the model cache, downloaded first when missing.
     #[arg(long)]
     model: PathBuf,
     /// The data file (CSV, TSV or JSONL).
@@ -75,8 +79,20 @@ pub struct TrainArgs {
 /// Runs `tunesmith train`.
 pub fn run(ctx: &Context, args: &TrainArgs) -> tunesmith::Result<ExitCode> {
     let bad = |m: String| tunesmith::Error::Engine(tunesmith_engine::EngineError::Invalid(m));
+    // A hub id not yet downloaded is pulled here with a progress bar (the library would pull it
+    // silently); a path or a cached id resolves at once.
+    let model = if ctx.json {
+        args.model.clone()
+    } else {
+        let mut printer = crate::models::ProgressPrinter::default();
+        let path = tunesmith::models::model_path(&args.model.to_string_lossy(), true, &mut |e| {
+            printer.show(e)
+        })?;
+        printer.clear();
+        path
+    };
     let req = TrainRequest {
-        model: args.model.clone(),
+        model,
         data: args.data.clone(),
         task: args.task.parse().map_err(bad)?,
         method: args.method.parse()?,
@@ -95,6 +111,7 @@ pub fn run(ctx: &Context, args: &TrainArgs) -> tunesmith::Result<ExitCode> {
         test_fraction: args.test_fraction,
         device: args.device.parse()?,
         checkpoint_every: args.checkpoint_every,
+        fixes: args.fixes.fixes(),
     };
     let json = ctx.json;
     let summary =

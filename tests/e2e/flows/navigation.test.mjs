@@ -49,7 +49,14 @@ test("each navigation item opens its screen with an honest empty state", async (
     await app.clickNav(screen.id);
     assert.equal(await app.text("main h1"), screen.label, `heading of ${screen.id}`);
     assert.equal(await app.text("[aria-current=page]"), screen.label, `current item for ${screen.id}`);
-    const empties = await app.texts("main [data-empty-state] h2");
+    // Screens load their lists asynchronously: wait for the empty state rather than read at once.
+    let empties = [];
+    await app.driver
+      .wait(async () => {
+        empties = await app.texts("main [data-empty-state] h2");
+        return empties.includes(screen.empty);
+      }, 15000)
+      .catch(() => undefined);
     assert.ok(empties.includes(screen.empty), `${screen.id} shows "${screen.empty}", saw ${JSON.stringify(empties)}`);
     await app.screenshot(screen.id);
   }

@@ -184,7 +184,8 @@ export class App {
 /**
  * Starts the app for flow `name`: a private Xvfb display, tauri-driver on free ports, a fresh
  * home folder, and a WebDriver session on the app's window (waited for until the UI is mounted).
- * `env` adds environment variables for the app.
+ * The app sees an empty Hugging Face cache (`HF_HOME` in the flow's folder) in offline mode
+ * (`HF_HUB_OFFLINE=1`); `env` adds environment variables for the app, or replaces those.
  */
 export async function startApp(name, { env = {} } = {}) {
   const binary = appBinary();
@@ -204,8 +205,14 @@ export async function startApp(name, { env = {} } = {}) {
 
     const port = await freePort();
     const nativePort = await freePort();
+    // Nothing of the developer's leaks in and nothing reaches the network: an empty Hugging Face
+    // cache and offline mode, unless the flow brings its own.
+    const hfHome = path.join(outputDir, "hf");
+    fs.mkdirSync(hfHome);
     const driverEnv = {
       ...process.env,
+      HF_HOME: hfHome,
+      HF_HUB_OFFLINE: "1",
       ...env,
       DISPLAY: xvfb.display,
       TUNESMITH_HOME: home,

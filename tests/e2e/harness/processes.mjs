@@ -85,8 +85,9 @@ export async function waitForPort(port, { timeoutMs = 20000, child, what = `port
   throw new Error(`${what} did not start listening within ${timeoutMs} ms`);
 }
 
-/** Starts a private Xvfb display and returns `{ display: ":N", child }`. */
-export async function startXvfb({ logFile, size = "1280x800x24", timeoutMs = 10000 }) {
+/** Starts a private Xvfb display the size of the app's window (tauri.conf.json: 1200x800), so a
+ * screenshot of the display is the window; returns `{ display: ":N", child }`. */
+export async function startXvfb({ logFile, size = "1200x800x24", timeoutMs = 10000 }) {
   // `-displayfd 3` lets Xvfb pick a free display number and write it to fd 3 once it is ready,
   // so parallel runs and a developer's own display never collide.
   const child = start("Xvfb", ["-displayfd", "3", "-screen", "0", size, "-nolisten", "tcp"], {

@@ -4,7 +4,8 @@
 //! `B` is `out x r` and `scale = alpha / r` (or `alpha / sqrt(r)` with rsLoRA). As in PEFT, `B`
 //! starts at zero so a fresh adapter leaves the model unchanged, and `A` starts Kaiming-uniform
 //! with `a = sqrt(5)`, i.e. uniform in `[-1/sqrt(in), 1/sqrt(in)]`. Dropout applies to the input of
-//! `A` only, and only in training.
+//! `A` only, and only in training, with masks from the run's seeded generator
+//! ([`crate::nn::dropout`]).
 
 use candle_core::{DType, Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
@@ -159,7 +160,8 @@ impl Lora {
     /// The update for input `x` (`[..., in]` -> `[..., out]`); dropout only when `train`.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let x = if train && self.dropout > 0.0 {
-            candle_nn::ops::dropout(x, self.dropout)?
+            // Masks from the run's seeded generator, so equal seeds give equal loss curves.
+            crate::nn::dropout::dropout(x, self.dropout)?
         } else {
             x.clone()
         };

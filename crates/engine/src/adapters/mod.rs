@@ -5,4 +5,3 @@
 
 pub mod lora;
 pub mod peft;
-

@@ -76,6 +76,7 @@ impl Default for GenerateConfig {
 
 /// Why generation ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case", tag = "reason", content = "token")]
 pub enum StopReason {
     /// A stop token was produced (its id).

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Precision, recall and F1 of one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ClassScores {
     /// The class's label as in the data.
     pub label: String,
@@ -24,6 +25,7 @@ pub struct ClassScores {
 
 /// An example the model got wrong, with how sure it was.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct WorstExample {
     /// Position in the evaluated examples.
     pub index: usize,
@@ -41,6 +43,7 @@ pub struct WorstExample {
 
 /// Everything the evaluation pane shows for a classifier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ClassificationReport {
     /// Examples evaluated.
     pub rows: usize,

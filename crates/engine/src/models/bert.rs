@@ -479,7 +479,8 @@ impl BertModel {
 
 fn dropout(x: &Tensor, p: f32, train: bool) -> Result<Tensor> {
     if train && p > 0.0 {
-        Ok(candle_nn::ops::dropout(x, p)?)
+        // The run's seeded masks (not candle's unseeded ones), so runs are reproducible.
+        crate::nn::dropout::dropout(x, p)
     } else {
         Ok(x.clone())
     }

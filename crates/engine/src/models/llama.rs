@@ -7,14 +7,16 @@
 //! gradients, and with a quantised base (QLoRA) the gradient still flows through the frozen layers.
 //!
 //! Loading reads a checkpoint folder (`config.json` + single or sharded `*.safetensors`) by the
-//! checkpoint's own tensor names, or a `.gguf` file, dequantised, with llama.cpp's Q/K row permutation
-//! undone. Pickle `pytorch_model.bin` checkpoints are refused.
+//! checkpoint's own tensor names, or a `.gguf` file, with llama.cpp's Q/K row permutation undone.
+//! A GGUF is dequantised, unless [`QuantPolicy::Stored`] asks to keep its weights quantised as the
+//! file stores them (quantised inference: the matmuls run on the quantised blocks, a LoRA adapter
+//! still applies on top). Pickle `pytorch_model.bin` checkpoints are refused.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use candle_core::quantized::QTensor;
+use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{VarBuilder, VarMap};
 
@@ -23,7 +25,7 @@ use crate::gguf::{self, GgufFile};
 use crate::models::llama_config::LlamaConfig;
 use crate::nn::linear::{Linear, LinearBase};
 use crate::nn::params::{Backbone, Origin, Params};
-use crate::nn::quantized::{qtensor_resident_bytes, QuantPolicy, QuantizedBase};
+use crate::nn::quantized::{for_inference, qtensor_resident_bytes, QuantPolicy, QuantizedBase};
 use crate::nn::rms_norm::RmsNorm;
 use crate::nn::rope::{RopeScaling, RotaryEmbedding};
 use crate::tokenizer::GgufTokenizer;
@@ -35,6 +37,7 @@ pub struct LlamaLoadOptions {
     /// What trains (frozen, full, LoRA).
     pub backbone: Backbone,
     /// Store the frozen base quantised (QLoRA, or quantised inference); `None` keeps it dense.
+    /// [`QuantPolicy::Stored`] keeps a GGUF file's own quantised weights.
     pub quantize: Option<QuantPolicy>,
     /// Compute dtype of dense weights and activations.
     pub dtype: DType,
@@ -115,6 +118,8 @@ pub struct LlamaModel {
     blocks: Vec<Block>,
     norm: RmsNorm,
     lm_head: Linear,
+    /// Whether the output head is the embedding matrix (counted once in memory reports).
+    tied_head: bool,
     rope: RotaryEmbedding,
     trainable: VarMap,
     dtype: DType,
@@ -176,21 +181,37 @@ impl LlamaModel {
         })
     }
 
-    /// Loads a `.gguf` file: weights dequantised (and re-quantised when `opts.quantize` asks), Q/K
-    /// un-permuted, config and tokenizer from its metadata.
+    /// Loads a `.gguf` file: config and tokenizer from its metadata, Q/K un-permuted, weights
+    /// dequantised, then re-quantised when `opts.quantize` asks, or, with
+    /// [`QuantPolicy::Stored`], the linear layers and the embedding kept as the file quantised them
+    /// (types without a fast CPU kernel re-quantised to Q8_0, see
+    /// [`crate::nn::quantized::for_inference`]).
     pub fn load_gguf(path: &Path, opts: &LlamaLoadOptions) -> Result<LoadedLlama> {
         let mut file = GgufFile::open(path)?;
         let (cfg, per_freq) = gguf::config::llama_config(&mut file)?;
         let tokenizer = GgufTokenizer::from_gguf(&file)?;
         // llama.cpp permutes Q/K for Llama-style conversions only; Qwen2 uses NeoX RoPE unpermuted.
         let permuted = file.string("general.architecture")? != "qwen2";
+        let keep_quantized = opts.quantize == Some(QuantPolicy::Stored);
         let names: Vec<String> = file.tensor_names().map(str::to_string).collect();
         let mut tensors = HashMap::new();
+        let mut stored = HashMap::new();
         for name in names {
             let Some(hf) = gguf::names::hf_name(&name) else {
                 continue;
             };
-            let mut t = file.dequantized(&name, &opts.device)?;
+            let q = file.qtensor(&name, &opts.device)?;
+            let dense_in_file =
+                matches!(q.dtype(), GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16);
+            if keep_quantized && !dense_in_file && is_matmul_weight(&hf) {
+                let q = match (permuted, qk_heads(&hf, &cfg)) {
+                    (true, Some(heads)) => gguf::permute::unpermute_qk_quantized(&q, heads)?,
+                    _ => q,
+                };
+                stored.insert(hf, Arc::new(for_inference(q)?));
+                continue;
+            }
+            let mut t = q.dequantize(&opts.device)?;
             if permuted {
                 if hf.contains("self_attn.q_proj.") {
                     t = gguf::permute::unpermute_qk(&t, cfg.num_attention_heads)?;
@@ -206,7 +227,8 @@ impl LlamaModel {
             default: path.display().to_string(),
         };
         let params = Params::new(vb, VarMap::new(), opts.backbone.clone(), origin);
-        let model = Self::new(&cfg, &params, opts.quantize, per_freq)?;
+        let stored = keep_quantized.then_some(&stored);
+        let model = Self::build(&cfg, &params, opts.quantize, per_freq, stored)?;
         Ok(LoadedLlama {
             model,
             gguf_tokenizer: Some(tokenizer),
@@ -223,6 +245,19 @@ impl LlamaModel {
         quantize: Option<QuantPolicy>,
         rope_override: Option<RopeScaling>,
     ) -> Result<Self> {
+        Self::build(cfg, params, quantize, rope_override, None)
+    }
+
+    /// [`Self::new`], with `stored`: weights already quantised (a GGUF file's, by checkpoint name),
+    /// used as they are; when given, a weight missing from it is one the file stores dense, and it
+    /// stays dense (frozen).
+    fn build(
+        cfg: &LlamaConfig,
+        params: &Params,
+        quantize: Option<QuantPolicy>,
+        rope_override: Option<RopeScaling>,
+        stored: Option<&HashMap<String, Arc<QTensor>>>,
+    ) -> Result<Self> {
         cfg.validate().map_err(EngineError::Invalid)?;
         if quantize.is_some() && matches!(params.backbone(), Backbone::Full) {
             return Err(EngineError::Invalid(
@@ -232,9 +267,32 @@ impl LlamaModel {
         let (h, inter) = (cfg.hidden_size, cfg.intermediate_size);
         let (heads, kv_heads, hd) = (cfg.num_attention_heads, cfg.kv_heads(), cfg.head_dim());
         let m = params.pp("model");
+        let stored_weight = |p: &Params, shape: (usize, usize)| -> Result<Option<Arc<QTensor>>> {
+            let name = p.name("weight");
+            let Some(q) = stored.and_then(|s| s.get(&name)) else {
+                return Ok(None);
+            };
+            if q.shape().dims2()? != shape {
+                return Err(EngineError::Invalid(format!(
+                    "tensor `{name}` is {:?} in the GGUF file but the config needs {shape:?}; \
+                     the file and its metadata disagree: download the model again",
+                    q.shape().dims()
+                )));
+            }
+            Ok(Some(q.clone()))
+        };
         let linear = |p: &Params, i: usize, o: usize, bias: bool| -> Result<Linear> {
+            if let Some(q) = stored_weight(p, (o, i))? {
+                let b = if bias {
+                    Some(p.frozen("bias", o)?)
+                } else {
+                    None
+                };
+                return p.adapt(Arc::new(QuantizedBase::new(q, b)?));
+            }
             match quantize {
                 None => p.linear(i, o, bias),
+                Some(_) if stored.is_some() => p.linear(i, o, bias),
                 Some(policy) => {
                     let w = p.frozen("weight", (o, i))?;
                     let b = if bias {
@@ -247,10 +305,6 @@ impl LlamaModel {
             }
         };
 
-        let embed_w = match quantize {
-            None => m.pp("embed_tokens").weight("weight", (cfg.vocab_size, h))?,
-            Some(_) => m.pp("embed_tokens").frozen("weight", (cfg.vocab_size, h))?,
-        };
         let mut blocks = Vec::with_capacity(cfg.num_hidden_layers);
         for i in 0..cfg.num_hidden_layers {
             let l = m.pp("layers").pp(i);
@@ -286,9 +340,36 @@ impl LlamaModel {
         let norm = RmsNorm::new(m.pp("norm").weight("weight", h)?, cfg.rms_norm_eps);
 
         // The output head never gets LoRA (PEFT leaves lm_head alone); tied heads share the embedding.
-        let tied = cfg.tie_word_embeddings || !params.contains("lm_head.weight");
-        let (embed, lm_head) = match quantize {
-            None => {
+        let has_head = params.contains("lm_head.weight")
+            || stored.is_some_and(|s| s.contains_key("lm_head.weight"));
+        let tied = cfg.tie_word_embeddings || !has_head;
+        let embed_p = m.pp("embed_tokens");
+        let (embed, lm_head) = match (stored, quantize) {
+            (Some(_), _) => {
+                let (v, h) = (cfg.vocab_size, h);
+                let embed = match stored_weight(&embed_p, (v, h))? {
+                    Some(q) => Embedding::Quantized(q),
+                    None => Embedding::Dense(embed_p.frozen("weight", (v, h))?),
+                };
+                let head_p = params.pp("lm_head");
+                let head = match (&embed, tied) {
+                    (Embedding::Quantized(q), true) => Linear::new(
+                        "lm_head",
+                        Arc::new(QuantizedBase::new(q.clone(), None)?),
+                        None,
+                    )?,
+                    (Embedding::Dense(w), true) => Linear::dense("lm_head", w.clone(), None)?,
+                    (_, false) => match stored_weight(&head_p, (v, h))? {
+                        Some(q) => {
+                            Linear::new("lm_head", Arc::new(QuantizedBase::new(q, None)?), None)?
+                        }
+                        None => Linear::dense("lm_head", head_p.frozen("weight", (v, h))?, None)?,
+                    },
+                };
+                (embed, head)
+            }
+            (None, None) => {
+                let embed_w = embed_p.weight("weight", (cfg.vocab_size, h))?;
                 let head_w = if tied {
                     embed_w.clone()
                 } else {
@@ -299,7 +380,8 @@ impl LlamaModel {
                     Linear::dense("lm_head", head_w, None)?,
                 )
             }
-            Some(policy) => {
+            (None, Some(policy)) => {
+                let embed_w = embed_p.frozen("weight", (cfg.vocab_size, h))?;
                 let qe = Arc::new(QTensor::quantize(&embed_w, policy.dtype_for(h)?)?);
                 let head: Arc<dyn LinearBase> = if tied {
                     Arc::new(QuantizedBase::new(qe.clone(), None)?)
@@ -331,6 +413,7 @@ impl LlamaModel {
             blocks,
             norm,
             lm_head,
+            tied_head: tied,
             rope,
             trainable: params.trainable().clone(),
             dtype: params.dtype(),
@@ -440,11 +523,8 @@ impl LlamaModel {
 
     /// Bytes the frozen base keeps resident (embedding, head, linear bases, norms; not LoRA).
     pub fn base_resident_bytes(&self) -> usize {
-        let tied_quant =
-            matches!(self.embed, Embedding::Quantized(_)) && self.cfg.tie_word_embeddings;
-        let tied_dense = matches!(self.embed, Embedding::Dense(_)) && self.cfg.tie_word_embeddings;
         let mut n = self.embed.resident_bytes();
-        if !(tied_quant || tied_dense) {
+        if !self.tied_head {
             n += self.lm_head.base().resident_bytes();
         }
         for b in &self.blocks {
@@ -468,7 +548,7 @@ impl LlamaModel {
     pub fn base_f32_bytes(&self) -> usize {
         let (v, h) = (self.cfg.vocab_size, self.cfg.hidden_size);
         let mut n = v * h;
-        if !self.cfg.tie_word_embeddings {
+        if !self.tied_head {
             n += v * h;
         }
         for b in &self.blocks {
@@ -562,6 +642,24 @@ impl Attention {
             self.heads * self.head_dim,
         ))?;
         self.o.forward_t(&out, train)
+    }
+}
+
+/// Whether checkpoint tensor `hf` is a weight that runs through a matmul or an embedding lookup
+/// (what quantised inference keeps quantised); norms and biases are not.
+fn is_matmul_weight(hf: &str) -> bool {
+    hf.ends_with("_proj.weight") || hf == "model.embed_tokens.weight" || hf == "lm_head.weight"
+}
+
+/// The number of rotary heads of a Q or K projection weight (whose GGUF rows llama.cpp permuted),
+/// `None` for any other tensor.
+fn qk_heads(hf: &str, cfg: &LlamaConfig) -> Option<usize> {
+    if hf.ends_with("self_attn.q_proj.weight") {
+        Some(cfg.num_attention_heads)
+    } else if hf.ends_with("self_attn.k_proj.weight") {
+        Some(cfg.kv_heads())
+    } else {
+        None
     }
 }
 

@@ -5,11 +5,13 @@
 //!
 //! - `linear`: the one linear-like layer every model uses (frozen, trainable, LoRA, quantised base).
 //! - `params`: where each parameter comes from (frozen checkpoint or trainable `VarMap`) by method.
+//! - `dropout`: dropout with masks from the run's seeded generator (reproducible, resumable).
 //! - `layer_norm`: LayerNorm from elementary ops.
 //! - `ops`: differentiable softmax, GELU, attention masks and pooling helpers.
 //! - `rms_norm`, `rope`: RMSNorm and rotary embeddings for decoders, from differentiable ops.
 //! - `quantized`: a quantised frozen linear base (QLoRA) whose gradient reaches its input.
 
+pub mod dropout;
 pub mod layer_norm;
 pub mod linear;
 pub mod ops;

@@ -13,6 +13,11 @@
 //!
 //! Heads (classifiers) are always trainable and come from [`Params::head`]. A missing tensor or a
 //! wrong shape is an [`EngineError`] naming the file and the tensor.
+//!
+//! Fresh parameters (new heads, LoRA `A` factors) are drawn from a generator seeded by the view's
+//! seed ([`Params::with_seed`], 0 unless set) and the parameter's full name, never from candle's
+//! unseeded device generator: the same seed gives the same initial weights whatever the load order,
+//! so two runs with the same seed take the same steps.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +27,7 @@ use candle_nn::{VarBuilder, VarMap};
 
 use crate::adapters::lora::{Lora, LoraConfig};
 use crate::nn::linear::{DenseBase, Linear, LinearBase};
+use crate::train::Rng;
 use crate::{EngineError, Result};
 
 /// What of the backbone trains.
@@ -55,6 +61,7 @@ pub struct Params {
     backbone: Arc<Backbone>,
     origin: Arc<Origin>,
     overrides: Arc<HashMap<String, Tensor>>,
+    seed: u64,
 }
 
 /// Names the file a tensor came from, for error messages.
@@ -92,7 +99,69 @@ impl Params {
             backbone: Arc::new(backbone),
             origin: Arc::new(origin),
             overrides: Arc::new(HashMap::new()),
+            seed: 0,
         }
+    }
+
+    /// The same view drawing fresh parameters (heads, LoRA factors) from `seed` (a run's seed).
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The seed fresh parameters are drawn from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// A fresh tensor for the parameter called `name`, drawn as `init` says from a generator
+    /// seeded by this view's seed and `name` (so it does not depend on the order of loading).
+    pub fn init_tensor(&self, name: &str, shape: &Shape, init: candle_nn::Init) -> Result<Tensor> {
+        use candle_nn::init::NormalOrUniform;
+        use candle_nn::Init;
+        // FNV-1a of the name: a stable per-parameter stream.
+        let purpose = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+        });
+        let mut rng = Rng::derived(self.seed, purpose);
+        let n = shape.elem_count();
+        let uniform = |rng: &mut Rng, lo: f64, up: f64| -> Vec<f32> {
+            (0..n)
+                .map(|_| (lo + (up - lo) * rng.next_f64()) as f32)
+                .collect()
+        };
+        let normal = |rng: &mut Rng, mean: f64, stdev: f64| -> Vec<f32> {
+            (0..n)
+                .map(|_| {
+                    // Box-Muller; 1 - u keeps the logarithm finite.
+                    let (u, v) = (1.0 - rng.next_f64(), rng.next_f64());
+                    let z = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+                    (mean + stdev * z) as f32
+                })
+                .collect()
+        };
+        let values = match init {
+            Init::Const(c) => vec![c as f32; n],
+            Init::Uniform { lo, up } => uniform(&mut rng, lo, up),
+            Init::Randn { mean, stdev } => normal(&mut rng, mean, stdev),
+            Init::Kaiming {
+                dist,
+                fan,
+                non_linearity,
+            } => {
+                let std = non_linearity.gain() / (fan.for_shape(shape) as f64).sqrt();
+                match dist {
+                    NormalOrUniform::Uniform => {
+                        let bound = 3f64.sqrt() * std;
+                        uniform(&mut rng, -bound, bound)
+                    }
+                    NormalOrUniform::Normal => normal(&mut rng, 0.0, std),
+                }
+            }
+        };
+        Ok(Tensor::from_vec(values, shape.clone(), &Device::Cpu)?
+            .to_dtype(self.dtype())?
+            .to_device(self.device())?)
     }
 
     /// The same view with `tensors` (full names) taking precedence over the checkpoint's, e.g. the
@@ -237,7 +306,7 @@ impl Params {
             let t = self.frozen(leaf, shape)?;
             return self.register(&name, &t);
         }
-        let v = init.var(shape, self.dtype(), self.device())?;
+        let v = Var::from_tensor(&self.init_tensor(&name, &shape, init)?)?;
         self.insert(&name, v)
     }
 
@@ -284,8 +353,20 @@ impl Params {
                 (a, b)
             }
             None => {
-                let (_, a, b) = Lora::init(in_f, out_f, cfg, self.dtype(), self.device())?;
-                (self.insert(&a_name, a)?, self.insert(&b_name, b)?)
+                // PEFT's init (see `Lora::init`): A Kaiming-uniform with a = sqrt(5), i.e. uniform
+                // in [-1/sqrt(in), 1/sqrt(in)]; B zero. Drawn from the seeded generator.
+                cfg.validate()?;
+                let bound = 1.0 / (in_f as f64).sqrt();
+                let a = self.init_tensor(
+                    &a_name,
+                    &Shape::from((cfg.r, in_f)),
+                    candle_nn::Init::Uniform {
+                        lo: -bound,
+                        up: bound,
+                    },
+                )?;
+                let b = Var::zeros((out_f, cfg.r), self.dtype(), self.device())?;
+                (self.register(&a_name, &a)?, self.insert(&b_name, b)?)
             }
         };
         Lora::new(a, b, cfg.scale(), cfg.dropout)
@@ -364,6 +445,41 @@ mod tests {
         let mut names: Vec<_> = data.keys().cloned().collect();
         names.sort();
         assert_eq!(names, vec!["enc.q.lora_A.weight", "enc.q.lora_B.weight"]);
+        Ok(())
+    }
+
+    fn lora_params(seed: u64) -> Result<Vec<Vec<f32>>> {
+        let setup = LoraSetup {
+            config: LoraConfig {
+                r: 2,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let p = Params::new(checkpoint(), VarMap::new(), Backbone::Lora(setup), origin())
+            .with_seed(seed);
+        let l = p.pp("enc").pp("q").linear(2, 3, true)?;
+        let head = p.pp("cls").head(
+            "weight",
+            (2, 4),
+            candle_nn::Init::Randn {
+                mean: 0.0,
+                stdev: 0.02,
+            },
+        )?;
+        let a = l.lora().expect("lora").a().flatten_all()?.to_vec1()?;
+        Ok(vec![a, head.flatten_all()?.to_vec1()?])
+    }
+
+    #[test]
+    fn fresh_heads_and_lora_factors_depend_only_on_the_seed() -> Result<()> {
+        let a = lora_params(42)?;
+        assert_eq!(a, lora_params(42)?);
+        assert_ne!(a[0], lora_params(43)?[0]);
+        assert_ne!(a[1], lora_params(43)?[1]);
+        let bound = 1.0 / 2f32.sqrt();
+        assert!(a[0].iter().all(|v| v.abs() <= bound));
+        assert!(a[1].iter().all(|v| v.abs() < 0.2) && a[1].iter().any(|v| *v != 0.0));
         Ok(())
     }
 

@@ -103,7 +103,16 @@ impl TextTokenizer {
     /// Token ids of `text`, with the post-processor's special tokens when `special`.
     pub fn encode(&self, text: &str, special: bool) -> Result<Vec<u32>> {
         let enc = self.inner.encode(text, special).map_err(|e| self.err(e))?;
-        Ok(enc.get_ids().to_vec())
+        // A tokenizer.json may ask for fixed-length padding (sentence-transformers models ship
+        // `"Fixed": 128`). Padding is ours to add per batch, with an attention mask; kept here, the
+        // pad ids would pass for text: attended, mean-pooled, and up to 10x the compute.
+        Ok(enc
+            .get_ids()
+            .iter()
+            .zip(enc.get_attention_mask())
+            .filter(|(_, &m)| m == 1)
+            .map(|(&id, _)| id)
+            .collect())
     }
 
     /// Text of `ids`, dropping special tokens when `skip_special`.
@@ -165,5 +174,40 @@ impl TextTokenizer {
             path: self.path.clone(),
             reason: format!("tokenisation failed: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tiny BERT fixture's tokenizer.json with the fixed padding sentence-transformers ship.
+    fn padded_tokenizer(dir: &Path) -> PathBuf {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/tiny-bert/tokenizer.json");
+        let mut json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture).expect("fixture"))
+                .expect("json");
+        json["padding"] = serde_json::json!({
+            "strategy": {"Fixed": 32}, "direction": "Right", "pad_to_multiple_of": null,
+            "pad_id": 0, "pad_type_id": 0, "pad_token": "[PAD]"
+        });
+        let p = dir.join("tokenizer.json");
+        std::fs::write(&p, json.to_string()).expect("write");
+        p
+    }
+
+    #[test]
+    fn a_tokenizer_json_asking_for_fixed_padding_still_encodes_only_the_text() -> Result<()> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let padded = TextTokenizer::from_file(&padded_tokenizer(dir.path()))?;
+        let plain = TextTokenizer::from_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-bert"),
+        )?;
+        let ids = padded.encode("good fine", true)?;
+        assert_eq!(ids, plain.encode("good fine", true)?);
+        assert!(ids.len() < 32, "{ids:?}");
+        assert_eq!(padded.pad_id(), 0);
+        Ok(())
     }
 }

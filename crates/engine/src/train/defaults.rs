@@ -10,6 +10,7 @@ use crate::{EngineError, Result};
 
 /// How a model is fine-tuned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Every weight trains.

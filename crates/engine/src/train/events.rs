@@ -14,6 +14,7 @@ pub type Metrics = BTreeMap<String, f64>;
 
 /// What happened in a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TrainEvent {
     /// Training is about to take its first (or, resumed, its next) step.

@@ -30,8 +30,10 @@ pub trait TrainTask {
     /// The trainable variables by name (only these are optimised and checkpointed).
     fn trainable(&self) -> Vec<(String, Var)>;
 
-    /// The loss of `batch`. `rng` is the run's checkpointed generator, for tasks that sample
-    /// (dropout masks); using it keeps resumed runs exact.
+    /// The loss of `batch`. `rng` is the run's checkpointed generator, for tasks that sample;
+    /// using it keeps resumed runs exact. Dropout needs nothing from the task: the loop runs this
+    /// inside [`crate::nn::dropout::with_seed`], seeded from `rng`, so models' dropout layers draw
+    /// reproducible masks without the generator being passed down through every `forward`.
     fn loss(&mut self, batch: &[&Self::Example], rng: &mut Rng) -> Result<BatchLoss>;
 
     /// Validation metrics over `examples`; should include `loss`.

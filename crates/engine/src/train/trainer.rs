@@ -130,6 +130,7 @@ pub struct TrainOptions {
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum TrainStatus {
     /// All epochs ran, or early stopping ended the run.
@@ -294,7 +295,12 @@ fn run<T: TrainTask>(
             let mut loss_sum = 0f64;
             for micro in group {
                 let examples: Vec<&T::Example> = micro.iter().map(|&i| &train_set[i]).collect();
-                let bl = task.loss(&examples, &mut state.rng)?;
+                // Dropout masks come from a generator seeded by the run's checkpointed one, so a
+                // run's masks depend only on its seed and step, and a resumed run draws the same.
+                let dropout_seed = state.rng.next_u64();
+                let bl = crate::nn::dropout::with_seed(dropout_seed, || {
+                    task.loss(&examples, &mut state.rng)
+                })?;
                 tokens += bl.tokens;
                 if bl.units == 0 {
                     continue;

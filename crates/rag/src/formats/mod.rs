@@ -19,6 +19,7 @@ use crate::report::Problem;
 
 /// A format Tunesmith can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// `.txt` (and `.text`).

@@ -1,0 +1,80 @@
+// The Evaluate screen with a fake app: the empty state, then a run's scores, heat map, bars and
+// worst examples; a generation run's perplexities; errors as banners.
+import { clearMocks } from "@tauri-apps/api/mocks";
+import { flushSync, mount, unmount } from "svelte";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import Evaluate from "../../screens/Evaluate.svelte";
+import { createEvaluations } from "../../lib/train/evaluations";
+import { fakeBackend, settle } from "../../lib/train/fake-backend";
+import { evalReport, runDetails, runSummary } from "../../lib/train/fixtures";
+import { createTrainSession } from "../../lib/train/session";
+
+let screen: ReturnType<typeof mount> | undefined;
+
+async function open(fake: ReturnType<typeof fakeBackend>) {
+  const evaluations = createEvaluations(fake.backend);
+  const session = createTrainSession(fake.backend);
+  screen = mount(Evaluate, { target: document.body, props: { evaluations, session } });
+  await settle();
+  flushSync();
+  return evaluations;
+}
+
+const $ = <T extends Element = HTMLElement>(sel: string) => document.querySelector<T>(sel) as T;
+const button = (name: string) =>
+  [...document.querySelectorAll<HTMLButtonElement>("button")].find((b) => b.textContent?.trim() === name) as HTMLButtonElement;
+
+beforeEach(() => (document.body.innerHTML = ""));
+afterEach(() => {
+  if (screen) unmount(screen);
+  screen = undefined;
+  clearMocks();
+});
+
+describe("Evaluate screen", () => {
+  it("says there is nothing to evaluate when no run has finished", async () => {
+    await open(fakeBackend({ runs: () => Promise.resolve([runSummary("r", { status: "running" })]) }));
+    expect($("[data-empty-state] h2").textContent).toBe("Nothing to evaluate yet");
+    expect(document.querySelectorAll("table")).toHaveLength(0);
+  });
+
+  it("shows base against fine-tuned with meanings, the heat map, bars and the worst examples", async () => {
+    await open(fakeBackend({ runs: () => Promise.resolve([runSummary("run-1")]), evalRun: () => Promise.resolve(evalReport()) }));
+    expect($<HTMLSelectElement>("#eval-run").value).toBe("run-1");
+    button("Run evaluation").click();
+    await settle();
+    flushSync();
+    expect($("[data-eval-headline]").textContent).toContain("helped");
+    expect($("[data-metric=accuracy] [data-model=base]").textContent).toBe("60.0 %");
+    expect($("[data-metric=accuracy] [data-model=fine_tuned]").textContent).toBe("85.0 %");
+    expect($("[data-metric=accuracy] [data-change]").textContent).toBe("better");
+    const cell = $("[data-confusion-matrix] [data-cell='0-1']");
+    expect(cell.getAttribute("aria-label")).toContain("2 rows labelled neg predicted as pos (20 %)");
+    expect(document.querySelectorAll("[data-per-class] [data-class]")).toHaveLength(2);
+    expect($("[data-worst='3']").textContent).toContain("not bad at all");
+  });
+
+  it("shows a generation run's perplexity side by side", async () => {
+    const details = runDetails("g", "generate", [
+      { model: "base", split: "test", rows: 5, metrics: { perplexity: 30.5 } },
+      { model: "fine_tuned", split: "test", rows: 5, metrics: { perplexity: 12.25 } },
+    ]);
+    await open(fakeBackend({ runs: () => Promise.resolve([runSummary("g", { task: "generate" })]), runsShow: () => Promise.resolve(details) }));
+    button("Run evaluation").click();
+    await settle();
+    flushSync();
+    expect($("[data-eval-result=generation] [data-model=base]").textContent).toBe("30.50");
+    expect($("[data-eval-result=generation] [data-model=fine_tuned]").textContent).toBe("12.25");
+  });
+
+  it("shows a failed evaluation as a dismissible banner", async () => {
+    await open(fakeBackend({ runs: () => Promise.resolve([runSummary("run-1")]), evalRun: () => Promise.reject({ code: "engine", message: "cannot read run.json" }) }));
+    button("Run evaluation").click();
+    await settle();
+    flushSync();
+    expect($("[data-error-banner]").textContent).toContain("cannot read run.json");
+    button("Dismiss").click();
+    flushSync();
+    expect($("[data-error-banner]")).toBeNull();
+  });
+});

@@ -1,0 +1,162 @@
+// The Models screen with the IPC mocked: the local registry, "Use this model", the offline banner,
+// the greyed unsupported result, and a download's progress and cancel.
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { flushSync, mount, unmount } from "svelte";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { downloads } from "../../lib/models/downloads";
+import { searchState } from "../../lib/models/search-state";
+import type { ModelList, ModelSummary, PullEvent } from "../../lib/models/types";
+import { currentSelection, selection } from "../../lib/selection";
+import Models from "../../screens/Models.svelte";
+
+let app: ReturnType<typeof mount> | undefined;
+
+async function eventually(check: () => void) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      check();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  check();
+}
+
+const $ = <T extends HTMLElement = HTMLElement>(css: string) => document.querySelector<T>(css);
+const text = (css: string) => $(css)?.textContent?.replace(/\s+/g, " ").trim() ?? "";
+
+const list: ModelList = {
+  cache_dir: "/home/ada/.cache/huggingface/hub",
+  offline: false,
+  models: [
+    {
+      id: "sentence-transformers/all-MiniLM-L6-v2",
+      source: "hub",
+      path: "/cache/snap",
+      revision: "abc",
+      architecture: "BertModel",
+      family: "encoder",
+      supported: true,
+      unsupported_reason: null,
+      parameters: 22_713_216,
+      context_length: 512,
+      size_on_disk: 90_900_000,
+    },
+  ],
+};
+
+const result = (id: string, supported: boolean): ModelSummary => ({
+  id,
+  task: "text-generation",
+  parameters: 124_000_000,
+  download_bytes: 500_000_000,
+  license: "mit",
+  gated: false,
+  downloads: 1000,
+  likes: 1,
+  last_modified: null,
+  support: { supported, family: supported ? "decoder" : null, architecture: null, reason: supported ? null : "GPT-2 (GPT2LMHeadModel) is not supported yet" },
+});
+
+beforeEach(() => {
+  document.body.innerHTML = "";
+  selection.set({});
+  downloads.set({});
+  searchState.set({ query: "", task: "", results: null });
+});
+
+afterEach(() => {
+  if (app) unmount(app);
+  app = undefined;
+  clearMocks();
+});
+
+describe("Models screen", () => {
+  it("says No models yet on a fresh home", async () => {
+    mockIPC((cmd) => (cmd === "models_list" ? { ...list, models: [] } : []));
+    app = mount(Models, { target: document.body });
+    await eventually(() => expect(text("[data-empty-state] h2")).toBe("No models yet"));
+  });
+
+  it("lists local models with their size and makes one the selection", async () => {
+    mockIPC((cmd) => (cmd === "models_list" ? list : []));
+    app = mount(Models, { target: document.body });
+    await eventually(() => expect($('[data-model-row="sentence-transformers/all-MiniLM-L6-v2"]')).not.toBeNull());
+    expect(text("[data-size-on-disk]")).toBe("90.9 MB");
+    $('[data-model-row] [data-action="use-model"]')?.click();
+    flushSync();
+    expect(currentSelection()).toEqual({ model: "sentence-transformers/all-MiniLM-L6-v2", task: "classify" });
+    expect(text("[data-selected-model]")).toBe("sentence-transformers/all-MiniLM-L6-v2");
+    expect($("[data-in-use]")).not.toBeNull();
+  });
+
+  it("shows an unreachable hub as a banner and keeps the local models", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "models_list") return list;
+      if (cmd === "models_search") throw { code: "network", message: "the hub at https://huggingface.co cannot be reached" };
+      return [];
+    });
+    app = mount(Models, { target: document.body });
+    await eventually(() => expect($("[data-model-row]")).not.toBeNull());
+    $<HTMLFormElement>('form[role="search"]')?.requestSubmit();
+    await eventually(() => expect($('[data-banner="hub-unreachable"]')).not.toBeNull());
+    expect(text('[data-banner="hub-unreachable"]')).toContain("cannot be reached");
+    expect($("[data-model-row]")).not.toBeNull();
+    expect($('[role="alert"]')).toBeNull();
+  });
+
+  it("greys an unsupported result with its reason and offers no download", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "models_list") return { ...list, models: [] };
+      if (cmd === "models_search") return { results: [result("openai-community/gpt2", false), result("o/llama", true)], suggestions: [] };
+      return [];
+    });
+    app = mount(Models, { target: document.body });
+    $<HTMLFormElement>('form[role="search"]')?.requestSubmit();
+    await eventually(() => expect($('[data-search-result="openai-community/gpt2"]')).not.toBeNull());
+    const bad = $('[data-search-result="openai-community/gpt2"]');
+    expect(bad?.dataset.supported).toBe("false");
+    expect(bad?.textContent).toContain("GPT-2 (GPT2LMHeadModel) is not supported yet");
+    expect(bad?.querySelector<HTMLButtonElement>('[data-action="download"]')?.disabled).toBe(true);
+    expect($('[data-search-result="o/llama"] [data-action="download"]')?.hasAttribute("disabled")).toBe(false);
+    // Supported results come first.
+    expect(document.querySelectorAll("[data-search-result]")[0].getAttribute("data-search-result")).toBe("o/llama");
+  });
+
+  it("shows a download's bytes, rate and time left, and cancels it", async () => {
+    let send: (e: PullEvent) => void = () => {};
+    let reject: (e: unknown) => void = () => {};
+    const cancelled: string[] = [];
+    mockIPC((cmd, raw) => {
+      const args = raw as Record<string, unknown>;
+      if (cmd === "models_list") return { ...list, models: [] };
+      if (cmd === "models_suggested")
+        return [{ id: "HuggingFaceTB/SmolLM2-135M-Instruct", task: "text-generation", title: "Tiny", why: "small", architecture: "LlamaForCausalLM", parameters: 134_515_008, license: "apache-2.0" }];
+      if (cmd === "models_pull") {
+        send = (args.onEvent as { onmessage: (e: PullEvent) => void }).onmessage;
+        return new Promise((_, r) => (reject = r));
+      }
+      if (cmd === "job_cancel") {
+        cancelled.push(args.jobId as string);
+        reject({ code: "cancelled", message: "cancelled" });
+        return null;
+      }
+      return [];
+    });
+    app = mount(Models, { target: document.body });
+    await eventually(() => expect($('[data-suggested] [data-action="download"]')).not.toBeNull());
+    $('[data-suggested] [data-action="download"]')?.click();
+    await eventually(() => expect($("[data-download]")).not.toBeNull());
+    send({ event: "started", repo: "r", revision: "main", commit: "c", files: [{ file: "m", size: 1000, lfs: true }], total_bytes: 270_000_000 });
+    send({ event: "progress", file: "m", file_bytes: 1, bytes_done: 135_000_000, total_bytes: 270_000_000, rate_bytes_per_s: 10_000_000, eta_s: 13.5 });
+    flushSync();
+    expect(text("[data-download-bytes]")).toBe("135 MB of 270 MB (50 %)");
+    expect(text("[data-download-rate]")).toBe("10 MB/s");
+    expect(text("[data-download-eta]")).toBe("15 s left");
+    expect($('[role="progressbar"]')?.getAttribute("aria-valuenow")).toBe("50");
+    $('[data-action="cancel-download"]')?.click();
+    await eventually(() => expect($("[data-download]")?.dataset.phase).toBe("cancelled"));
+    expect(cancelled).toHaveLength(1);
+  });
+});

@@ -1,0 +1,163 @@
+// The Train screen in happy-dom with a fake app: cards, prefill, the estimate before Start, a run
+// streaming into the charts that survives leaving the screen, pause, and the settings warnings.
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { flushSync, mount, unmount } from "svelte";
+import { get } from "svelte/store";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import Train from "../../screens/Train.svelte";
+import { selection } from "../../lib/selection";
+import { createEstimator } from "../../lib/train/estimator";
+import { fakeBackend, settle } from "../../lib/train/fake-backend";
+import { estimateReport, runEvents, runSummary } from "../../lib/train/fixtures";
+import { createTrainSession, trainForm } from "../../lib/train/session";
+import { initialForm } from "../../lib/train/settings";
+
+let screen: ReturnType<typeof mount> | undefined;
+
+function open(fake = fakeBackend({ estimate: () => Promise.resolve(estimateReport("does_not_fit", 9e9, 8e9)) })) {
+  const session = createTrainSession(fake.backend, () => `job-${fake.jobs.length + 1}`);
+  const estimator = createEstimator(fake.backend, 0);
+  const show = () => {
+    screen = mount(Train, { target: document.body, props: { session, estimator, backend: fake.backend } });
+    flushSync();
+  };
+  show();
+  return { fake, session, estimator, reopen: () => (unmount(screen!), show()) };
+}
+
+const $ = <T extends Element = HTMLElement>(sel: string) => document.querySelector<T>(sel) as T;
+const button = (name: string) =>
+  [...document.querySelectorAll<HTMLButtonElement>("button")].find((b) => b.textContent?.trim() === name) as HTMLButtonElement;
+async function until(check: () => void) {
+  for (let i = 0; i < 50; i++) {
+    try {
+      check();
+      return;
+    } catch {
+      await settle();
+      flushSync();
+    }
+  }
+  check();
+}
+
+beforeEach(() => {
+  document.body.innerHTML = "";
+  trainForm.set(initialForm());
+  selection.set({});
+  mockIPC(() => ({ device: { selected: "cpu", cpu_threads: 4 }, home: "/h", versions: { tunesmith: "0", sqlite: "3" } }));
+});
+
+afterEach(() => {
+  if (screen) unmount(screen);
+  screen = undefined;
+  clearMocks();
+});
+
+describe("Train screen", () => {
+  it("shows the four methods, an honest empty state, and why Start is not possible yet", () => {
+    open();
+    expect([...document.querySelectorAll("[data-method]")].map((e) => e.getAttribute("data-method"))).toEqual(["full", "features", "lora", "qlora"]);
+    expect($("[data-recommended=true]").getAttribute("data-method")).toBe("lora");
+    expect($("[data-method=qlora] input").hasAttribute("disabled")).toBe(true);
+    expect($("[data-empty-state] h2").textContent).toBe("No runs yet");
+    expect($("[data-train-status]").getAttribute("data-train-status")).toBe("idle");
+    expect(button("Start").disabled).toBe(true);
+    expect($("#start-blockers").textContent).toContain("Choose a model");
+  });
+
+  it("prefills from the shared selection and recommends by data size", () => {
+    selection.set({ model: "/models/minilm", data: "/data/small.csv", rows: 200, text_column: "review" });
+    open();
+    expect($<HTMLInputElement>("#train-model").value).toBe("/models/minilm");
+    expect($<HTMLInputElement>("#train-data").value).toBe("/data/small.csv");
+    expect($<HTMLInputElement>("#train-text_column").value).toBe("review");
+    expect($("[data-recommended=true]").getAttribute("data-method")).toBe("features");
+  });
+
+  it("shows the memory verdict and its suggestion before Start is pressed", async () => {
+    selection.set({ model: "/models/minilm", data: "/data/reviews.csv" });
+    const { fake } = open();
+    await until(() => expect($("[data-estimate-verdict]").getAttribute("data-estimate-verdict")).toBe("does_not_fit"));
+    expect($("[data-verdict]").textContent).toContain("Does not fit");
+    expect($("[data-estimate-suggestion]").textContent).toContain("qlora");
+    expect($("[data-start-caution]").textContent).toContain("does not fit");
+    expect(fake.jobs).toHaveLength(0);
+  });
+
+  it("typing writes back to the shared selection", () => {
+    open();
+    const input = $<HTMLInputElement>("#train-model");
+    input.value = "/models/other";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    flushSync();
+    expect(get(selection).model).toBe("/models/other");
+  });
+
+  it("starts a run whose curves keep filling after leaving the screen and coming back", async () => {
+    selection.set({ model: "/models/minilm", data: "/data/reviews.csv" });
+    const { fake, reopen } = open();
+    button("Start").click();
+    flushSync();
+    expect(fake.jobs[0].arg).toMatchObject({ model: "/models/minilm", data: "/data/reviews.csv", method: "lora" });
+    const events = runEvents("run-1", 10, 5);
+    for (const e of events.slice(0, 7)) fake.jobs[0].emit(e); // started, 5 steps, 1 evaluation
+    flushSync();
+    expect($("[data-train-status]").getAttribute("data-train-status")).toBe("running");
+    expect(Number($("[data-chart-points]").getAttribute("data-chart-points"))).toBe(6);
+    expect($("[data-empty-state]")).toBeNull();
+
+    unmount(screen!);
+    screen = undefined;
+    for (const e of events.slice(7)) fake.jobs[0].emit(e); // while another screen is shown
+    reopen();
+    expect(Number($("[data-chart-points]").getAttribute("data-chart-points"))).toBe(12);
+    expect($("[data-chart=loss]").getAttribute("data-chart-points")).toBe("12");
+    expect($("[data-chart=metric]").getAttribute("data-chart-points")).toBe("2");
+
+    button("Pause").click();
+    await settle();
+    expect(fake.cancelled).toEqual(["job-1"]);
+    fake.jobs[0].finish({ run_id: "run-1", dir: "/r", status: "cancelled", metrics: {} });
+    await until(() => expect($("[data-train-status]").getAttribute("data-train-status")).toBe("paused"));
+    expect(button("Resume").disabled).toBe(false);
+    button("Resume").click();
+    flushSync();
+    expect(fake.jobs[1]).toMatchObject({ command: "train_resume", arg: "run-1" });
+  });
+
+  it("warns next to a learning rate outside the recommended range", () => {
+    open();
+    const lr = $<HTMLInputElement>("#hp-lr");
+    lr.value = "0.01";
+    lr.dispatchEvent(new Event("input", { bubbles: true }));
+    flushSync();
+    expect($("[data-field=lr] [data-level=warning]").textContent).toContain("1e-5 to 5e-4");
+    expect($("[data-preset][aria-pressed=true]")).toBeNull();
+    button("Balanced").click();
+    flushSync();
+    expect($<HTMLInputElement>("#hp-lr").value).toBe("0.0002");
+  });
+
+  it("offers to continue a run the app was closed during, from its last checkpoint", async () => {
+    const fake = fakeBackend({ runs: () => Promise.resolve([runSummary("run-9", { status: "interrupted" }), runSummary("run-8")]) });
+    open(fake);
+    await until(() => expect($("[data-resumable-runs]").textContent).toContain("run-9"));
+    expect($("[data-empty-state] h2").textContent).toBe("No run in progress");
+    $<HTMLButtonElement>("[data-resumable-runs] button").click();
+    flushSync();
+    expect(fake.jobs[0]).toMatchObject({ command: "train_resume", arg: "run-9" });
+    expect($("[data-train-status]").getAttribute("data-train-status")).toBe("starting");
+  });
+
+  it("shows a failed start as a dismissible banner with the action to take", async () => {
+    selection.set({ model: "/m", data: "/d.csv" });
+    const { fake } = open();
+    button("Start").click();
+    fake.jobs[0].fail({ code: "data", message: "cannot read /d.csv" });
+    await until(() => expect($("[data-error-banner]").textContent).toContain("cannot read /d.csv"));
+    button("Dismiss").click();
+    flushSync();
+    expect($("[data-error-banner]")).toBeNull();
+  });
+});

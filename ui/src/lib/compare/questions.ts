@@ -1,0 +1,184 @@
+// The question-set comparison's logic: which configurations a request will answer, progress from
+// `CompareProgress`, the score table (best value per metric marked) and the verdict with its margin.
+
+import { columnInfo } from "./columns";
+import { formatBleu, formatScore, formatSeconds, isNumber, plural } from "./format";
+import type { ColumnId, CompareProgress, CompareReport, ConfigurationScores } from "./types";
+
+/** The configurations `compare::compare` answers for a request, in its order of work. */
+export function configurationsFor(hasRun: boolean, hasIndex: boolean): ColumnId[] {
+  // One model in memory at a time: the base (alone, then with RAG), then the fine-tuned model.
+  const out: ColumnId[] = ["base"];
+  if (hasIndex) out.push("base_rag");
+  if (hasRun) out.push("fine_tuned");
+  if (hasRun && hasIndex) out.push("fine_tuned_rag");
+  return out;
+}
+
+/** Progress through a comparison. */
+export type CompareProgressState = {
+  /** Answers given so far, over every configuration. */
+  answered: number;
+  /** Questions in the set, once the first answer says. */
+  questions: number | null;
+  /** Configurations to answer. */
+  configurations: number;
+  /** What is happening now, in words. */
+  text: string;
+};
+
+/** Before the first event. */
+export function initialProgress(configurations: number): CompareProgressState {
+  return { answered: 0, questions: null, configurations, text: "Reading the questions…" };
+}
+
+/** The progress after `event`. */
+export function applyCompareProgress(
+  state: CompareProgressState,
+  event: CompareProgress,
+): CompareProgressState {
+  const name = columnInfo(event.configuration).short;
+  if (event.event === "loading") {
+    return { ...state, text: `Loading the ${name} model…` };
+  }
+  return {
+    ...state,
+    answered: state.answered + 1,
+    questions: event.of,
+    text: `${capitalised(name)}: question ${event.question} of ${event.of} answered.`,
+  };
+}
+
+/** The fraction done (0..1), or `null` before the number of questions is known. */
+export function compareFraction(state: CompareProgressState): number | null {
+  if (state.questions === null || state.questions === 0 || state.configurations === 0) return null;
+  return Math.min(1, state.answered / (state.questions * state.configurations));
+}
+
+function capitalised(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** A metric column of the table. */
+export type Metric = {
+  key: keyof Pick<
+    ConfigurationScores,
+    "exact_match" | "token_f1" | "rouge_l" | "bleu" | "mean_answer_tokens" | "mean_latency_s"
+  >;
+  label: string;
+  /** What it measures, in one sentence (the column header's description). */
+  explain: string;
+  /** Which way is better, or `null` when neither is (answer length). */
+  better: "higher" | "lower" | null;
+  format: (v: number | null) => string;
+};
+
+/** The table's metrics, left to right. */
+export const METRICS: readonly Metric[] = [
+  {
+    key: "exact_match",
+    label: "Exact match",
+    explain: "Share of answers equal to the reference, ignoring case and punctuation (0 to 1).",
+    better: "higher",
+    format: formatScore,
+  },
+  {
+    key: "token_f1",
+    label: "Token F1",
+    explain: "Word overlap with the reference (0 to 1); the verdict ranks by it.",
+    better: "higher",
+    format: formatScore,
+  },
+  {
+    key: "rouge_l",
+    label: "ROUGE-L",
+    explain: "Longest shared word sequence with the reference (0 to 1).",
+    better: "higher",
+    format: formatScore,
+  },
+  {
+    key: "bleu",
+    label: "BLEU",
+    explain: "Shared word sequences with the reference, over the whole set (0 to 100).",
+    better: "higher",
+    format: formatBleu,
+  },
+  {
+    key: "mean_answer_tokens",
+    label: "Answer length",
+    explain: "Mean answer length in tokens.",
+    better: null,
+    format: (v) => (isNumber(v) ? v.toFixed(1) : "–"),
+  },
+  {
+    key: "mean_latency_s",
+    label: "Latency",
+    explain: "Mean time per answer, document search included.",
+    better: "lower",
+    format: formatSeconds,
+  },
+];
+
+/** One cell of the table. */
+export type Cell = { key: Metric["key"]; text: string; best: boolean };
+
+/** One row of the table: a configuration and its scores. */
+export type Row = { configuration: ColumnId; label: string; winner: boolean; cells: Cell[] };
+
+/** The table rows, in the report's order, with the best value of each metric marked. */
+export function scoreRows(report: CompareReport): Row[] {
+  const scores = report.configurations;
+  const best = new Map<Metric["key"], number>();
+  for (const m of METRICS) {
+    if (m.better === null || scores.length < 2) continue;
+    const values = scores.map((s) => s[m.key]).filter(isNumber);
+    if (values.length === 0) continue;
+    best.set(m.key, m.better === "higher" ? Math.max(...values) : Math.min(...values));
+  }
+  return scores.map((s) => ({
+    configuration: s.configuration,
+    label: columnInfo(s.configuration).title,
+    winner: s.configuration === report.verdict.winner && report.verdict.runner_up !== null,
+    cells: METRICS.map((m) => ({
+      key: m.key,
+      text: m.format(s[m.key]),
+      // Marked only where it stands out: equal to the best and not every row equal.
+      best:
+        best.has(m.key) &&
+        s[m.key] === best.get(m.key) &&
+        scores.some((o) => o[m.key] !== best.get(m.key)),
+    })),
+  }));
+}
+
+/** The verdict as the screen shows it. */
+export type VerdictView = {
+  /** The verdict sentence as the app wrote it. */
+  sentence: string;
+  /** The winner's name, or `null` for a single configuration. */
+  winner: string | null;
+  runnerUp: string | null;
+  /** "+0.21 token F1" */
+  margin: string | null;
+  /** Whether the margin is too small to call (the app's tie margin). */
+  tooClose: boolean;
+  /** How much evidence stands behind it: "over 10 questions". */
+  basis: string;
+};
+
+/** The token-F1 difference below which the app calls it too close (`compare::TIE_MARGIN`). */
+export const TIE_MARGIN = 0.005;
+
+/** The verdict of `report`, with its margin. */
+export function verdictView(report: CompareReport): VerdictView {
+  const v = report.verdict;
+  const runnerUp = v.runner_up === null ? null : columnInfo(v.runner_up).short;
+  return {
+    sentence: v.text,
+    winner: runnerUp === null ? null : columnInfo(v.winner).short,
+    runnerUp,
+    margin: runnerUp === null || !isNumber(v.margin) ? null : `+${v.margin.toFixed(2)} token F1`,
+    tooClose: runnerUp !== null && isNumber(v.margin) && v.margin < TIE_MARGIN,
+    basis: `over ${plural(report.questions.length, "question")}`,
+  };
+}

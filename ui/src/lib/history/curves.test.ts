@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import type { Curve } from "../../bindings";
+import { align, runCharts } from "./curves";
+
+const trainLoss: Curve = { name: "loss", split: "train", steps: [1, 2, 3, 4], values: [1.2, 1.0, null, 0.7] };
+const valLoss: Curve = { name: "loss", split: "validation", steps: [2, 4], values: [1.1, 0.9] };
+const valAcc: Curve = { name: "accuracy", split: "validation", steps: [2, 4], values: [0.5, 0.75] };
+const lr: Curve = { name: "lr", split: "train", steps: [1, 2, 3, 4], values: [1e-4, 2e-4, 2e-4, 1e-4] };
+
+describe("the run page's curves", () => {
+  it("share one step axis, with gaps where a series was not measured", () => {
+    const { data, labels } = align([trainLoss, valLoss]);
+    expect(data[0]).toEqual([1, 2, 3, 4]);
+    expect(data[1]).toEqual([1.2, 1.0, null, 0.7]);
+    expect(data[2]).toEqual([null, 1.1, null, 0.9]);
+    expect(labels).toEqual(["training", "validation"]);
+  });
+
+  it("become a loss chart, one chart per validation score, and the learning rate", () => {
+    const charts = runCharts([trainLoss, lr, valLoss, valAcc]);
+    expect(charts.map((c) => c.id)).toEqual(["loss", "validation-accuracy", "lr"]);
+    expect(charts[1].title).toBe("accuracy on the validation rows (higher is better)");
+  });
+
+  it("are none for a run that recorded nothing", () => {
+    expect(runCharts([])).toEqual([]);
+  });
+});

@@ -1,0 +1,56 @@
+// The model commands the Models screen uses: the local registry, suggestions, hub search, pull with
+// progress, import, and cancel. A thin layer over the generated commands, so the screen's logic
+// can be tested with the IPC mocked.
+
+import { Channel } from "@tauri-apps/api/core";
+import { commands } from "../../bindings";
+import { ApiError, unwrap } from "../api";
+import type { ModelList, ModelRecord, PullEvent, PullReport, SearchResults, Suggestion } from "./types";
+
+/** Refuses an answer that is not the shape asked for, instead of letting the screen crash on it. */
+export function checked<T>(command: string, ok: (v: unknown) => boolean) {
+  return (value: T): T => {
+    if (ok(value)) return value;
+    throw new ApiError({
+      code: "bad_response",
+      message: `The app answered \`${command}\` with something unexpected; restart Tunesmith and try again.`,
+    });
+  };
+}
+
+/** Whether `v` is a non-null object. */
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+
+/** The models on this computer (hub cache and imports); works offline. */
+export function listModels(): Promise<ModelList> {
+  return unwrap(commands.modelsList()).then(checked("models_list", (v) => isObject(v) && Array.isArray(v.models)));
+}
+
+/** The curated suggestions, every task. */
+export function suggestedModels(): Promise<Suggestion[]> {
+  return unwrap(commands.modelsSuggested()).then(checked("models_suggested", Array.isArray));
+}
+
+/** Searches the hub, optionally for one task tag. */
+export function searchModels(query: string, task: string | null): Promise<SearchResults> {
+  return unwrap(commands.modelsSearch(query, task)).then(
+    checked("models_search", (v) => isObject(v) && Array.isArray(v.results)),
+  );
+}
+
+/** Pulls `id` into the HF cache under `jobId`, calling `onEvent` for each progress event. */
+export function pullModel(jobId: string, id: string, onEvent: (e: PullEvent) => void): Promise<PullReport> {
+  const channel = new Channel<PullEvent>();
+  channel.onmessage = onEvent;
+  return unwrap(commands.modelsPull(jobId, id, null, channel));
+}
+
+/** Imports a model folder or a `.gguf` file. */
+export function importModel(path: string): Promise<ModelRecord> {
+  return unwrap(commands.modelsImport(path)).then(checked("models_import", (v) => isObject(v) && typeof v.id === "string"));
+}
+
+/** Cancels the job `jobId` (a pull, a training run ...). */
+export function cancelJob(jobId: string): Promise<void> {
+  return unwrap(commands.jobCancel(jobId)).then(() => undefined);
+}

@@ -1,0 +1,58 @@
+// The current selection shared between screens: the model and the data file the user picked, the
+// task and the columns. The Models and Data screens write it; the Train screen reads it to
+// prefill its form (and writes back what the user typed there), so a choice made on one screen is
+// waiting on the next and survives navigating away.
+//
+// Column names use the spelling of the training request (`text_column`, ...) so they pass through
+// unchanged.
+
+import { get, writable } from "svelte/store";
+import type { Fixes } from "../bindings";
+
+/** What the user is working with. Every field is optional: a screen fills in what it knows. */
+export interface Selection {
+  /** A local model folder, a `.gguf` file, or a hub id already downloaded. */
+  model?: string;
+  /** The dataset file (CSV, TSV, JSONL). */
+  data?: string;
+  /** `classify` (texts with labels) or `generate` (prompts with responses). */
+  task?: "classify" | "generate";
+  /** The text column (classification). */
+  text_column?: string;
+  /** The label column (classification). */
+  label_column?: string;
+  /** The prompt column (generation). */
+  prompt_column?: string;
+  /** The response column (generation). */
+  response_column?: string;
+  /** The dataset's columns, when a screen has read the file (for the column pickers). */
+  columns?: string[];
+  /** Rows training would use, when a screen has inspected the file (drives method advice). */
+  rows?: number;
+  /** The data doctor's fixes chosen for `data` (training applies the same ones). */
+  fixes?: Fixes;
+  /** The run the user last trained or opened (the Chat & Compare screen preselects it). */
+  runId?: string;
+}
+
+/** The one shared selection. Subscribe with `$selection` in a component. */
+export const selection = writable<Selection>({});
+
+/**
+ * Changes some fields of the selection and keeps the others. A field given as `undefined` is
+ * cleared (so choosing a new data file can forget the old file's columns).
+ */
+export function updateSelection(patch: Partial<Selection>): void {
+  selection.update((current) => {
+    const next: Selection = { ...current, ...patch };
+    for (const key of Object.keys(next) as (keyof Selection)[]) {
+      if (next[key] === undefined) delete next[key];
+    }
+    return next;
+  });
+}
+
+/** The selection as it is now (for code outside components). */
+export function currentSelection(): Selection {
+  return get(selection);
+}

@@ -1,0 +1,125 @@
+// The estimate's options, its verdict in words, the time sentence, and the latest-wins debounce.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { estimateReport } from "./fixtures";
+import {
+  breakdownRows,
+  describeTime,
+  describeVerdict,
+  estimateKey,
+  estimateOptions,
+  estimatorMethod,
+  formatBytes,
+  formatDuration,
+  canMeasure,
+  latestOnly,
+} from "./estimate";
+import { initialForm } from "./settings";
+
+describe("estimate options", () => {
+  it("are asked only once a model is chosen, with the estimator's method names", () => {
+    expect(estimateOptions(initialForm(), 128, null)).toBeNull();
+    const form = { ...initialForm(), model: "/m", method: "features" as const };
+    expect(estimateOptions(form, 128, 1000)).toEqual({
+      method: "feature-extraction",
+      batch: 16,
+      max_len: 128,
+      device: "auto",
+      calibrate: "cached",
+      rows: 1000,
+      epochs: form.params.epochs,
+    });
+    expect(estimatorMethod("qlora")).toBe("qlora");
+  });
+
+  it("fall back to the defaults while a batch or length field is invalid", () => {
+    const form = { ...initialForm(), model: "/m" };
+    form.params = { ...form.params, batch: null, max_len: 0 };
+    form.params = { ...form.params, epochs: null };
+    expect(estimateOptions(form, 256, null, "measure")).toMatchObject({ batch: 16, max_len: 256, epochs: null, calibrate: "measure" });
+  });
+
+  it("have a key that changes with any option and the model", () => {
+    const a = estimateKey("/m", { method: "lora", batch: 16, max_len: 128, device: "cpu" });
+    expect(estimateKey("/m ", { method: "lora", batch: 16, max_len: 128, device: "cpu" })).toBe(a);
+    expect(estimateKey("/m", { method: "lora", batch: 8, max_len: 128, device: "cpu" })).not.toBe(a);
+    expect(estimateKey("/m", null)).toBe("");
+  });
+});
+
+describe("the verdict in words", () => {
+  it("says fits, tight or does not fit with the memory needed and free", () => {
+    expect(describeVerdict(estimateReport("fits"))).toMatchObject({ verdict: "fits", label: "Fits" });
+    expect(describeVerdict(estimateReport("tight")).sentence).toContain("may just fit");
+    const no = describeVerdict(estimateReport("does_not_fit", 9e9, 8e9));
+    expect(no.label).toBe("Does not fit");
+    expect(no.sentence).toContain("9.0 GB");
+    expect(no.sentence).toContain("8.0 GB");
+  });
+
+  it("says why when the free memory is unknown", () => {
+    const v = describeVerdict(estimateReport(null, 2e9, null));
+    expect(v.verdict).toBe("unknown");
+    expect(v.sentence).toContain("MemAvailable");
+  });
+
+  it("lists the breakdown largest first, without empty parts", () => {
+    const rows = breakdownRows(estimateReport("fits"));
+    expect(rows[0].label).toBe("Model weights");
+    expect(rows.every((r, i) => i === 0 || rows[i - 1].bytes >= r.bytes)).toBe(true);
+  });
+});
+
+describe("the time estimate", () => {
+  it("gives the run's total from the step time measured on this machine", () => {
+    const r = estimateReport("fits");
+    r.time = { calibrated: true, seconds_per_step: 0.5, steps: 150, epochs: 3, setup_seconds: 0, total_seconds: 75, cached: true, note: "" };
+    expect(describeTime(r)).toBe("Time: about 1 min for 150 steps (0.50 s per step, measured earlier on this machine).");
+    r.time = { ...r.time, steps: null, total_seconds: null, cached: false };
+    expect(describeTime(r)).toContain("0.50 s per step, just measured");
+    expect(describeTime(r)).toContain("Data screen");
+    expect(canMeasure(r)).toBe(false);
+  });
+
+  it("says it is not measured rather than inventing a number, and offers to measure when it fits", () => {
+    expect(describeTime(estimateReport("fits"))).toBe("Time: not measured yet for these settings.");
+    expect(canMeasure(estimateReport("fits"))).toBe(true);
+    expect(canMeasure(estimateReport("does_not_fit"))).toBe(false);
+  });
+
+  it("formats sizes and durations for people", () => {
+    expect(formatBytes(512)).toBe("512 bytes");
+    expect(formatBytes(1_400_000_000)).toBe("1.4 GB");
+    expect(formatDuration(42)).toBe("42 s");
+    expect(formatDuration(7260)).toBe("2 h 01 min");
+    expect(formatDuration(Number.NaN)).toBe("unknown");
+  });
+});
+
+describe("latestOnly", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("calls once after the last change and keeps only the latest answer", async () => {
+    const calls: number[] = [];
+    const results: unknown[] = [];
+    const resolvers: ((v: number) => void)[] = [];
+    const runner = latestOnly<number, number>(
+      (x) => {
+        calls.push(x);
+        return new Promise((r) => resolvers.push(r));
+      },
+      300,
+      (o) => results.push(o),
+    );
+    runner.schedule(1);
+    runner.schedule(2);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(calls).toEqual([2]);
+    runner.schedule(3);
+    await vi.advanceTimersByTimeAsync(300);
+    resolvers[1](30); // the newer answer first
+    resolvers[0](20); // the older one late: dropped
+    await vi.runAllTimersAsync();
+    expect(results).toEqual([{ ok: true, value: 30 }]);
+  });
+});

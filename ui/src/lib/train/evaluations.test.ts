@@ -1,0 +1,55 @@
+// The Evaluate screen's state: which runs can be evaluated, the pick, and results kept per run.
+import { get } from "svelte/store";
+import { describe, expect, it } from "vitest";
+import { ApiError } from "../api";
+import { createEvaluations, evaluable } from "./evaluations";
+import { fakeBackend } from "./fake-backend";
+import { evalReport, runDetails, runSummary } from "./fixtures";
+
+describe("evaluations", () => {
+  it("offers finished and stopped runs, not running or failed ones", () => {
+    const runs = [runSummary("a"), runSummary("b", { status: "running" }), runSummary("c", { status: "failed" }), runSummary("d", { status: "interrupted" })];
+    expect(evaluable(runs).map((r) => r.id)).toEqual(["a", "d"]);
+  });
+
+  it("picks the run just trained when asked, else the newest", async () => {
+    const fake = fakeBackend({ runs: () => Promise.resolve([runSummary("new"), runSummary("old")]) });
+    const e = createEvaluations(fake.backend);
+    await e.refresh(null);
+    expect(get(e.state).selected).toBe("new");
+    await e.refresh("old");
+    expect(get(e.state).selected).toBe("old");
+  });
+
+  it("keeps a classification result per run and a failure with its action", async () => {
+    const fake = fakeBackend({
+      runs: () => Promise.resolve([runSummary("a"), runSummary("b")]),
+      evalRun: (run) => (run === "a" ? Promise.resolve(evalReport()) : Promise.reject(new ApiError({ code: "engine", message: "cannot read run.json" }))),
+    });
+    const e = createEvaluations(fake.backend);
+    await e.refresh();
+    await e.evaluate("a");
+    await e.evaluate("b");
+    const s = get(e.state);
+    expect(s.results.a.kind).toBe("classification");
+    expect(s.results.b).toMatchObject({ kind: "failed", problem: { message: "cannot read run.json" } });
+    e.dismiss("b");
+    expect(get(e.state).results.b).toBeUndefined();
+  });
+
+  it("reads a generation run's scores from its details instead of running eval", async () => {
+    const details = runDetails("g", "generate");
+    const fake = fakeBackend({ runs: () => Promise.resolve([runSummary("g", { task: "generate" })]), runsShow: () => Promise.resolve(details) });
+    const e = createEvaluations(fake.backend);
+    await e.refresh();
+    await e.evaluate("g");
+    expect(get(e.state).results.g).toEqual({ kind: "generation", details });
+  });
+
+  it("says why when the runs cannot be listed", async () => {
+    const fake = fakeBackend({ runs: () => Promise.reject(new ApiError({ code: "store_corrupt", message: "damaged" })) });
+    const e = createEvaluations(fake.backend);
+    await e.refresh();
+    expect(get(e.state).listProblem?.action).toContain("History");
+  });
+});

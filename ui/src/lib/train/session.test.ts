@@ -1,0 +1,131 @@
+// The training session: start, stream, pause (cancel + resume), cancel, failures, stale events.
+import { get } from "svelte/store";
+import { describe, expect, it } from "vitest";
+import { ApiError } from "../api";
+import { fakeBackend, settle } from "./fake-backend";
+import { runEvents } from "./fixtures";
+import { controls, createTrainSession } from "./session";
+import { buildRequest, initialForm } from "./settings";
+
+const request = buildRequest({ ...initialForm(), model: "/models/minilm", data: "/data/reviews.csv" });
+let ids = 0;
+const session = (fake: ReturnType<typeof fakeBackend>) => createTrainSession(fake.backend, () => `job-${++ids}`);
+
+describe("training session", () => {
+  it("starts a job, streams its events into the chart, and ends finished", async () => {
+    const fake = fakeBackend();
+    const s = session(fake);
+    const done = s.start(request);
+    expect(get(s.run).phase).toBe("starting");
+    expect(fake.jobs[0]).toMatchObject({ command: "train_start", arg: request });
+    for (const e of runEvents("run-1", 4, 2)) fake.jobs[0].emit(e);
+    expect(get(s.run)).toMatchObject({ phase: "running", runId: "run-1" });
+    expect(get(s.run).chart.steps).toHaveLength(4);
+    fake.jobs[0].finish({ run_id: "run-1", dir: "/runs/run-1", status: "finished", metrics: { accuracy: 0.9 } });
+    await done;
+    expect(get(s.run)).toMatchObject({ phase: "finished", jobId: null });
+    expect(controls(get(s.run))).toEqual({ start: true, pause: false, cancel: false, resume: false });
+  });
+
+  it("pauses by cancelling the job, then resumes the same run from its checkpoint", async () => {
+    const fake = fakeBackend();
+    const s = session(fake);
+    const first = s.start(request);
+    for (const e of runEvents("run-1", 4, 2)) fake.jobs[0].emit(e);
+    await s.pause();
+    expect(fake.cancelled).toEqual([fake.jobs[0].jobId]);
+    expect(get(s.run).phase).toBe("pausing");
+    fake.jobs[0].emit({ run_id: "run-1", event: "cancelled", step: 4 });
+    fake.jobs[0].finish({ run_id: "run-1", dir: "/r", status: "cancelled", metrics: {} });
+    await first;
+    expect(get(s.run).phase).toBe("paused");
+    expect(controls(get(s.run))).toMatchObject({ start: false, resume: true, cancel: true, pause: false });
+
+    const second = s.resume();
+    expect(fake.jobs[1]).toMatchObject({ command: "train_resume", arg: "run-1" });
+    fake.jobs[1].emit({ run_id: "run-1", event: "started", total_steps: 8, epochs: 2, steps_per_epoch: 4, train_examples: 80, val_examples: 10, trainable_params: 1000, resumed_from: 4 });
+    expect(get(s.run).phase).toBe("running");
+    expect(get(s.run).chart.steps).toHaveLength(4); // kept across the pause
+    fake.jobs[1].finish({ run_id: "run-1", dir: "/r", status: "finished", metrics: {} });
+    await second;
+    expect(get(s.run).phase).toBe("finished");
+  });
+
+  it("cancels a running job for good, and a paused run without a job", async () => {
+    const fake = fakeBackend();
+    const s = session(fake);
+    const run = s.start(request);
+    fake.jobs[0].emit(runEvents("run-2", 2, 2)[0]);
+    await s.cancel();
+    expect(get(s.run).phase).toBe("cancelling");
+    fake.jobs[0].finish({ run_id: "run-2", dir: "/r", status: "cancelled", metrics: {} });
+    await run;
+    expect(get(s.run).phase).toBe("cancelled");
+    expect(controls(get(s.run)).resume).toBe(true);
+  });
+
+  it("shows a failed start as a banner with the action to take", async () => {
+    const fake = fakeBackend();
+    const s = session(fake);
+    const run = s.start(request);
+    fake.jobs[0].fail(new ApiError({ code: "data_unusable", message: "reviews.csv cannot be used for training: row 4 has no label" }));
+    await run;
+    const state = get(s.run);
+    expect(state.phase).toBe("failed");
+    expect(state.problem?.message).toContain("row 4 has no label");
+    expect(state.problem?.action).toContain("Data screen");
+    s.dismissProblem();
+    expect(get(s.run).problem).toBeNull();
+  });
+
+  it("keeps running and says why when the app refuses to pause", async () => {
+    const fake = fakeBackend({ jobCancel: () => Promise.reject(new ApiError({ code: "ipc", message: "job_cancel not found" })) });
+    const s = session(fake);
+    void s.start(request);
+    fake.jobs[0].emit(runEvents("run-3", 2, 2)[0]);
+    await s.pause();
+    expect(get(s.run).phase).toBe("running");
+    expect(get(s.run).problem?.message).toBe("job_cancel not found");
+  });
+
+  it("ignores a second Start while a job runs, and late events of an earlier job", async () => {
+    const fake = fakeBackend();
+    const s = session(fake);
+    const first = s.start(request);
+    void s.start(request);
+    expect(fake.jobs).toHaveLength(1);
+    const old = fake.jobs[0];
+    old.emit(runEvents("old", 2, 2)[0]);
+    await s.cancel();
+    old.finish({ run_id: "old", dir: "/r", status: "cancelled", metrics: {} });
+    await first;
+    void s.start(request);
+    old.emit(runEvents("old", 2, 2)[1]);
+    expect(get(s.run).chart.steps).toHaveLength(0);
+    expect(get(s.run).runId).toBeNull();
+  });
+
+  it("still takes the last events of a job that arrive just after its command answered", async () => {
+    const fake = fakeBackend();
+    const s = session(fake);
+    const run = s.start(request);
+    const events = runEvents("run-5", 4, 2);
+    for (const e of events) fake.jobs[0].emit(e);
+    fake.jobs[0].finish({ run_id: "run-5", dir: "/r", status: "finished", metrics: {} });
+    await run;
+    fake.jobs[0].emit({ run_id: "run-5", event: "finished", metrics: { accuracy: 0.5 }, steps: 4, best_step: 2, stopped_early: false });
+    expect(get(s.run).phase).toBe("finished");
+    expect(get(s.run).chart.finished?.bestStep).toBe(2);
+  });
+
+  it("continues an earlier run from the history", async () => {
+    const fake = fakeBackend();
+    const s = session(fake);
+    const run = s.resumeRun("run-old");
+    expect(fake.jobs[0]).toMatchObject({ command: "train_resume", arg: "run-old" });
+    fake.jobs[0].finish({ run_id: "run-old", dir: "/r", status: "finished", metrics: {} });
+    await run;
+    await settle();
+    expect(get(s.run)).toMatchObject({ phase: "finished", runId: "run-old" });
+  });
+});

@@ -1,0 +1,195 @@
+// The training session: the form the user is filling in and the run in progress, held at module
+// level so leaving the Train screen and coming back loses nothing, and a run keeps streaming its
+// events into the charts while another screen is shown.
+//
+// One run at a time. Pause is "cancel after a checkpoint" (job_cancel) and Resume continues from
+// that checkpoint (train_resume), as the app's command contract defines them; Cancel stops the run
+// for good from the screen's point of view (it stays resumable from History).
+
+import { get, writable, type Readable } from "svelte/store";
+import { type TrainBackend, tauriBackend } from "./backend";
+import { applyEvent, type ChartModel, emptyChart } from "./chart";
+import { type Problem, problemFrom } from "./errors";
+import { updateSelection } from "../selection";
+import { initialForm, type TrainForm } from "./settings";
+import type { RunEvent, TrainRequest, TrainSummary } from "./types";
+
+/** Where the session's run is. */
+export type Phase =
+  | "idle"
+  | "starting"
+  | "running"
+  | "pausing"
+  | "paused"
+  | "cancelling"
+  | "cancelled"
+  | "finished"
+  | "failed";
+
+/** The run as the screen shows it. */
+export interface RunState {
+  phase: Phase;
+  /** The job the app is running now, while one is. */
+  jobId: string | null;
+  /** The run's id in the history, once the first event named it. */
+  runId: string | null;
+  /** The request the run started with. */
+  request: TrainRequest | null;
+  chart: ChartModel;
+  summary: TrainSummary | null;
+  problem: Problem | null;
+}
+
+/** A session that has not trained anything. */
+export function idleRun(): RunState {
+  return { phase: "idle", jobId: null, runId: null, request: null, chart: emptyChart(), summary: null, problem: null };
+}
+
+/** Whether a job is running in the app for this session. */
+export function isBusy(phase: Phase): boolean {
+  return phase === "starting" || phase === "running" || phase === "pausing" || phase === "cancelling";
+}
+
+/** What the screen can do in each phase. */
+export function controls(state: RunState): { start: boolean; pause: boolean; cancel: boolean; resume: boolean } {
+  const p = state.phase;
+  return {
+    start: !isBusy(p) && p !== "paused",
+    pause: p === "running",
+    cancel: p === "starting" || p === "running" || p === "paused",
+    resume: state.runId !== null && (p === "paused" || p === "cancelled" || p === "failed"),
+  };
+}
+
+/** A training session bound to `backend`. */
+export function createTrainSession(backend: TrainBackend, newJobId: () => string = () => crypto.randomUUID()) {
+  const run = writable<RunState>(idleRun());
+  /** What the user asked the running job to do: stop to pause, or stop for good. */
+  let intent: "pause" | "cancel" | null = null;
+  /**
+   * The latest job started. Its events are taken even after its command resolved: channel
+   * messages and the command's answer travel separately, so the last events (`finished` with the
+   * kept checkpoint) may arrive just after it. Events of an earlier job are dropped.
+   */
+  let currentJob: string | null = null;
+
+  function onEventFor(jobId: string) {
+    return (event: RunEvent) => {
+      run.update((s) => {
+        if (jobId !== currentJob) return s; // a late event of an earlier job
+        const chart = applyEvent(s.chart, event);
+        const phase = event.event === "started" && s.phase === "starting" ? "running" : s.phase;
+        return { ...s, chart, runId: event.run_id, phase };
+      });
+    };
+  }
+
+  async function drive(jobId: string, call: (onEvent: (e: RunEvent) => void) => Promise<TrainSummary>) {
+    intent = null;
+    try {
+      const summary = await call(onEventFor(jobId));
+      if (summary.status === "finished") updateSelection({ runId: summary.run_id });
+      run.update((s) => {
+        if (s.jobId !== jobId) return s;
+        const phase: Phase = summary.status === "finished" ? "finished" : intent === "pause" ? "paused" : "cancelled";
+        return { ...s, phase, jobId: null, runId: summary.run_id, summary };
+      });
+    } catch (error) {
+      run.update((s) => (s.jobId !== jobId ? s : { ...s, phase: "failed", jobId: null, problem: problemFrom(error) }));
+    } finally {
+      intent = null;
+    }
+  }
+
+  return {
+    /** The run's state; subscribe with `$run`. */
+    run: run as Readable<RunState>,
+
+    /** Starts a new run with `request` (ignored while a job runs). */
+    start(request: TrainRequest): Promise<void> {
+      if (isBusy(get(run).phase)) return Promise.resolve();
+      const jobId = newJobId();
+      currentJob = jobId;
+      run.set({ ...idleRun(), phase: "starting", jobId, request });
+      return drive(jobId, (onEvent) => backend.trainStart(jobId, request, onEvent));
+    },
+
+    /** Continues the session's run (paused, cancelled or failed) from its last checkpoint. */
+    resume(): Promise<void> {
+      const s = get(run);
+      if (!controls(s).resume || s.runId === null) return Promise.resolve();
+      const runId = s.runId;
+      const jobId = newJobId();
+      currentJob = jobId;
+      run.set({ ...s, phase: "starting", jobId, problem: null, summary: null });
+      return drive(jobId, (onEvent) => backend.trainResume(jobId, runId, onEvent));
+    },
+
+    /** Continues an earlier run from the history (interrupted by a crash, cancelled, failed). */
+    resumeRun(runId: string): Promise<void> {
+      if (isBusy(get(run).phase)) return Promise.resolve();
+      const jobId = newJobId();
+      currentJob = jobId;
+      run.set({ ...idleRun(), phase: "starting", jobId, runId });
+      return drive(jobId, (onEvent) => backend.trainResume(jobId, runId, onEvent));
+    },
+
+    /** Asks the running job to stop after a checkpoint, to be resumed later. */
+    async pause(): Promise<void> {
+      const s = get(run);
+      if (!controls(s).pause || s.jobId === null) return;
+      intent = "pause";
+      run.set({ ...s, phase: "pausing" });
+      await stopJob(s.jobId, "running");
+    },
+
+    /** Stops the run: the running job after a checkpoint, or a paused run as it stands. */
+    async cancel(): Promise<void> {
+      const s = get(run);
+      if (!controls(s).cancel) return;
+      if (s.phase === "paused" || s.jobId === null) {
+        run.set({ ...s, phase: "cancelled" });
+        return;
+      }
+      intent = "cancel";
+      run.set({ ...s, phase: "cancelling" });
+      await stopJob(s.jobId, s.phase);
+    },
+
+    /** Hides the error banner. */
+    dismissProblem(): void {
+      run.update((s) => ({ ...s, problem: null }));
+    },
+
+    /** Shows `problem` in the banner (for errors outside the run, e.g. a refused Start). */
+    report(problem: Problem): void {
+      run.update((s) => ({ ...s, problem }));
+    },
+  };
+
+  async function stopJob(jobId: string, previous: Phase) {
+    try {
+      await backend.jobCancel(jobId);
+    } catch (error) {
+      intent = null;
+      run.update((s) => (s.jobId !== jobId ? s : { ...s, phase: previous, problem: problemFrom(error) }));
+    }
+  }
+}
+
+/** A training session. */
+export type TrainSession = ReturnType<typeof createTrainSession>;
+
+/** The app's one training session. */
+export const trainSession: TrainSession = createTrainSession(tauriBackend);
+
+/** The app's one training form (kept while other screens are shown). */
+export const trainForm = writable<TrainForm>(initialForm());
+
+/**
+ * Whether a training job is running now: the frame asks this before the window closes ("closing
+ * stops the run; it can be resumed from its last checkpoint").
+ */
+export function trainingInProgress(): boolean {
+  return isBusy(get(trainSession.run).phase);
+}
