@@ -1,4 +1,4 @@
-//! Evaluating a finished classification run: the fine-tuned model against the base model on the
+//! Evaluating a finished run: the fine-tuned model against the base model on the
 //! run's held-out test split (or on another file), as `tunesmith eval` and the app's results page
 //! show it, and recorded in the run history.
 //!
@@ -8,19 +8,24 @@
 //! its last checkpoint); and the base is the untouched backbone with only a head trained on its
 //! frozen features (a classifier needs a head, and the base has none for these labels). The `note`
 //! field says so, so nobody reads the base's numbers as zero-shot ones.
+//!
+//! A generation run is scored by held-out response loss and perplexity (prompt tokens masked),
+//! computed as training's validation computes them, for the untouched base and for the run's
+//! adapter (or full weights) on the same test rows; both are recorded in the history too.
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device};
+use candle_core::{DType, Device, Var};
 use candle_nn::VarMap;
 use serde::Serialize;
 use tunesmith_engine::adapters::lora::LoraConfig;
+use tunesmith_engine::adapters::peft::PeftAdapter;
 use tunesmith_engine::device;
-use tunesmith_engine::metrics::ClassificationReport;
+use tunesmith_engine::metrics::{ClassificationReport, GenerationReport};
 use tunesmith_engine::models::bert::{BertConfig, ClassifierOptions, SequenceClassifier};
 use tunesmith_engine::models::checkpoint::Checkpoint;
 use tunesmith_engine::nn::params::{Backbone, LoraSetup};
-use tunesmith_engine::task::{ClassifyExample, ClassifyTask};
+use tunesmith_engine::task::{ClassifyExample, ClassifyTask, SftExample, SftTask};
 use tunesmith_engine::tokenizer::TextTokenizer;
 use tunesmith_engine::train::checkpoint::{load_tensors, BEST_FILE, LAST_FILE};
 use tunesmith_engine::train::{
@@ -28,11 +33,12 @@ use tunesmith_engine::train::{
     TrainTask,
 };
 use tunesmith_engine::EngineError;
-use tunesmith_store::{EvalModel, Split};
+use tunesmith_store::{ArtefactKind, EvalModel, Split};
 
 use crate::data::{Content, DataRequest, Dataset, InspectOptions, RoleOverrides, SplitConfig};
 use crate::home::Home;
 use crate::train::RunRecord;
+use crate::train_generate::Decoder;
 use crate::{Error, Result};
 
 /// How many of the most wrongly classified rows a report lists.
@@ -81,18 +87,26 @@ pub struct FoundRun {
     pub record: RunRecord,
 }
 
-/// Finds the run `query` names (id, prefix, suffix or name) and reads its `run.json`.
+/// Finds the classification run `query` names (id, prefix, suffix or name) and reads its
+/// `run.json`; a generation run is refused (`predict` and the per-class report need labels).
 pub fn find_run(home: &Home, query: &str) -> Result<FoundRun> {
+    let run = find_any_run(home, query)?;
+    if run.record.request.task != crate::data::Task::Classify {
+        return Err(invalid(format!(
+            "run {} is a generation run, which answers with text rather than labels; `predict` scores classification runs (talk to it with `tunesmith chat --run {}`, or score it with `tunesmith eval --run {}`)",
+            run.id, run.id, run.id
+        )));
+    }
+    Ok(run)
+}
+
+/// Finds the run `query` names (id, prefix, suffix or name), of either task, and reads its
+/// `run.json`.
+pub fn find_any_run(home: &Home, query: &str) -> Result<FoundRun> {
     let store = crate::runs::open_for_reading(home)?;
     let run = store.resolve_run(query)?;
     let dir = store.run_dir(&run.id);
     let record = read_record(&dir)?;
-    if record.request.task != crate::data::Task::Classify {
-        return Err(invalid(format!(
-            "run {} is a generation run; `eval` and `predict` in this build score classification runs (its validation perplexity is in `tunesmith runs show {}`)",
-            run.id, run.id
-        )));
-    }
     Ok(FoundRun {
         id: run.id,
         dir,
@@ -120,6 +134,9 @@ pub fn read_record(dir: &Path) -> Result<RunRecord> {
 /// The data request a run's file was read with (roles and split as the run recorded them).
 pub fn data_request(record: &RunRecord, file: &Path) -> DataRequest {
     let req = &record.request;
+    if req.task == crate::data::Task::Generate {
+        return crate::train_generate::data_request(req, file);
+    }
     DataRequest {
         file: file.to_path_buf(),
         model: None,
@@ -243,18 +260,7 @@ impl RunModel {
     /// The fine-tuned classifier: the run's best weights, or its last checkpoint.
     pub fn fine_tuned(&self, record: &RunRecord, run_dir: &Path) -> Result<ClassifyTask> {
         let (model, trainable) = self.classifier(record, backbone_for(record))?;
-        let ckpt = run_dir.join("checkpoints");
-        let path = [ckpt.join(BEST_FILE), ckpt.join(LAST_FILE)]
-            .into_iter()
-            .find(|p| p.is_file())
-            .ok_or_else(|| {
-                invalid(format!(
-                    "run {} has no saved weights in {} (it stopped before its first checkpoint); resume or re-run it",
-                    record.run_id,
-                    ckpt.display()
-                ))
-            })?;
-        let (tensors, _) = load_tensors(&path, &self.device)?;
+        let path = checkpoint_file(record, run_dir)?;
         let task = ClassifyTask::new(
             model,
             trainable,
@@ -263,25 +269,7 @@ impl RunModel {
             record.labels.clone(),
             false,
         );
-        for (name, var) in task.trainable() {
-            let t = tensors.get(&format!("w.{name}")).ok_or_else(|| {
-                invalid(format!(
-                    "{} has no weights for `{name}`: it belongs to a different model or method",
-                    path.display()
-                ))
-            })?;
-            if t.dims() != var.dims() {
-                return Err(invalid(format!(
-                    "{}: the weights `{name}` have shape {:?}, the model expects {:?}",
-                    path.display(),
-                    t.dims(),
-                    var.dims()
-                )));
-            }
-            t.to_dtype(var.dtype())
-                .and_then(|t| var.set(&t))
-                .map_err(EngineError::from)?;
-        }
+        restore(&task.trainable(), &path, &self.device)?;
         Ok(task)
     }
 
@@ -336,6 +324,47 @@ impl RunModel {
     }
 }
 
+/// The run's best weights file, or its last checkpoint.
+fn checkpoint_file(record: &RunRecord, run_dir: &Path) -> Result<PathBuf> {
+    let ckpt = run_dir.join("checkpoints");
+    [ckpt.join(BEST_FILE), ckpt.join(LAST_FILE)]
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            invalid(format!(
+                "run {} has no saved weights in {} (it stopped before its first checkpoint); resume or re-run it",
+                record.run_id,
+                ckpt.display()
+            ))
+        })
+}
+
+/// Sets every trainable variable from the checkpoint at `path` (saved as `w.<name>`), refusing a
+/// checkpoint of another model or method.
+fn restore(trainable: &[(String, Var)], path: &Path, device: &Device) -> Result<()> {
+    let (tensors, _) = load_tensors(path, device)?;
+    for (name, var) in trainable {
+        let t = tensors.get(&format!("w.{name}")).ok_or_else(|| {
+            invalid(format!(
+                "{} has no weights for `{name}`: it belongs to a different model or method",
+                path.display()
+            ))
+        })?;
+        if t.dims() != var.dims() {
+            return Err(invalid(format!(
+                "{}: the weights `{name}` have shape {:?}, the model expects {:?}",
+                path.display(),
+                t.dims(),
+                var.dims()
+            )));
+        }
+        t.to_dtype(var.dtype())
+            .and_then(|t| var.set(&t))
+            .map_err(EngineError::from)?;
+    }
+    Ok(())
+}
+
 /// The backbone a run trained: frozen for features, LoRA with the run's rank and alpha, or full.
 pub fn backbone_for(record: &RunRecord) -> Backbone {
     let req = &record.request;
@@ -360,8 +389,16 @@ pub fn backbone_for(record: &RunRecord) -> Backbone {
 
 /// Evaluates run `query` on its test split (or on all rows of `data`), base and fine-tuned, and
 /// records both evaluations in the history.
+/// A generation run is refused here (its scores have another shape): [`evaluate_any`] or
+/// [`evaluate_generation`] score it.
 pub fn evaluate(home: &Home, query: &str, data: Option<&Path>) -> Result<EvalReport> {
-    let run = find_run(home, query)?;
+    let run = find_any_run(home, query)?;
+    if run.record.request.task != crate::data::Task::Classify {
+        return Err(invalid(format!(
+            "run {} is a generation run: it is scored by response loss and perplexity, not accuracy; `tunesmith eval --run {}` scores it and records the result on its history page",
+            run.id, run.id
+        )));
+    }
     let record = &run.record;
     let model = RunModel::open(record)?;
     let dataset = reload_data(record)?;
@@ -431,4 +468,173 @@ pub fn evaluate(home: &Home, query: &str, data: Option<&Path>) -> Result<EvalRep
 
 fn json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| invalid(format!("cannot record the evaluation: {e}")))
+}
+
+/// What the base model's numbers mean (generation).
+pub const GENERATION_BASE_NOTE: &str = "base = the untouched model the run started from (4-bit when the run is QLoRA, as it trained), scored on the same responses";
+
+/// `tunesmith eval`'s answer for a generation run: held-out response loss and perplexity (prompt
+/// tokens masked), base and fine-tuned.
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerationEvalReport {
+    /// The run.
+    pub run_id: String,
+    /// Which rows: `test` (the run's held-out split) or the file given.
+    pub data: String,
+    /// Rows evaluated.
+    pub rows: usize,
+    /// The fine-tuned model's scores.
+    pub fine_tuned: GenerationReport,
+    /// The base model's scores.
+    pub base: GenerationBaseScores,
+}
+
+/// The base model's generation scores and what they mean.
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerationBaseScores {
+    /// What "base" means here.
+    pub note: String,
+    /// The scores.
+    #[serde(flatten)]
+    pub report: GenerationReport,
+}
+
+/// An evaluation of either task, as `tunesmith eval` prints it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Evaluation {
+    /// A classification run's.
+    Classification(EvalReport),
+    /// A generation run's.
+    Generation(GenerationEvalReport),
+}
+
+/// Evaluates run `query` of either task (see [`evaluate`] and [`evaluate_generation`]).
+pub fn evaluate_any(home: &Home, query: &str, data: Option<&Path>) -> Result<Evaluation> {
+    let run = find_any_run(home, query)?;
+    if run.record.request.task == crate::data::Task::Generate {
+        evaluate_generation(home, &run.id, data).map(Evaluation::Generation)
+    } else {
+        evaluate(home, &run.id, data).map(Evaluation::Classification)
+    }
+}
+
+/// Evaluates generation run `query` on its test split (or on all rows of `data`): the response
+/// loss and perplexity of the untouched base and of the fine-tuned model (the run's adapter
+/// applied, or its full weights), computed as training's validation computes them, and records
+/// both evaluations in the history.
+pub fn evaluate_generation(
+    home: &Home,
+    query: &str,
+    data: Option<&Path>,
+) -> Result<GenerationEvalReport> {
+    let run = find_any_run(home, query)?;
+    let record = &run.record;
+    let req = &record.request;
+    if req.task != crate::data::Task::Generate {
+        return Err(invalid(format!(
+            "run {} is a classification run; evaluate it with `tunesmith eval --run {}`",
+            run.id, run.id
+        )));
+    }
+    let device = device::open(req.device)?;
+    let (dataset, label, rows) = match data {
+        None => {
+            let dataset = reload_data(record)?;
+            let plan = dataset.split(&data_request(record, &req.data).options.split)?;
+            let rows = plan.indices(2);
+            if rows.is_empty() {
+                return Err(invalid(format!(
+                    "run {} held out no test rows (--test-fraction 0); evaluate with --data FILE",
+                    run.id
+                )));
+            }
+            (dataset, "test".to_string(), Some(rows))
+        }
+        Some(file) => {
+            let ds = crate::data::load(&data_request(record, file), &mut |_| {})?;
+            crate::data::require_usable(&ds.report)?;
+            (ds, file.display().to_string(), None)
+        }
+    };
+    let pick = |examples: Vec<SftExample>| -> Vec<SftExample> {
+        match &rows {
+            Some(rows) => rows.iter().map(|&i| examples[i].clone()).collect(),
+            None => examples,
+        }
+    };
+
+    // One model in memory at a time: the base first, then the fine-tuned one.
+    let base = {
+        let decoder = Decoder::load(req, Backbone::Frozen, &device)?;
+        let eval_set = pick(decoder.examples(&dataset)?);
+        SftTask::new(decoder.model, decoder.pad_id).report(&eval_set)?
+    };
+    let fine = {
+        let task = if req.method == Method::Full {
+            let decoder = Decoder::load(req, Backbone::Full, &device)?;
+            let eval_set = pick(decoder.examples(&dataset)?);
+            let task = SftTask::new(decoder.model, decoder.pad_id);
+            restore(
+                &task.trainable(),
+                &checkpoint_file(record, &run.dir)?,
+                &device,
+            )?;
+            (task, eval_set)
+        } else {
+            let adapter = adapter_dir(home, &run)?;
+            let peft = PeftAdapter::load(&adapter, &device)?;
+            let decoder = Decoder::load(req, peft.backbone(), &device)?;
+            let eval_set = pick(decoder.examples(&dataset)?);
+            (SftTask::new(decoder.model, decoder.pad_id), eval_set)
+        };
+        task.0.report(&task.1)?
+    };
+    let report = GenerationEvalReport {
+        run_id: run.id.clone(),
+        data: label,
+        rows: fine.rows,
+        fine_tuned: fine,
+        base: GenerationBaseScores {
+            note: GENERATION_BASE_NOTE.into(),
+            report: base,
+        },
+    };
+    let store = crate::runs::open_store(home)?;
+    let rows = report.rows as u64;
+    store.record_evaluation(
+        &run.id,
+        EvalModel::FineTuned,
+        Split::Test,
+        rows,
+        &json(&report.fine_tuned)?,
+    )?;
+    store.record_evaluation(
+        &run.id,
+        EvalModel::Base,
+        Split::Test,
+        rows,
+        &json(&report.base)?,
+    )?;
+    Ok(report)
+}
+
+/// The run's PEFT adapter folder: the newest one the history records, else the run folder's own.
+fn adapter_dir(home: &Home, run: &FoundRun) -> Result<PathBuf> {
+    let store = crate::runs::open_for_reading(home)?;
+    let recorded = store
+        .artefacts(&run.id)?
+        .into_iter()
+        .filter(|a| a.kind == ArtefactKind::Adapter && a.path.is_dir())
+        .max_by_key(|a| (a.created_at, a.id))
+        .map(|a| a.path);
+    let own = run.dir.join(crate::train_generate::ADAPTER_DIR);
+    recorded
+        .or_else(|| own.is_dir().then_some(own))
+        .ok_or_else(|| {
+            invalid(format!(
+                "run {} has no LoRA adapter on disk (it saves one when training ends); wait for it to finish, or re-run it",
+                run.id
+            ))
+        })
 }

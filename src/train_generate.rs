@@ -9,6 +9,10 @@
 //! `base_perplexity`. The run folder gets
 //! `run.json`, `checkpoints/`, and for LoRA/QLoRA the adapter in PEFT's format under `adapter/`.
 
+use std::path::Path;
+
+use candle_core::Device;
+use tokenizers::Tokenizer;
 use tunesmith_data::{ChatTemplate, Content, Dataset, InspectOptions, RoleOverrides, SplitConfig};
 use tunesmith_engine::adapters::lora::LoraConfig;
 use tunesmith_engine::device;
@@ -49,42 +53,13 @@ pub fn train(
             "feature extraction trains a classification head; for --task generate choose full, lora or qlora".into(),
         ));
     }
-    let options = InspectOptions {
-        roles: RoleOverrides {
-            task: Some(tunesmith_data::Task::Generate),
-            text_columns: req.prompt_column.iter().cloned().collect(),
-            label_column: None,
-            response_column: req.response_column.clone(),
-        },
-        split: SplitConfig {
-            validation: req.val_fraction,
-            test: req.test_fraction,
-            seed: req.seed,
-            ..Default::default()
-        },
-        fixes: req.fixes,
-        ..Default::default()
-    };
-    let request = crate::data::DataRequest {
-        file: req.data.clone(),
-        model: None,
-        options,
-    };
+    let request = data_request(req, &req.data);
     let dataset: Dataset = crate::data::load(&request, &mut |_| {})?;
     crate::data::require_usable(&dataset.report)?;
     let plan = dataset.split(&request.options.split)?;
     let device = device::open(req.device)?;
 
-    let lora = {
-        let mut c = LoraConfig::default();
-        if let Some(r) = req.lora_rank {
-            c.r = r;
-        }
-        if let Some(a) = req.lora_alpha {
-            c.alpha = a;
-        }
-        c
-    };
+    let lora = lora_config(req);
     let backbone = match req.method {
         Method::Full => Backbone::Full,
         _ => Backbone::Lora(LoraSetup {
@@ -92,96 +67,9 @@ pub fn train(
             initial: Default::default(),
         }),
     };
-    let loaded = LlamaModel::load(
-        &req.model,
-        &LlamaLoadOptions {
-            backbone,
-            quantize: (req.method == Method::Qlora).then_some(QuantPolicy::Four),
-            dtype: candle_core::DType::F32,
-            device: device.clone(),
-        },
-    )?;
-    let model = loaded.model;
-
-    // The tokenizer and chat template: the GGUF's own, or the folder's files.
-    let (tokenizer, template_text, bos, eos) = match loaded.gguf_tokenizer {
-        Some(g) => {
-            let name = |id: Option<u32>| {
-                id.and_then(|i| g.tokenizer.id_to_token(i))
-                    .unwrap_or_default()
-            };
-            let (bos, eos) = (name(g.special.bos), name(g.special.eos));
-            (g.tokenizer, g.chat_template, bos, eos)
-        }
-        None => {
-            let tok = TextTokenizer::from_dir(&req.model)?;
-            let cfg_path = req.model.join("tokenizer_config.json");
-            let cfg: serde_json::Value = match std::fs::read_to_string(&cfg_path) {
-                Ok(text) => serde_json::from_str(&text).map_err(|e| {
-                    invalid(format!(
-                        "{} is not valid JSON ({e}); restore it from the model's original files",
-                        cfg_path.display()
-                    ))
-                })?,
-                Err(_) => serde_json::Value::Null,
-            };
-            let text = |key: &str| match cfg.get(key) {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(v) => v
-                    .get("content")
-                    .and_then(|c| c.as_str())
-                    .unwrap_or("")
-                    .to_string(),
-                None => String::new(),
-            };
-            let template = match cfg.get("chat_template") {
-                Some(serde_json::Value::String(s)) => Some(s.clone()),
-                _ => None,
-            };
-            (
-                tok.inner().clone(),
-                template,
-                text("bos_token"),
-                text("eos_token"),
-            )
-        }
-    };
-    let template = ChatTemplate::new(
-        template_text.as_deref().unwrap_or(PLAIN_TEMPLATE),
-        &bos,
-        &eos,
-    )?;
-    let encode = |text: &str| -> Result<Vec<u32>> {
-        Ok(tokenizer
-            .encode(text, false)
-            .map_err(|e| invalid(format!("cannot tokenise a row: {e}")))?
-            .get_ids()
-            .to_vec())
-    };
-    let pad_id = tokenizer
-        .get_padding()
-        .map(|p| p.pad_id)
-        .or_else(|| tokenizer.token_to_id(&eos))
-        .unwrap_or(0);
-    let max_len = req
-        .max_len
-        .unwrap_or(256)
-        .min(model.config().max_position_embeddings);
-    let examples: Vec<SftExample> = dataset
-        .examples
-        .iter()
-        .map(|e| {
-            let Content::Chat { messages } = &e.content else {
-                return Err(invalid(format!(
-                    "line {}: not a prompt with a response; name the columns with --prompt-column and --response-column",
-                    e.line
-                )));
-            };
-            let t = template.training_text(messages)?;
-            SftExample::new(&encode(&t.prompt)?, &encode(&t.full)?, max_len)
-                .map_err(|err| invalid(format!("line {}: {err}", e.line)))
-        })
-        .collect::<Result<_>>()?;
+    let decoder = Decoder::load(req, backbone, &device)?;
+    let examples = decoder.examples(&dataset)?;
+    let (model, pad_id) = (decoder.model, decoder.pad_id);
     let pick = |b: usize| -> Vec<SftExample> {
         plan.indices(b)
             .into_iter()
@@ -322,4 +210,163 @@ pub fn train(
         status: out.status,
         metrics,
     })
+}
+
+/// The data request a generation run reads `file` with: its prompt and response columns, fixes and
+/// split (fractions and seed), so evaluation finds exactly the rows training held out.
+pub(crate) fn data_request(req: &TrainRequest, file: &Path) -> crate::data::DataRequest {
+    crate::data::DataRequest {
+        file: file.to_path_buf(),
+        model: None,
+        options: InspectOptions {
+            roles: RoleOverrides {
+                task: Some(tunesmith_data::Task::Generate),
+                text_columns: req.prompt_column.iter().cloned().collect(),
+                label_column: None,
+                response_column: req.response_column.clone(),
+            },
+            split: SplitConfig {
+                validation: req.val_fraction,
+                test: req.test_fraction,
+                seed: req.seed,
+                ..Default::default()
+            },
+            fixes: req.fixes,
+            ..Default::default()
+        },
+    }
+}
+
+/// The LoRA rank and alpha the request asks for (defaults otherwise).
+pub(crate) fn lora_config(req: &TrainRequest) -> LoraConfig {
+    let mut c = LoraConfig::default();
+    if let Some(r) = req.lora_rank {
+        c.r = r;
+    }
+    if let Some(a) = req.lora_alpha {
+        c.alpha = a;
+    }
+    c
+}
+
+/// A decoder loaded as a generation run trains it, with what turns its rows into token ids: the
+/// model's tokenizer and chat template and the run's maximum length.
+pub(crate) struct Decoder {
+    /// The model.
+    pub model: LlamaModel,
+    /// The token that pads a batch.
+    pub pad_id: u32,
+    tokenizer: Tokenizer,
+    template: ChatTemplate,
+    max_len: usize,
+}
+
+impl Decoder {
+    /// Loads `req.model` (a folder or a `.gguf` file) with `backbone` on `device`, 4-bit for QLoRA.
+    pub(crate) fn load(req: &TrainRequest, backbone: Backbone, device: &Device) -> Result<Decoder> {
+        let loaded = LlamaModel::load(
+            &req.model,
+            &LlamaLoadOptions {
+                backbone,
+                quantize: (req.method == Method::Qlora).then_some(QuantPolicy::Four),
+                dtype: candle_core::DType::F32,
+                device: device.clone(),
+            },
+        )?;
+        let model = loaded.model;
+
+        // The tokenizer and chat template: the GGUF's own, or the folder's files.
+        let (tokenizer, template_text, bos, eos) = match loaded.gguf_tokenizer {
+            Some(g) => {
+                let name = |id: Option<u32>| {
+                    id.and_then(|i| g.tokenizer.id_to_token(i))
+                        .unwrap_or_default()
+                };
+                let (bos, eos) = (name(g.special.bos), name(g.special.eos));
+                (g.tokenizer, g.chat_template, bos, eos)
+            }
+            None => {
+                let tok = TextTokenizer::from_dir(&req.model)?;
+                let cfg_path = req.model.join("tokenizer_config.json");
+                let cfg: serde_json::Value = match std::fs::read_to_string(&cfg_path) {
+                    Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                        invalid(format!(
+                            "{} is not valid JSON ({e}); restore it from the model's original files",
+                            cfg_path.display()
+                        ))
+                    })?,
+                    Err(_) => serde_json::Value::Null,
+                };
+                let text = |key: &str| match cfg.get(key) {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(v) => v
+                        .get("content")
+                        .and_then(|c| c.as_str())
+                        .unwrap_or("")
+                        .to_string(),
+                    None => String::new(),
+                };
+                let template = match cfg.get("chat_template") {
+                    Some(serde_json::Value::String(s)) => Some(s.clone()),
+                    _ => None,
+                };
+                (
+                    tok.inner().clone(),
+                    template,
+                    text("bos_token"),
+                    text("eos_token"),
+                )
+            }
+        };
+        let template = ChatTemplate::new(
+            template_text.as_deref().unwrap_or(PLAIN_TEMPLATE),
+            &bos,
+            &eos,
+        )?;
+        let pad_id = tokenizer
+            .get_padding()
+            .map(|p| p.pad_id)
+            .or_else(|| tokenizer.token_to_id(&eos))
+            .unwrap_or(0);
+        let max_len = req
+            .max_len
+            .unwrap_or(256)
+            .min(model.config().max_position_embeddings);
+        Ok(Decoder {
+            model,
+            pad_id,
+            tokenizer,
+            template,
+            max_len,
+        })
+    }
+
+    fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        Ok(self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| invalid(format!("cannot tokenise a row: {e}")))?
+            .get_ids()
+            .to_vec())
+    }
+
+    /// Every row of `dataset` as a training conversation in the model's chat template, only the
+    /// response tokens counted.
+    pub(crate) fn examples(&self, dataset: &Dataset) -> Result<Vec<SftExample>> {
+        dataset
+            .examples
+            .iter()
+            .map(|e| {
+                let Content::Chat { messages } = &e.content else {
+                    return Err(invalid(format!(
+                        "{} line {}: not a prompt with a response; name the columns with --prompt-column and --response-column",
+                        dataset.report.file, e.line
+                    )));
+                };
+                let t = self.template.training_text(messages)?;
+                SftExample::new(&self.encode(&t.prompt)?, &self.encode(&t.full)?, self.max_len)
+                    .map_err(|err| invalid(format!("line {}: {err}", e.line)))
+            })
+            .collect()
+    }
 }

@@ -273,3 +273,75 @@ fn smollm2_lora_learns_made_up_code_words_and_greedy_decoding_answers_with_one()
 fn smollm2_qlora_learns_made_up_code_words_and_greedy_decoding_answers_with_one() {
     smollm2_learns_code_words("qlora");
 }
+
+#[test]
+fn eval_of_a_lora_generation_run_scores_base_and_fine_tuned_on_the_held_out_responses() {
+    let home = tempfile::tempdir().unwrap();
+    let data = write_facts(home.path(), 8);
+    let lines = train(
+        &tiny_llama(),
+        &data,
+        home.path(),
+        &[
+            "--method",
+            "lora",
+            "--epochs",
+            "6",
+            "--batch",
+            "4",
+            "--lr",
+            "0.01",
+            "--test-fraction",
+            "0.2",
+        ],
+    );
+    let run = check_run(&lines, home.path());
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    let test_rows = record["split_sizes"][2].as_u64().unwrap();
+    assert!(test_rows > 0, "{record}");
+    let run_id = record["run_id"].as_str().unwrap();
+
+    let out = tunesmith()
+        .args(["eval", "--json", "--run", run_id, "--home"])
+        .arg(home.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["run_id"], run_id);
+    assert_eq!(report["rows"].as_u64(), Some(test_rows), "{report}");
+    let score = |model: &str, metric: &str| {
+        let v = report[model][metric].as_f64().unwrap_or(f64::NAN);
+        assert!(v.is_finite() && v > 0.0, "{model} {metric}: {report}");
+        v
+    };
+    for model in ["base", "fine_tuned"] {
+        let (loss, ppl) = (score(model, "loss"), score(model, "perplexity"));
+        assert!((ppl - loss.exp()).abs() < 1e-6 * ppl, "{report}");
+    }
+    assert!(
+        score("fine_tuned", "perplexity") < score("base", "perplexity"),
+        "{report}"
+    );
+
+    // `predict` is for classifiers and says so; chat is the way to use a generation run.
+    let out = tunesmith()
+        .args([
+            "predict", "--json", "--run", run_id, "--text", "hello", "--home",
+        ])
+        .arg(home.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("generation run"), "{all}");
+}

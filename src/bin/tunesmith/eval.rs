@@ -1,10 +1,12 @@
 //! `tunesmith eval`: the fine-tuned model against the base on a run's held-out test split (or on
-//! another file), as a readable table or one JSON object (`--json`).
+//! another file), as a readable table or one JSON object (`--json`): accuracy, F1 and the
+//! confusion matrix for a classification run, response loss and perplexity for a generation run.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use tunesmith::eval::{Evaluation, GenerationEvalReport};
 use tunesmith_engine::metrics::ClassificationReport;
 
 use crate::{output, Context};
@@ -22,11 +24,18 @@ pub struct EvalArgs {
 
 /// Runs `tunesmith eval`.
 pub fn run(ctx: &Context, args: &EvalArgs) -> tunesmith::Result<ExitCode> {
-    let report = tunesmith::eval::evaluate(&ctx.home, &args.run, args.data.as_deref())?;
+    let evaluation = tunesmith::eval::evaluate_any(&ctx.home, &args.run, args.data.as_deref())?;
     if ctx.json {
-        output::json_pretty(&report);
+        output::json_pretty(&evaluation);
         return Ok(ExitCode::SUCCESS);
     }
+    let report = match evaluation {
+        Evaluation::Classification(report) => report,
+        Evaluation::Generation(report) => {
+            print_generation(&report);
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     println!(
         "run {} on {} ({} rows)",
         report.run_id, report.data, report.rows
@@ -45,6 +54,22 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> tunesmith::Result<ExitCode> {
     println!("note: {}", report.base.note);
     print_confusion("fine-tuned", f);
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_generation(report: &GenerationEvalReport) {
+    println!(
+        "run {} on {} ({} rows, {} response tokens)",
+        report.run_id, report.data, report.rows, report.fine_tuned.tokens
+    );
+    println!("{:<12} {:>10} {:>10}", "", "base", "fine-tuned");
+    let (b, f) = (&report.base.report, &report.fine_tuned);
+    for (name, bv, fv) in [
+        ("loss", b.loss, f.loss),
+        ("perplexity", b.perplexity, f.perplexity),
+    ] {
+        println!("{name:<12} {bv:>10.4} {fv:>10.4}");
+    }
+    println!("note: {}", report.base.note);
 }
 
 fn print_confusion(title: &str, r: &ClassificationReport) {
