@@ -447,23 +447,30 @@ pub fn evaluate(home: &Home, query: &str, data: Option<&Path>) -> Result<EvalRep
             report: base,
         },
     };
+    record_pair(home, &run.id, report.rows, &report.fine_tuned, &report.base)?;
+    Ok(report)
+}
+
+/// Records a fine-tuned and a base evaluation of `rows` held-out rows in the run's history, so the
+/// run page shows them side by side.
+fn record_pair<F: Serialize, B: Serialize>(
+    home: &Home,
+    run_id: &str,
+    rows: usize,
+    fine_tuned: &F,
+    base: &B,
+) -> Result<()> {
     let store = crate::runs::open_store(home)?;
-    let rows = report.rows as u64;
+    let rows = rows as u64;
     store.record_evaluation(
-        &run.id,
+        run_id,
         EvalModel::FineTuned,
         Split::Test,
         rows,
-        &json(&report.fine_tuned)?,
+        &json(fine_tuned)?,
     )?;
-    store.record_evaluation(
-        &run.id,
-        EvalModel::Base,
-        Split::Test,
-        rows,
-        &json(&report.base)?,
-    )?;
-    Ok(report)
+    store.record_evaluation(run_id, EvalModel::Base, Split::Test, rows, &json(base)?)?;
+    Ok(())
 }
 
 fn json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
@@ -600,22 +607,7 @@ pub fn evaluate_generation(
             report: base,
         },
     };
-    let store = crate::runs::open_store(home)?;
-    let rows = report.rows as u64;
-    store.record_evaluation(
-        &run.id,
-        EvalModel::FineTuned,
-        Split::Test,
-        rows,
-        &json(&report.fine_tuned)?,
-    )?;
-    store.record_evaluation(
-        &run.id,
-        EvalModel::Base,
-        Split::Test,
-        rows,
-        &json(&report.base)?,
-    )?;
+    record_pair(home, &run.id, report.rows, &report.fine_tuned, &report.base)?;
     Ok(report)
 }
 
