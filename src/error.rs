@@ -41,6 +41,10 @@ pub enum Error {
         /// The blocking findings, each with its fix.
         reasons: Vec<String>,
     },
+
+    /// The operating system could not do what was asked (e.g. open a folder in its file manager).
+    #[error("{0}")]
+    System(String),
 }
 
 impl Error {
@@ -55,6 +59,7 @@ impl Error {
             Error::Hub(e) => e.code(),
             Error::Rag(_) => "rag",
             Error::Chat(_) => "chat",
+            Error::System(_) => "system",
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod model_registry;
 pub mod models;
 pub mod predict;
 pub mod rag;
+pub mod resident;
 pub mod runs;
 pub mod runs_record;
 pub mod train;

@@ -153,6 +153,37 @@ pub fn compare(home: &Home, left: &str, right: &str) -> Result<RunComparison> {
     })
 }
 
+/// The folder that holds run `query`'s files (checkpoints, adapter, run.json).
+pub fn folder(home: &Home, query: &str) -> Result<PathBuf> {
+    let store = open_for_reading(home)?;
+    in_store(&store, |store| {
+        let run = store.resolve_run(query)?;
+        Ok(store.run_dir(&run.id))
+    })
+}
+
+/// Opens `dir` in the operating system's file manager. Returns once the file manager was started;
+/// a system without one gets an error that gives the path, so the user can go there by hand.
+pub fn reveal(dir: &std::path::Path) -> Result<()> {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(target_os = "windows") {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(dir)
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| {
+            crate::Error::System(format!(
+                "could not open the file manager ({opener}: {e}); the run's files are in {}",
+                dir.display()
+            ))
+        })
+}
+
 /// Deletes a run's rows and files together.
 pub fn delete(home: &Home, query: &str) -> Result<DeletedRun> {
     let store = open_store(home)?;

@@ -90,6 +90,21 @@ pub struct RunEvent {
     /// What happened.
     #[serde(flatten)]
     pub event: TrainEvent,
+    /// This process's resident memory when it happened (bytes), where the OS reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub memory_bytes: Option<u64>,
+}
+
+impl RunEvent {
+    /// `event` of run `run_id`, with the memory in use now.
+    pub fn new(run_id: &str, event: TrainEvent) -> Self {
+        RunEvent {
+            run_id: run_id.to_string(),
+            event,
+            memory_bytes: crate::resident::resident_bytes(),
+        }
+    }
 }
 
 /// What `run.json` records: enough to evaluate, predict with, or resume the run.
@@ -511,10 +526,7 @@ fn run_recorded(
         crate::runs_record::EventRecorder::new(recorder, opts.checkpoint_dir.as_deref());
     let out = run_loop(task, train_set, val_set, config, &opts, &mut |e| {
         history.record(e);
-        on_event(&RunEvent {
-            run_id: run_id.clone(),
-            event: e.clone(),
-        })
+        on_event(&RunEvent::new(&run_id, e.clone()))
     });
     let out = match out {
         Ok(out) => out,

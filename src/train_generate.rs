@@ -164,17 +164,11 @@ pub fn train(
     );
     let out = run_loop(&mut task, &train_set, &val_set, &config, &opts, &mut |e| {
         history.record(e);
-        on_event(&RunEvent {
-            run_id: run_id.clone(),
-            event: e.clone(),
-        });
+        on_event(&RunEvent::new(&run_id, e.clone()));
         if matches!(e, TrainEvent::Started { .. }) {
             if let Some(eval) = base_eval.take() {
                 history.record(&eval);
-                on_event(&RunEvent {
-                    run_id: run_id.clone(),
-                    event: eval,
-                });
+                on_event(&RunEvent::new(&run_id, eval));
             }
         }
     });

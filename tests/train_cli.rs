@@ -73,6 +73,10 @@ fn train_json_prints_one_event_per_line_ending_with_finished() {
         for k in ["loss", "lr", "grad_norm", "tokens_per_s", "elapsed", "eta"] {
             assert!(s[k].is_number(), "step lacks {k}: {s}");
         }
+        // The memory in use, for the app's live view (Linux reports it in /proc).
+        if cfg!(target_os = "linux") {
+            assert!(s["memory_bytes"].as_u64().unwrap_or(0) > 1 << 20, "{s}");
+        }
     }
     assert!(lines.iter().any(|l| l["event"] == "eval"));
     let last = lines.last().unwrap();

@@ -59,6 +59,11 @@ export const commands = {
 	runsCompare: (left: string, right: string) => typedError<RunComparison, ErrorPayload>(__TAURI_INVOKE("runs_compare", { left, right })),
 	/**  Deletes run `run`. */
 	runsDelete: (run: string) => typedError<DeletedRun, ErrorPayload>(__TAURI_INVOKE("runs_delete", { run })),
+	/**
+	 *  Opens run `run`'s folder in the file manager and returns the folder's path (which the run page
+	 *  also shows, for a system without a file manager).
+	 */
+	runsOpenFolder: (run: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("runs_open_folder", { run })),
 	/**  Keeps the app open; the next close request asks again. */
 	appKeepOpen: () => typedError<null, ErrorPayload>(__TAURI_INVOKE("app_keep_open")),
 	/**
@@ -1317,6 +1322,8 @@ export type RunDetails = {
 export type RunEvent = {
 	/**  The run. */
 	run_id: string,
+	/**  This process's resident memory when it happened (bytes), where the OS reports it. */
+	memory_bytes?: number | null,
 } & TrainEvent;
 
 /**  A run as recorded. */

@@ -26,6 +26,7 @@ mod rag_query;
 mod runs_compare;
 mod runs_delete;
 mod runs_list;
+mod runs_open_folder;
 mod runs_show;
 mod train_rerun;
 mod train_resume;
@@ -63,6 +64,7 @@ macro_rules! command_list {
                 runs_show::runs_show,
                 runs_compare::runs_compare,
                 runs_delete::runs_delete,
+                runs_open_folder::runs_open_folder,
                 app_keep_open::app_keep_open,
                 app_quit::app_quit::<$runtime>,
             ])

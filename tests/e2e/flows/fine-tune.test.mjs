@@ -281,6 +281,7 @@ step("Train: features on the classifier streams loss points and finishes", async
   t.diagnostic(`loss points on the chart as they arrived: ${seen.join(" ")}`);
   assertArrivedOneByOne(seen);
   assert.match(await app.text('[data-stat="step"]'), /^\d+ of \d+$/);
+  assert.match(await app.text('[data-stat="memory"]'), /\d+(\.\d+)? [KMG]B/, "the memory in use is shown");
   // The doctor's fix chosen on the Data screen reached training: the run split 60 rows, not 62.
   const runs = path.join(app.home, "runs");
   const records = fs.readdirSync(runs).map((id) => JSON.parse(fs.readFileSync(path.join(runs, id, "run.json"), "utf8")));

@@ -30,6 +30,11 @@ export function deleteRun(run: string): Promise<DeletedRun> {
   return unwrap(commands.runsDelete(run));
 }
 
+/** Opens `run`'s folder in the file manager; answers the folder's path. */
+export function openRunFolder(run: string): Promise<string> {
+  return unwrap(commands.runsOpenFolder(run));
+}
+
 /** Re-runs `run` exactly (same config, data and seed) under `jobId`; `onEvent` sees its training events. */
 export function rerun(jobId: string, run: string, onEvent: (event: RunEvent) => void): Promise<TrainSummary> {
   const channel = new Channel<RunEvent>();

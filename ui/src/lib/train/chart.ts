@@ -36,6 +36,8 @@ export interface ChartModel {
   epoch: number;
   elapsed: number;
   eta: number | null;
+  /** The app's resident memory at the last event (bytes), where the OS reports it. */
+  memoryBytes: number | null;
   bestStep: number | null;
   lastCheckpoint: number | null;
   /** Set when the run ended normally. */
@@ -65,6 +67,7 @@ export function emptyChart(): ChartModel {
     epoch: 0,
     elapsed: 0,
     eta: null,
+    memoryBytes: null,
     bestStep: null,
     lastCheckpoint: null,
     finished: null,
@@ -136,6 +139,7 @@ export function applyEvent(m: ChartModel, event: RunEvent): ChartModel {
       next.epoch = event.epoch;
       next.elapsed = event.elapsed ?? m.elapsed;
       next.eta = event.eta;
+      next.memoryBytes = event.memory_bytes ?? m.memoryBytes;
       return next;
     }
     case "eval": {
