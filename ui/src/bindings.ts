@@ -39,6 +39,11 @@ export const commands = {
 	jobCancel: (jobId: string) => typedError<null, ErrorPayload>(__TAURI_INVOKE("job_cancel", { jobId })),
 	/**  Evaluates run `run` on its own test split. */
 	evalRun: (run: string) => typedError<EvalReport, ErrorPayload>(__TAURI_INVOKE("eval_run", { run })),
+	/**
+	 *  Scores generation run `run` on its own test split and records both evaluations in its history,
+	 *  where the Evaluate screen and the run page read them (`runs_show`). Answers the test rows scored.
+	 */
+	evalGenerationRun: (run: string) => typedError<number, ErrorPayload>(__TAURI_INVOKE("eval_generation_run", { run })),
 	/**  Classifies `text` with run `run`. */
 	predict: (run: string, text: string) => typedError<Prediction, ErrorPayload>(__TAURI_INVOKE("predict", { run, text })),
 	/**  Answers `request` as job `job_id`, sending each `delta` and then `done`. */

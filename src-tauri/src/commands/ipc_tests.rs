@@ -190,6 +190,19 @@ fn opening_the_folder_of_a_run_that_does_not_exist_names_the_run() {
 }
 
 #[test]
+fn evaluating_a_generation_run_that_does_not_exist_names_the_run() {
+    let home = tempfile::tempdir().unwrap();
+    let h = Harness::new(home.path());
+    let err = h
+        .invoke("eval_generation_run", json!({ "run": "no-such-run" }))
+        .unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("no-such-run"),
+        "{err}"
+    );
+}
+
+#[test]
 fn data_inspect_reports_a_small_csv_with_its_first_rows() {
     let home = tempfile::tempdir().unwrap();
     let csv = small_csv(home.path(), 30);

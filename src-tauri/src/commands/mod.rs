@@ -11,6 +11,7 @@ mod chat;
 mod compare_questions;
 mod data_inspect;
 mod doctor;
+mod eval_generation_run;
 mod eval_run;
 mod job_cancel;
 mod models_estimate;
@@ -54,6 +55,7 @@ macro_rules! command_list {
                 train_rerun::train_rerun,
                 job_cancel::job_cancel,
                 eval_run::eval_run,
+                eval_generation_run::eval_generation_run,
                 predict::predict,
                 chat::chat,
                 rag_index::rag_index,

@@ -59,7 +59,13 @@ describe("Evaluate screen", () => {
       { model: "base", split: "test", rows: 5, metrics: { perplexity: 30.5 } },
       { model: "fine_tuned", split: "test", rows: 5, metrics: { perplexity: 12.25 } },
     ]);
-    await open(fakeBackend({ runs: () => Promise.resolve([runSummary("g", { task: "generate" })]), runsShow: () => Promise.resolve(details) }));
+    await open(
+      fakeBackend({
+        runs: () => Promise.resolve([runSummary("g", { task: "generate" })]),
+        evalGenerationRun: () => Promise.resolve(),
+        runsShow: () => Promise.resolve(details),
+      }),
+    );
     button("Run evaluation").click();
     await settle();
     flushSync();

@@ -34,6 +34,8 @@ export interface TrainBackend {
   runsShow(run: string): Promise<RunDetails>;
   /** Base against fine-tuned on the run's held-out rows (classification runs). */
   evalRun(run: string): Promise<EvalReport>;
+  /** Scores a generation run's test responses (base and fine-tuned) into its history. */
+  evalGenerationRun(run: string): Promise<void>;
 }
 
 /** Whether `value` is an object with every key in `keys`. */
@@ -75,6 +77,9 @@ export const tauriBackend: TrainBackend = {
   },
   runsShow(run) {
     return unwrap(commands.runsShow(run)).then(checked("runs_show", (v) => hasKeys(v, ["run", "metrics", "evaluations"])));
+  },
+  evalGenerationRun(run) {
+    return unwrap(commands.evalGenerationRun(run)).then(() => undefined);
   },
   evalRun(run) {
     return unwrap(commands.evalRun(run)).then(checked("eval_run", (v) => hasKeys(v, ["fine_tuned", "base", "rows"])));

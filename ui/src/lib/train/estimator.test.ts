@@ -7,7 +7,7 @@ import { estimateReport } from "./fixtures";
 
 function backend(estimate: TrainBackend["estimate"]): TrainBackend {
   const no = () => Promise.reject(new Error("not used"));
-  return { trainStart: no, trainResume: no, jobCancel: no, estimate, runsList: no, runsShow: no, evalRun: no };
+  return { trainStart: no, trainResume: no, jobCancel: no, estimate, runsList: no, runsShow: no, evalRun: no, evalGenerationRun: no };
 }
 const opts = { method: "lora", batch: 16, max_len: 128, device: "auto", calibrate: "cached" as const };
 

@@ -37,12 +37,18 @@ describe("evaluations", () => {
     expect(get(e.state).results.b).toBeUndefined();
   });
 
-  it("reads a generation run's scores from its details instead of running eval", async () => {
+  it("scores a generation run's test responses first, then reads the recorded scores from its details", async () => {
     const details = runDetails("g", "generate");
-    const fake = fakeBackend({ runs: () => Promise.resolve([runSummary("g", { task: "generate" })]), runsShow: () => Promise.resolve(details) });
+    const order: string[] = [];
+    const fake = fakeBackend({
+      runs: () => Promise.resolve([runSummary("g", { task: "generate" })]),
+      evalGenerationRun: () => (order.push("eval"), Promise.resolve()),
+      runsShow: () => (order.push("show"), Promise.resolve(details)),
+    });
     const e = createEvaluations(fake.backend);
     await e.refresh();
     await e.evaluate("g");
+    expect(order).toEqual(["eval", "show"]);
     expect(get(e.state).results.g).toEqual({ kind: "generation", details });
   });
 

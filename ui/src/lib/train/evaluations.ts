@@ -60,14 +60,18 @@ export function createEvaluations(backend: TrainBackend) {
       state.update((s) => ({ ...s, selected: id }));
     },
 
-    /** Evaluates run `id` (classification: base against fine-tuned on its test rows; generation: its recorded scores). */
+    /** Evaluates run `id` on its test rows, base against fine-tuned (generation: perplexity, recorded in its history). */
     async evaluate(id: string): Promise<void> {
       const s = get(state);
       if (s.results[id]?.kind === "loading") return;
       const run = s.runs?.find((r) => r.id === id);
       setResult(id, { kind: "loading" });
       try {
-        if (run?.task === "generate") setResult(id, { kind: "generation", details: await backend.runsShow(id) });
+        if (run?.task === "generate") {
+          // Scored on the test responses and recorded; the details then carry both perplexities.
+          await backend.evalGenerationRun(id);
+          setResult(id, { kind: "generation", details: await backend.runsShow(id) });
+        }
         else setResult(id, { kind: "classification", report: await backend.evalRun(id) });
       } catch (error) {
         setResult(id, { kind: "failed", problem: problemFrom(error) });

@@ -18,6 +18,7 @@ export function fakeBackend(answers: {
   estimate?: () => Promise<EstimateReport>;
   runs?: () => Promise<RunSummary[]>;
   evalRun?: (run: string) => Promise<EvalReport>;
+  evalGenerationRun?: (run: string) => Promise<void>;
   runsShow?: (run: string) => Promise<RunDetails>;
   jobCancel?: (jobId: string) => Promise<void>;
 } = {}) {
@@ -36,6 +37,8 @@ export function fakeBackend(answers: {
     runsList: () => (answers.runs ? answers.runs() : Promise.resolve([])),
     runsShow: (run) => (answers.runsShow ? answers.runsShow(run) : Promise.reject(new Error("no details"))),
     evalRun: (run) => (answers.evalRun ? answers.evalRun(run) : Promise.reject(new Error("no eval"))),
+    evalGenerationRun: (run) =>
+      answers.evalGenerationRun ? answers.evalGenerationRun(run) : Promise.reject(new Error("no eval")),
   };
   return { backend, jobs, cancelled };
 }
