@@ -18,13 +18,12 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Var};
 use candle_nn::VarMap;
 use serde::Serialize;
-use tunesmith_engine::adapters::lora::LoraConfig;
 use tunesmith_engine::adapters::peft::PeftAdapter;
 use tunesmith_engine::device;
 use tunesmith_engine::metrics::{ClassificationReport, GenerationReport};
 use tunesmith_engine::models::bert::{BertConfig, ClassifierOptions, SequenceClassifier};
 use tunesmith_engine::models::checkpoint::Checkpoint;
-use tunesmith_engine::nn::params::{Backbone, LoraSetup};
+use tunesmith_engine::nn::params::Backbone;
 use tunesmith_engine::task::{ClassifyExample, ClassifyTask, SftExample, SftTask};
 use tunesmith_engine::tokenizer::TextTokenizer;
 use tunesmith_engine::train::checkpoint::{load_tensors, BEST_FILE, LAST_FILE};
@@ -367,24 +366,7 @@ fn restore(trainable: &[(String, Var)], path: &Path, device: &Device) -> Result<
 
 /// The backbone a run trained: frozen for features, LoRA with the run's rank and alpha, or full.
 pub fn backbone_for(record: &RunRecord) -> Backbone {
-    let req = &record.request;
-    match req.method {
-        Method::Full => Backbone::Full,
-        Method::Features => Backbone::Frozen,
-        _ => {
-            let mut c = LoraConfig::default();
-            if let Some(r) = req.lora_rank {
-                c.r = r;
-            }
-            if let Some(a) = req.lora_alpha {
-                c.alpha = a;
-            }
-            Backbone::Lora(LoraSetup {
-                config: c,
-                initial: Default::default(),
-            })
-        }
-    }
+    crate::train::backbone(&record.request)
 }
 
 /// Evaluates run `query` on its test split (or on all rows of `data`), base and fine-tuned, and

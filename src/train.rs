@@ -187,6 +187,60 @@ pub(crate) fn new_run(
     })
 }
 
+/// The loop's settings for `req` over `train_rows` rows: what the user set, the method's defaults
+/// for the rest. Shared by classification and generation so both train alike.
+pub(crate) fn train_config(req: &TrainRequest, train_rows: usize) -> TrainConfig {
+    let d = defaults(req.method, train_rows);
+    TrainConfig {
+        epochs: req.epochs.unwrap_or(d.epochs),
+        batch_size: req.batch.unwrap_or(d.batch_size),
+        lr: req.lr.unwrap_or(d.lr),
+        warmup_ratio: d.warmup_ratio,
+        seed: req.seed,
+        // Validation loss, not accuracy: on a few hundred validation rows accuracy moves by a
+        // few points from one evaluation to the next by chance, so patience on it stopped runs
+        // (seen: a head on SST-2 at 5 of 20 epochs, 77 % instead of 80 %) while the loss, smooth,
+        // was still falling.
+        early_stopping: EarlyStopping {
+            metric: "loss".into(),
+            higher_is_better: false,
+            patience: Some(3),
+            min_delta: 0.0,
+        },
+        optimizer: tunesmith_engine::train::AdamWConfig {
+            weight_decay: d.weight_decay,
+            ..Default::default()
+        },
+        checkpoint_every: req.checkpoint_every,
+        ..Default::default()
+    }
+}
+
+/// The LoRA settings `req` asks for (rank and alpha), the defaults for the rest.
+pub(crate) fn lora_config(req: &TrainRequest) -> LoraConfig {
+    let mut c = LoraConfig::default();
+    if let Some(r) = req.lora_rank {
+        c.r = r;
+    }
+    if let Some(a) = req.lora_alpha {
+        c.alpha = a;
+    }
+    c
+}
+
+/// What of the backbone `req`'s method trains: everything (full), nothing (features: frozen), or
+/// LoRA factors beside the frozen weights.
+pub(crate) fn backbone(req: &TrainRequest) -> Backbone {
+    match req.method {
+        Method::Full => Backbone::Full,
+        Method::Features => Backbone::Frozen,
+        _ => Backbone::Lora(LoraSetup {
+            config: lora_config(req),
+            initial: Default::default(),
+        }),
+    }
+}
+
 fn invalid(msg: String) -> Error {
     Error::Engine(EngineError::Invalid(msg))
 }
@@ -377,23 +431,7 @@ fn train_classify(
     let (mut train_set, mut val_set) = (pick(0), pick(1));
     let test_len = plan.indices(2).len();
 
-    let backbone = match req.method {
-        Method::Full => Backbone::Full,
-        Method::Features => Backbone::Frozen,
-        _ => {
-            let mut c = LoraConfig::default();
-            if let Some(r) = req.lora_rank {
-                c.r = r;
-            }
-            if let Some(a) = req.lora_alpha {
-                c.alpha = a;
-            }
-            Backbone::Lora(LoraSetup {
-                config: c,
-                initial: Default::default(),
-            })
-        }
-    };
+    let backbone = backbone(req);
     let trainable = VarMap::new();
     // The head and LoRA factors start from the run's seed, so a run can be repeated exactly.
     let params = Checkpoint::open(&req.model)?
@@ -423,30 +461,7 @@ fn train_classify(
         task.cache_features(&mut val_set, &mut |_, _| {})?;
     }
 
-    let d = defaults(req.method, train_set.len());
-    let config = TrainConfig {
-        epochs: req.epochs.unwrap_or(d.epochs),
-        batch_size: req.batch.unwrap_or(d.batch_size),
-        lr: req.lr.unwrap_or(d.lr),
-        warmup_ratio: d.warmup_ratio,
-        seed: req.seed,
-        // Validation loss, not accuracy: on a few hundred validation rows accuracy moves by a
-        // few points from one evaluation to the next by chance, so patience on it stopped runs
-        // (seen: a head on SST-2 at 5 of 20 epochs, 77 % instead of 80 %) while the loss, smooth,
-        // was still falling.
-        early_stopping: EarlyStopping {
-            metric: "loss".into(),
-            higher_is_better: false,
-            patience: Some(3),
-            min_delta: 0.0,
-        },
-        optimizer: tunesmith_engine::train::AdamWConfig {
-            weight_decay: d.weight_decay,
-            ..Default::default()
-        },
-        checkpoint_every: req.checkpoint_every,
-        ..Default::default()
-    };
+    let config = train_config(req, train_set.len());
     // A resumed run continues with exactly the settings it recorded.
     let config = resume.as_ref().map_or(config, |r| r.config.clone());
     // The run history gives the run its id and folder; every event is recorded there too.

@@ -14,7 +14,6 @@ use std::path::Path;
 use candle_core::Device;
 use tokenizers::Tokenizer;
 use tunesmith_data::{ChatTemplate, Content, Dataset, InspectOptions, RoleOverrides, SplitConfig};
-use tunesmith_engine::adapters::lora::LoraConfig;
 use tunesmith_engine::device;
 use tunesmith_engine::models::llama::{LlamaLoadOptions, LlamaModel};
 use tunesmith_engine::nn::params::{Backbone, LoraSetup};
@@ -22,8 +21,7 @@ use tunesmith_engine::nn::quantized::QuantPolicy;
 use tunesmith_engine::task::{SftExample, SftTask};
 use tunesmith_engine::tokenizer::TextTokenizer;
 use tunesmith_engine::train::{
-    defaults, train as run_loop, CancelHandle, EarlyStopping, Method, Metrics, TrainConfig,
-    TrainEvent, TrainOptions,
+    train as run_loop, CancelHandle, Method, Metrics, TrainEvent, TrainOptions,
 };
 use tunesmith_engine::EngineError;
 
@@ -59,7 +57,7 @@ pub fn train(
     let plan = dataset.split(&request.options.split)?;
     let device = device::open(req.device)?;
 
-    let lora = lora_config(req);
+    let lora = crate::train::lora_config(req);
     let backbone = match req.method {
         Method::Full => Backbone::Full,
         _ => Backbone::Lora(LoraSetup {
@@ -93,25 +91,7 @@ pub fn train(
         Some(task.report(&val_set)?)
     };
 
-    let d = defaults(req.method, train_set.len());
-    let config = TrainConfig {
-        epochs: req.epochs.unwrap_or(d.epochs),
-        batch_size: req.batch.unwrap_or(d.batch_size),
-        lr: req.lr.unwrap_or(d.lr),
-        warmup_ratio: d.warmup_ratio,
-        seed: req.seed,
-        early_stopping: EarlyStopping {
-            metric: "loss".into(),
-            higher_is_better: false,
-            patience: Some(3),
-            min_delta: 0.0,
-        },
-        optimizer: tunesmith_engine::train::AdamWConfig {
-            weight_decay: d.weight_decay,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let config = crate::train::train_config(req, train_set.len());
 
     let store = crate::runs::open_store(home)?;
     let created = store.create_run(&crate::train::new_run(
@@ -229,18 +209,6 @@ pub(crate) fn data_request(req: &TrainRequest, file: &Path) -> crate::data::Data
             ..Default::default()
         },
     }
-}
-
-/// The LoRA rank and alpha the request asks for (defaults otherwise).
-pub(crate) fn lora_config(req: &TrainRequest) -> LoraConfig {
-    let mut c = LoraConfig::default();
-    if let Some(r) = req.lora_rank {
-        c.r = r;
-    }
-    if let Some(a) = req.lora_alpha {
-        c.alpha = a;
-    }
-    c
 }
 
 /// A decoder loaded as a generation run trains it, with what turns its rows into token ids: the
