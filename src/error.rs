@@ -42,6 +42,11 @@ pub enum Error {
         reasons: Vec<String>,
     },
 
+    /// An export that cannot be made as asked (a classifier, an adapter of a full fine-tune, a
+    /// destination that exists).
+    #[error("{0}")]
+    Export(String),
+
     /// The operating system could not do what was asked (e.g. open a folder in its file manager).
     #[error("{0}")]
     System(String),
@@ -59,6 +64,7 @@ impl Error {
             Error::Hub(e) => e.code(),
             Error::Rag(_) => "rag",
             Error::Chat(_) => "chat",
+            Error::Export(_) => "export",
             Error::System(_) => "system",
         }
     }

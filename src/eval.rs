@@ -324,7 +324,7 @@ impl RunModel {
 }
 
 /// The run's best weights file, or its last checkpoint.
-fn checkpoint_file(record: &RunRecord, run_dir: &Path) -> Result<PathBuf> {
+pub(crate) fn checkpoint_file(record: &RunRecord, run_dir: &Path) -> Result<PathBuf> {
     let ckpt = run_dir.join("checkpoints");
     [ckpt.join(BEST_FILE), ckpt.join(LAST_FILE)]
         .into_iter()
@@ -476,7 +476,27 @@ pub struct GenerationEvalReport {
     pub fine_tuned: GenerationReport,
     /// The base model's scores.
     pub base: GenerationBaseScores,
+    /// A few held-out prompts with the reference answer and both models' greedy answers.
+    pub samples: Vec<SampleAnswer>,
 }
+
+/// One held-out prompt answered by the base and the fine-tuned model (greedy), beside the
+/// reference answer from the data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct SampleAnswer {
+    /// The user's prompt (the row's last user turn).
+    pub prompt: String,
+    /// The answer in the data.
+    pub reference: String,
+    /// The base model's answer.
+    pub base: String,
+    /// The fine-tuned model's answer.
+    pub fine_tuned: String,
+}
+
+/// How many held-out prompts are answered as samples, and how long each answer may be.
+const SAMPLES: usize = 3;
+const SAMPLE_TOKENS: usize = 48;
 
 /// The base model's generation scores and what they mean.
 #[derive(Debug, Clone, Serialize)]
@@ -552,33 +572,67 @@ pub fn evaluate_generation(
             None => examples,
         }
     };
+    let sample_rows: Vec<usize> = match &rows {
+        Some(rows) => rows.iter().copied().take(SAMPLES).collect(),
+        None => (0..dataset.examples.len().min(SAMPLES)).collect(),
+    };
 
     // One model in memory at a time: the base first, then the fine-tuned one.
-    let base = {
+    let (base, base_answers) = {
         let decoder = Decoder::load(req, Backbone::Frozen, &device)?;
         let eval_set = pick(decoder.examples(&dataset)?);
-        SftTask::new(decoder.model, decoder.pad_id).report(&eval_set)?
+        let answers = decoder.answers(&dataset, &sample_rows, SAMPLE_TOKENS)?;
+        (
+            SftTask::new(decoder.model, decoder.pad_id).report(&eval_set)?,
+            answers,
+        )
     };
-    let fine = {
-        let task = if req.method == Method::Full {
+    let (fine, fine_answers) = {
+        let decoder = if req.method == Method::Full {
             let decoder = Decoder::load(req, Backbone::Full, &device)?;
-            let eval_set = pick(decoder.examples(&dataset)?);
-            let task = SftTask::new(decoder.model, decoder.pad_id);
-            restore(
-                &task.trainable(),
-                &checkpoint_file(record, &run.dir)?,
-                &device,
-            )?;
-            (task, eval_set)
+            let vars: Vec<(String, Var)> = match decoder.model.trainable().data().lock() {
+                Ok(m) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                Err(_) => {
+                    return Err(invalid(
+                        "the model's weights were poisoned by a panic".into(),
+                    ))
+                }
+            };
+            restore(&vars, &checkpoint_file(record, &run.dir)?, &device)?;
+            decoder
         } else {
             let adapter = adapter_dir(home, &run)?;
             let peft = PeftAdapter::load(&adapter, &device)?;
-            let decoder = Decoder::load(req, peft.backbone(), &device)?;
-            let eval_set = pick(decoder.examples(&dataset)?);
-            (SftTask::new(decoder.model, decoder.pad_id), eval_set)
+            Decoder::load(req, peft.backbone(), &device)?
         };
-        task.0.report(&task.1)?
+        let eval_set = pick(decoder.examples(&dataset)?);
+        let answers = decoder.answers(&dataset, &sample_rows, SAMPLE_TOKENS)?;
+        (
+            SftTask::new(decoder.model, decoder.pad_id).report(&eval_set)?,
+            answers,
+        )
     };
+    let samples = sample_rows
+        .iter()
+        .zip(base_answers.into_iter().zip(fine_answers))
+        .map(|(&i, (base, fine_tuned))| {
+            let turn = |role: &str| match &dataset.examples[i].content {
+                Content::Chat { messages } => messages
+                    .iter()
+                    .rev()
+                    .find(|m| m.role == role)
+                    .map(|m| m.content.clone())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            SampleAnswer {
+                prompt: turn("user"),
+                reference: turn("assistant"),
+                base,
+                fine_tuned,
+            }
+        })
+        .collect();
     let report = GenerationEvalReport {
         run_id: run.id.clone(),
         data: label,
@@ -588,13 +642,14 @@ pub fn evaluate_generation(
             note: GENERATION_BASE_NOTE.into(),
             report: base,
         },
+        samples,
     };
     record_pair(home, &run.id, report.rows, &report.fine_tuned, &report.base)?;
     Ok(report)
 }
 
 /// The run's PEFT adapter folder: the newest one the history records, else the run folder's own.
-fn adapter_dir(home: &Home, run: &FoundRun) -> Result<PathBuf> {
+pub(crate) fn adapter_dir(home: &Home, run: &FoundRun) -> Result<PathBuf> {
     let store = crate::runs::open_for_reading(home)?;
     let recorded = store
         .artefacts(&run.id)?

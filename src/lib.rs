@@ -11,6 +11,7 @@ pub mod data;
 pub mod doctor;
 pub mod error;
 pub mod eval;
+pub mod export;
 pub mod home;
 pub mod model_registry;
 pub mod models;

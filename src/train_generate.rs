@@ -312,6 +312,50 @@ impl Decoder {
             .to_vec())
     }
 
+    /// Greedy answers, at most `max_new` tokens each, to the prompts of `dataset`'s rows `rows`,
+    /// through the chat template as training saw them; stops on EOS and end-of-turn tokens.
+    pub(crate) fn answers(
+        &self,
+        dataset: &Dataset,
+        rows: &[usize],
+        max_new: usize,
+    ) -> Result<Vec<String>> {
+        let mut stop_ids = self.model.config().eos_ids();
+        stop_ids.extend(
+            tunesmith_engine::tokenizer::END_OF_TURN
+                .iter()
+                .filter_map(|t| self.tokenizer.token_to_id(t)),
+        );
+        let cfg = tunesmith_engine::generate::GenerateConfig {
+            max_new_tokens: max_new,
+            stop_ids,
+            ..Default::default()
+        };
+        rows.iter()
+            .map(|&i| {
+                let Content::Chat { messages } = &dataset.examples[i].content else {
+                    return Err(invalid(format!("row {i} is not a prompt with a response")));
+                };
+                let prompt = self.encode(&self.template.training_text(messages)?.prompt)?;
+                let max_prompt = self
+                    .model
+                    .config()
+                    .max_position_embeddings
+                    .saturating_sub(max_new + 1);
+                let prompt = &prompt[prompt.len().saturating_sub(max_prompt)..];
+                let out = tunesmith_engine::generate::generate(
+                    &self.model,
+                    &self.tokenizer,
+                    prompt,
+                    &cfg,
+                    None,
+                    &mut |_| {},
+                )?;
+                Ok(out.text.trim().to_string())
+            })
+            .collect()
+    }
+
     /// Every row of `dataset` as a training conversation in the model's chat template, only the
     /// response tokens counted.
     pub(crate) fn examples(&self, dataset: &Dataset) -> Result<Vec<SftExample>> {

@@ -262,6 +262,63 @@ fn smollm2_learns_code_words(method: &str) {
         CODE_WORDS.iter().any(|(_, word)| answer.contains(word)),
         "{method}: no learned code word in: {answer}"
     );
+    if method == "lora" {
+        exported_models_answer_alike(home.path(), run_id);
+    }
+}
+
+/// The run exported as GGUF (Q8_0) and as a merged folder (rebuilt from the GGUF base's metadata:
+/// config.json, tokenizer.json, chat template) still answers with a learned code word when loaded
+/// as a plain model, no adapter.
+fn exported_models_answer_alike(home: &Path, run_id: &str) {
+    for (format, extra) in [("gguf", &["--precision", "q8_0"][..]), ("merged", &[][..])] {
+        let out = tunesmith()
+            .args(["--json", "export", "--run", run_id, "--format", format])
+            .args(extra)
+            .arg("--home")
+            .arg(home)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let folder = PathBuf::from(summary["folder"].as_str().unwrap());
+        let model = match format {
+            "gguf" => folder.join(
+                summary["files"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["name"].as_str().unwrap())
+                    .find(|n| n.ends_with(".gguf"))
+                    .unwrap(),
+            ),
+            _ => folder,
+        };
+        let out = tunesmith()
+            .args(["chat", "--max-tokens", "24"])
+            .args(["--prompt", "What is the code word for project Alder?"])
+            .arg("--model")
+            .arg(&model)
+            .arg("--home")
+            .arg(home)
+            .output()
+            .unwrap();
+        let answer = String::from_utf8_lossy(&out.stdout);
+        println!("exported {format} greedy answer: {answer}");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            CODE_WORDS.iter().any(|(_, word)| answer.contains(word)),
+            "exported {format}: no learned code word in: {answer}"
+        );
+    }
 }
 
 #[test]
@@ -327,6 +384,18 @@ fn eval_of_a_lora_generation_run_scores_base_and_fine_tuned_on_the_held_out_resp
     assert!(
         score("fine_tuned", "perplexity") < score("base", "perplexity"),
         "{report}"
+    );
+    // A few held-out prompts come with the data's answer and both models' greedy answers; the
+    // fine-tuned model was trained on these facts, so it answers differently from the base.
+    let samples = report["samples"].as_array().unwrap();
+    assert_eq!(samples.len() as u64, test_rows.min(3), "{report}");
+    for s in samples {
+        assert!(s["prompt"].as_str().unwrap().contains("code word"), "{s}");
+        assert!(!s["reference"].as_str().unwrap().is_empty(), "{s}");
+    }
+    assert!(
+        samples.iter().any(|s| s["base"] != s["fine_tuned"]),
+        "fine-tuning changed no answer: {report}"
     );
 
     // `predict` is for classifiers and says so; chat is the way to use a generation run.

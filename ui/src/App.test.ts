@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import App from "./App.svelte";
 import type { DoctorReport } from "./lib/api";
 import { SCREENS } from "./lib/navigation";
+import { eventually } from "./testing/eventually";
 
 const report: DoctorReport = {
   device: {
@@ -20,19 +21,6 @@ const report: DoctorReport = {
 };
 
 let app: ReturnType<typeof mount> | undefined;
-
-/** Waits until `check` stops throwing (the doctor call resolves asynchronously). */
-async function eventually(check: () => void) {
-  for (let i = 0; i < 50; i++) {
-    try {
-      check();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-  check();
-}
 
 function text(selector: string): string {
   return document.querySelector(selector)?.textContent?.replace(/\s+/g, " ").trim() ?? "";

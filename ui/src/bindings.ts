@@ -41,9 +41,10 @@ export const commands = {
 	evalRun: (run: string) => typedError<EvalReport, ErrorPayload>(__TAURI_INVOKE("eval_run", { run })),
 	/**
 	 *  Scores generation run `run` on its own test split and records both evaluations in its history,
-	 *  where the Evaluate screen and the run page read them (`runs_show`). Answers the test rows scored.
+	 *  where the Evaluate screen and the run page read them (`runs_show`). Answers a few held-out
+	 *  prompts with the reference answer and both models' greedy answers, side by side.
 	 */
-	evalGenerationRun: (run: string) => typedError<number, ErrorPayload>(__TAURI_INVOKE("eval_generation_run", { run })),
+	evalGenerationRun: (run: string) => typedError<SampleAnswer[], ErrorPayload>(__TAURI_INVOKE("eval_generation_run", { run })),
 	/**  Classifies `text` with run `run`. */
 	predict: (run: string, text: string) => typedError<Prediction, ErrorPayload>(__TAURI_INVOKE("predict", { run, text })),
 	/**  Answers `request` as job `job_id`, sending each `delta` and then `done`. */
@@ -69,6 +70,11 @@ export const commands = {
 	 *  also shows, for a system without a file manager).
 	 */
 	runsOpenFolder: (run: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("runs_open_folder", { run })),
+	/**
+	 *  Exports run `request.run` as `request.format` into a new folder (never over an existing one)
+	 *  and records it in the run's history; answers the folder, its files and how to use them.
+	 */
+	runsExport: (request: ExportRequest) => typedError<ExportSummary, ErrorPayload>(__TAURI_INVOKE("runs_export", { request })),
 	/**  Keeps the app open; the next close request asks again. */
 	appKeepOpen: () => typedError<null, ErrorPayload>(__TAURI_INVOKE("app_keep_open")),
 	/**
@@ -618,6 +624,54 @@ export type EvaluationRecord = {
 	created_at: number,
 };
 
+/**  What to export. */
+export type ExportFormat = 
+/**  The PEFT adapter (LoRA and QLoRA runs). */
+"adapter" | 
+/**  The base with the fine-tuning folded in, as a transformers folder. */
+"merged" | 
+/**  The merged model as one GGUF file, with an Ollama Modelfile. */
+"gguf";
+
+/**  An export to make. */
+export type ExportRequest = {
+	/**  The run (id, id prefix, random suffix or unique name). */
+	run: string,
+	/**  What to write. */
+	format: ExportFormat,
+	/**  The new folder to create (it must not exist). */
+	out?: string | null,
+	/**
+	 *  Without `out`: the folder to create the export in, as `<run name>-<format>` (with `-2`,
+	 *  `-3` ... when taken); without either, `<home>/exports`.
+	 */
+	into?: string | null,
+	/**  Storage of a GGUF export's matrices. */
+	gguf?: GgufPrecision,
+};
+
+/**  What an export wrote, and how to use it. */
+export type ExportSummary = {
+	/**  The run exported. */
+	run_id: string,
+	/**  What was written. */
+	format: ExportFormat,
+	/**  The new folder. */
+	folder: string,
+	/**  Its files. */
+	files: ExportedFile[],
+	/**  One or two plain sentences: what to do with it. */
+	how_to_use: string,
+};
+
+/**  One file an export wrote. */
+export type ExportedFile = {
+	/**  Its name inside the export folder. */
+	name: string,
+	/**  Its size. */
+	bytes: number,
+};
+
 /**  Encoders (classification, embeddings) or decoders (generation). */
 export type Family = 
 /**  BERT-like: classification and sentence embeddings. */
@@ -693,6 +747,13 @@ export type FreeMemory = {
 	/**  Where the number came from, or why it is missing. */
 	source: string,
 };
+
+/**  How a GGUF export stores its matrices. */
+export type GgufPrecision = 
+/**  16-bit floats: the model as trained (about 2 bytes per weight). */
+"f16" | 
+/**  llama.cpp's 8-bit blocks: half the size, nearly no loss. */
+"q8_0";
 
 /**  Whether a larger or a smaller value of a metric is better. */
 export type Goal = 
@@ -1432,6 +1493,21 @@ export type RunningJob = {
 	job_id: string,
 	/**  What it does. */
 	kind: JobKind,
+};
+
+/**
+ *  One held-out prompt answered by the base and the fine-tuned model (greedy), beside the
+ *  reference answer from the data.
+ */
+export type SampleAnswer = {
+	/**  The user's prompt (the row's last user turn). */
+	prompt: string,
+	/**  The answer in the data. */
+	reference: string,
+	/**  The base model's answer. */
+	base: string,
+	/**  The fine-tuned model's answer. */
+	fine_tuned: string,
 };
 
 /**  One configuration's answer to one question, scored. */

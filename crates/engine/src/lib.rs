@@ -8,6 +8,7 @@
 pub mod adapters;
 pub mod device;
 pub mod error;
+pub mod export;
 pub mod generate;
 pub mod gguf;
 pub mod metrics;

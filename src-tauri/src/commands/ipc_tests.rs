@@ -203,6 +203,23 @@ fn evaluating_a_generation_run_that_does_not_exist_names_the_run() {
 }
 
 #[test]
+fn exporting_a_run_that_does_not_exist_names_the_run() {
+    let home = tempfile::tempdir().unwrap();
+    let h = Harness::new(home.path());
+    let err = h
+        .invoke(
+            "runs_export",
+            json!({ "request": { "run": "no-such-run", "format": "gguf", "gguf": "f16" } }),
+        )
+        .unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("no-such-run"),
+        "{err}"
+    );
+    assert!(!home.path().join("exports").exists());
+}
+
+#[test]
 fn data_inspect_reports_a_small_csv_with_its_first_rows() {
     let home = tempfile::tempdir().unwrap();
     let csv = small_csv(home.path(), 30);

@@ -26,6 +26,7 @@ mod rag_list;
 mod rag_query;
 mod runs_compare;
 mod runs_delete;
+mod runs_export;
 mod runs_list;
 mod runs_open_folder;
 mod runs_show;
@@ -67,6 +68,7 @@ macro_rules! command_list {
                 runs_compare::runs_compare,
                 runs_delete::runs_delete,
                 runs_open_folder::runs_open_folder,
+                runs_export::runs_export,
                 app_keep_open::app_keep_open,
                 app_quit::app_quit::<$runtime>,
             ])

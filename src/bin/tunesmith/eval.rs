@@ -70,6 +70,12 @@ fn print_generation(report: &GenerationEvalReport) {
         println!("{name:<12} {bv:>10.4} {fv:>10.4}");
     }
     println!("note: {}", report.base.note);
+    for (i, s) in report.samples.iter().enumerate() {
+        println!("\nsample {}: {}", i + 1, s.prompt);
+        println!("  reference:  {}", s.reference);
+        println!("  base:       {}", s.base);
+        println!("  fine-tuned: {}", s.fine_tuned);
+    }
 }
 
 fn print_confusion(title: &str, r: &ClassificationReport) {

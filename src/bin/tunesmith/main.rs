@@ -7,6 +7,7 @@ mod compare;
 mod data;
 mod doctor;
 mod eval;
+mod export;
 mod fix_flags;
 mod models;
 mod output;
@@ -61,6 +62,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Classify a text with a trained run.
     Predict(predict::PredictArgs),
+    /// Export a generation run's model: PEFT adapter, merged safetensors, or GGUF (+ Ollama Modelfile).
+    Export(export::ExportArgs),
 }
 
 /// What every subcommand receives.
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
             Command::Train(args) => train::run(&ctx, args),
             Command::Eval(args) => eval::run(&ctx, args),
             Command::Predict(args) => predict::run(&ctx, args),
+            Command::Export(args) => export::run(&ctx, args),
         }
     });
     match result {

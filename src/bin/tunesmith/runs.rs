@@ -407,7 +407,7 @@ fn value(v: &Option<Value>) -> String {
     }
 }
 
-fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
     let mut x = n as f64;
     let mut unit = 0;

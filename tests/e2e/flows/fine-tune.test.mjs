@@ -3,7 +3,8 @@
 // doctor's findings on a small CSV) -> Train (features on a classifier, then LoRA on a generator,
 // loss points arriving while each runs) -> Evaluate (metrics of both runs) -> Chat & Compare (a
 // document index, one question answered in all four columns, a question set scored into a verdict)
-// -> History (both runs in the table, a run's page). Screenshots: tests/e2e/output/fine-tune/.
+// -> History (both runs in the table, a run's page, the LoRA run exported as GGUF and as an adapter).
+// Screenshots: tests/e2e/output/fine-tune/.
 //
 // Nothing reaches the network: the harness gives the app an empty HF_HOME and HF_HUB_OFFLINE=1. The
 // document index embeds with all-MiniLM-L6-v2 (the folder scripts/fetch-models writes, typed into
@@ -191,6 +192,25 @@ function assertArrivedOneByOne(seen) {
 }
 
 /**
+ * On an open run page: picks export format `format` (and GGUF `precision`), presses Export, waits
+ * for the new export (its folder ends in `-<format>`) and returns its folder and file names.
+ */
+async function exportAs(format, precision) {
+  await app.click(`[data-testid="export-format-${format}"] input`);
+  if (precision) await app.click(`[data-testid="export-precision-${precision}"] input`);
+  await app.click('[data-testid="export-start"]');
+  const folder = await until(`the ${format} export`, async () => {
+    const errors = await app.texts('[data-banner="export-error"]');
+    if (errors.length > 0) throw new Error(`the ${format} export failed: ${errors[0]}`);
+    const [shown] = await app.texts('[data-testid="export-result"] [data-testid="export-folder"]');
+    return shown?.endsWith(`-${format}`) ? shown : null;
+  });
+  const rows = await app.findAll('[data-testid="export-file"]');
+  const files = await Promise.all(rows.map((r) => r.getAttribute("data-name")));
+  return { folder, files };
+}
+
+/**
  * One step of the flow: skipped when an earlier step failed; on failure, a screenshot and the
  * screen's text go with the error.
  */
@@ -336,6 +356,11 @@ step("Evaluate: the classifier's scores sit next to the base model's, and the ge
     const ppl = await app.text(`[data-eval-result="generation"] [data-model="${model}"]`);
     assert.match(ppl, /^\d+(\.\d+)?$/, `${model} perplexity is a number, saw "${ppl}"`);
   }
+  // Held-out prompts answered by both models, beside the answer in the data.
+  const prompt = await app.text('[data-sample-answers] [data-sample="0"] td');
+  assert.match(prompt, /code word/i, `a held-out prompt is shown, saw "${prompt}"`);
+  await app.find('[data-sample-answers] [data-sample="0"] [data-model="fine_tuned"]');
+  await scrollTo("[data-sample-answers]");
   await app.screenshot("evaluate-generator");
 });
 
@@ -415,4 +440,34 @@ step("History: both runs are in the table, finished, and a run's page opens", as
   await app.clickNav("home");
   for (const id of [runs.features, runs.lora]) await app.find(`main [data-run-row="${id}"]`);
   await app.screenshot("home-recent-runs");
+});
+
+step("History: the LoRA run's page exports it as GGUF with a Modelfile, and as a PEFT adapter", async () => {
+  await app.clickNav("history");
+  // The screen reopens the page it was left on (the LoRA run); from the table, open it.
+  await until("the run page or the table", async () => (await app.findAll(`[data-run-page="${runs.lora}"], [data-open-run="${runs.lora}"]`)).length > 0, 15_000);
+  if ((await app.findAll(`[data-run-page="${runs.lora}"]`)).length === 0) await app.click(`[data-open-run="${runs.lora}"]`);
+  await app.find(`[data-run-page="${runs.lora}"] [data-testid="export-panel"]`);
+  const offered = await Promise.all(
+    (await app.findAll('[data-testid^="export-format-"]')).map((e) => e.getAttribute("data-testid")),
+  );
+  assert.deepEqual(offered, ["export-format-adapter", "export-format-merged", "export-format-gguf"]);
+  assert.match(await app.text('[data-testid="export-panel"]'), /Tunesmith's exports folder/);
+
+  const gguf = await exportAs("gguf", "f16");
+  assert.ok(gguf.folder.startsWith(path.join(app.home, "exports")), `into the exports folder: ${gguf.folder}`);
+  assert.ok(gguf.files.some((f) => f.endsWith(".gguf")), `a .gguf file among ${JSON.stringify(gguf.files)}`);
+  assert.ok(gguf.files.includes("Modelfile"), `a Modelfile among ${JSON.stringify(gguf.files)}`);
+  for (const f of gguf.files) assert.ok(fs.existsSync(path.join(gguf.folder, f)), `${f} is on disk`);
+  assert.match(await app.text('[data-testid="export-result"]'), /\d+(\.\d+)? (B|KB|MB|GB)/, "sizes are shown");
+  // The export joins the run's files (the page reads its details again).
+  await until("the export among the run's files", async () => (await app.findAll('[data-artefact="export"]')).length > 0, 15_000);
+  await scrollTo('[data-testid="export-panel"]');
+  await app.screenshot("history-export-gguf");
+
+  const adapter = await exportAs("adapter");
+  assert.ok(adapter.files.includes("adapter_model.safetensors"), `the adapter's weights among ${JSON.stringify(adapter.files)}`);
+  assert.ok(adapter.files.includes("adapter_config.json"), `the adapter's config among ${JSON.stringify(adapter.files)}`);
+  await scrollTo('[data-testid="export-panel"]');
+  await app.screenshot("history-export-adapter");
 });

@@ -227,7 +227,8 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot be read: {e}")))?;
-    serde_json::from_str(&text).map_err(|e| bad(format!("is not a valid config: {e}")))
+    serde_json::from_str(&text)
+        .map_err(|e| bad(format!("is not valid JSON of the expected shape: {e}")))
 }
 
 #[cfg(test)]

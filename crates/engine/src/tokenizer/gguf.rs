@@ -20,9 +20,9 @@ use crate::gguf::GgufFile;
 use crate::{EngineError, Result};
 
 /// Qwen2's pre-tokenizer split (from its `tokenizer.json`).
-const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+pub(crate) const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 /// Llama 3's pre-tokenizer split (from its `tokenizer.json`).
-const LLAMA3_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+pub(crate) const LLAMA3_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 /// The ids generation needs to know.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -74,7 +74,7 @@ impl std::fmt::Debug for GgufTokenizer {
 }
 
 /// Chat templates' end-of-turn markers.
-const END_OF_TURN: &[&str] = &[
+pub const END_OF_TURN: &[&str] = &[
     "<|im_end|>",
     "<|eot_id|>",
     "<|end|>",

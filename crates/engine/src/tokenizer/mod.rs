@@ -8,5 +8,5 @@
 pub mod gguf;
 pub mod hf;
 
-pub use gguf::{GgufTokenizer, SpecialTokens};
+pub use gguf::{GgufTokenizer, SpecialTokens, END_OF_TURN};
 pub use hf::{EncodedBatch, TextTokenizer};

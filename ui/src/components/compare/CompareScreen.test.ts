@@ -9,21 +9,9 @@ import { chatAnswer, compareReport, ingestReport, model, passage, prediction, ru
 import { CompareSession } from "../../lib/compare/session.svelte";
 import type { ChatEvent, ChatRequest, IngestProgress } from "../../lib/compare/types";
 import Compare from "../../screens/Compare.svelte";
+import { eventually } from "../../testing/eventually";
 
 let screen: ReturnType<typeof mount> | undefined;
-
-/** Waits until `check` stops throwing. */
-async function eventually(check: () => void) {
-  for (let i = 0; i < 100; i++) {
-    try {
-      check();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-  check();
-}
 
 function $(selector: string): HTMLElement | null {
   return document.querySelector<HTMLElement>(selector);

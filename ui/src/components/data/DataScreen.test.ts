@@ -8,20 +8,9 @@ import { dataState } from "../../lib/data/state";
 import type { DataInspection, DataInspectRequest, InspectReport } from "../../lib/data/types";
 import { currentSelection, selection } from "../../lib/selection";
 import Data from "../../screens/Data.svelte";
+import { eventually } from "../../testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;
-
-async function eventually(check: () => void) {
-  for (let i = 0; i < 100; i++) {
-    try {
-      check();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-  check();
-}
 
 const $ = <T extends HTMLElement = HTMLElement>(css: string) => document.querySelector<T>(css);
 const all = (css: string) => document.querySelectorAll(css);

@@ -54,7 +54,7 @@ describe("Evaluate screen", () => {
     expect($("[data-worst='3']").textContent).toContain("not bad at all");
   });
 
-  it("shows a generation run's perplexity side by side", async () => {
+  it("shows a generation run's perplexity and sample answers side by side", async () => {
     const details = runDetails("g", "generate", [
       { model: "base", split: "test", rows: 5, metrics: { perplexity: 30.5 } },
       { model: "fine_tuned", split: "test", rows: 5, metrics: { perplexity: 12.25 } },
@@ -62,7 +62,11 @@ describe("Evaluate screen", () => {
     await open(
       fakeBackend({
         runs: () => Promise.resolve([runSummary("g", { task: "generate" })]),
-        evalGenerationRun: () => Promise.resolve(),
+        evalGenerationRun: () =>
+          Promise.resolve([
+            { prompt: "Code word for Alder?", reference: "Bluebird", base: "Alder is a tree.", fine_tuned: "Bluebird" },
+            { prompt: "Code word for Elm?", reference: "Redkite", base: "", fine_tuned: "Redkite" },
+          ]),
         runsShow: () => Promise.resolve(details),
       }),
     );
@@ -71,6 +75,9 @@ describe("Evaluate screen", () => {
     flushSync();
     expect($("[data-eval-result=generation] [data-model=base]").textContent).toBe("30.50");
     expect($("[data-eval-result=generation] [data-model=fine_tuned]").textContent).toBe("12.25");
+    expect($("[data-sample='0'] [data-model=base]").textContent).toBe("Alder is a tree.");
+    expect($("[data-sample='0'] [data-model=fine_tuned]").textContent).toBe("Bluebird");
+    expect($("[data-sample='1'] [data-model=base]").textContent).toBe("(no answer)");
   });
 
   it("shows a failed evaluation as a dismissible banner", async () => {

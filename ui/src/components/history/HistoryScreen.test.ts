@@ -7,20 +7,9 @@ import { DEFAULT_SORT } from "../../lib/history/table";
 import type { RunComparison, RunDetails, RunRecord, RunSummary } from "../../lib/history/types";
 import { historyView } from "../../lib/history/view";
 import History from "../../screens/History.svelte";
+import { eventually } from "../../testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;
-
-async function eventually(check: () => void) {
-  for (let i = 0; i < 100; i++) {
-    try {
-      check();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-  check();
-}
 
 const $ = <T extends HTMLElement = HTMLElement>(css: string) => document.querySelector<T>(css);
 const rowIds = () => [...document.querySelectorAll<HTMLElement>("[data-run-row]")].map((r) => r.dataset.runRow);

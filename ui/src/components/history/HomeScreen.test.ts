@@ -8,21 +8,10 @@ import { historyView } from "../../lib/history/view";
 import type { ScreenId } from "../../lib/navigation";
 import { selection } from "../../lib/selection";
 import Home from "../../screens/Home.svelte";
+import { eventually } from "../../testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;
 let went: ScreenId[] = [];
-
-async function eventually(check: () => void) {
-  for (let i = 0; i < 100; i++) {
-    try {
-      check();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-  check();
-}
 
 const $ = (css: string) => document.querySelector<HTMLElement>(css);
 

@@ -7,20 +7,9 @@ import App from "../../App.svelte";
 import { dataState } from "../../lib/data/state";
 import type { DataInspectRequest } from "../../lib/data/types";
 import { selection } from "../../lib/selection";
+import { eventually } from "../../testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;
-
-async function eventually(check: () => void) {
-  for (let i = 0; i < 100; i++) {
-    try {
-      check();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-  check();
-}
 
 const $ = <T extends HTMLElement = HTMLElement>(css: string) => document.querySelector<T>(css);
 const heading = () => $("main h1")?.textContent;

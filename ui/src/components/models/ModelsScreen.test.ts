@@ -8,20 +8,9 @@ import { searchState } from "../../lib/models/search-state";
 import type { ModelList, ModelSummary, PullEvent } from "../../lib/models/types";
 import { currentSelection, selection } from "../../lib/selection";
 import Models from "../../screens/Models.svelte";
+import { eventually } from "../../testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;
-
-async function eventually(check: () => void) {
-  for (let i = 0; i < 100; i++) {
-    try {
-      check();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-  check();
-}
 
 const $ = <T extends HTMLElement = HTMLElement>(css: string) => document.querySelector<T>(css);
 const text = (css: string) => $(css)?.textContent?.replace(/\s+/g, " ").trim() ?? "";

@@ -14,6 +14,7 @@ import type {
   RunDetails,
   RunEvent,
   RunSummary,
+  SampleAnswer,
   TrainRequest,
   TrainSummary,
 } from "./types";
@@ -34,8 +35,9 @@ export interface TrainBackend {
   runsShow(run: string): Promise<RunDetails>;
   /** Base against fine-tuned on the run's held-out rows (classification runs). */
   evalRun(run: string): Promise<EvalReport>;
-  /** Scores a generation run's test responses (base and fine-tuned) into its history. */
-  evalGenerationRun(run: string): Promise<void>;
+  /** Scores a generation run's test responses (base and fine-tuned) into its history; answers a few held-out prompts
+   * answered by both models. */
+  evalGenerationRun(run: string): Promise<SampleAnswer[]>;
 }
 
 /** Whether `value` is an object with every key in `keys`. */
@@ -79,7 +81,7 @@ export const tauriBackend: TrainBackend = {
     return unwrap(commands.runsShow(run)).then(checked("runs_show", (v) => hasKeys(v, ["run", "metrics", "evaluations"])));
   },
   evalGenerationRun(run) {
-    return unwrap(commands.evalGenerationRun(run)).then(() => undefined);
+    return unwrap(commands.evalGenerationRun(run));
   },
   evalRun(run) {
     return unwrap(commands.evalRun(run)).then(checked("eval_run", (v) => hasKeys(v, ["fine_tuned", "base", "rows"])));

@@ -39,17 +39,18 @@ describe("evaluations", () => {
 
   it("scores a generation run's test responses first, then reads the recorded scores from its details", async () => {
     const details = runDetails("g", "generate");
+    const samples = [{ prompt: "Code word for Alder?", reference: "Bluebird", base: "Alder", fine_tuned: "Bluebird" }];
     const order: string[] = [];
     const fake = fakeBackend({
       runs: () => Promise.resolve([runSummary("g", { task: "generate" })]),
-      evalGenerationRun: () => (order.push("eval"), Promise.resolve()),
+      evalGenerationRun: () => (order.push("eval"), Promise.resolve(samples)),
       runsShow: () => (order.push("show"), Promise.resolve(details)),
     });
     const e = createEvaluations(fake.backend);
     await e.refresh();
     await e.evaluate("g");
     expect(order).toEqual(["eval", "show"]);
-    expect(get(e.state).results.g).toEqual({ kind: "generation", details });
+    expect(get(e.state).results.g).toEqual({ kind: "generation", details, samples });
   });
 
   it("says why when the runs cannot be listed", async () => {

@@ -5,13 +5,13 @@
 import { get, writable, type Readable } from "svelte/store";
 import { type TrainBackend, tauriBackend } from "./backend";
 import { type Problem, problemFrom } from "./errors";
-import type { EvalReport, RunDetails, RunSummary } from "./types";
+import type { EvalReport, RunDetails, RunSummary, SampleAnswer } from "./types";
 
 /** One run's evaluation. */
 export type Result =
   | { kind: "loading" }
   | { kind: "classification"; report: EvalReport }
-  | { kind: "generation"; details: RunDetails }
+  | { kind: "generation"; details: RunDetails; samples: SampleAnswer[] }
   | { kind: "failed"; problem: Problem };
 
 /** The screen's state. */
@@ -69,8 +69,8 @@ export function createEvaluations(backend: TrainBackend) {
       try {
         if (run?.task === "generate") {
           // Scored on the test responses and recorded; the details then carry both perplexities.
-          await backend.evalGenerationRun(id);
-          setResult(id, { kind: "generation", details: await backend.runsShow(id) });
+          const samples = await backend.evalGenerationRun(id);
+          setResult(id, { kind: "generation", details: await backend.runsShow(id), samples });
         }
         else setResult(id, { kind: "classification", report: await backend.evalRun(id) });
       } catch (error) {

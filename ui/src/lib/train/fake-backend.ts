@@ -1,7 +1,7 @@
 // A scriptable stand-in for the app in tests: each training call hands its event callback and
 // its settle functions to the test, which plays the run.
 import type { TrainBackend } from "./backend";
-import type { EstimateReport, EvalReport, RunDetails, RunEvent, RunSummary, TrainSummary } from "./types";
+import type { EstimateReport, EvalReport, RunDetails, RunEvent, RunSummary, SampleAnswer, TrainSummary } from "./types";
 
 /** One training call the test controls. */
 export interface Job {
@@ -18,7 +18,7 @@ export function fakeBackend(answers: {
   estimate?: () => Promise<EstimateReport>;
   runs?: () => Promise<RunSummary[]>;
   evalRun?: (run: string) => Promise<EvalReport>;
-  evalGenerationRun?: (run: string) => Promise<void>;
+  evalGenerationRun?: (run: string) => Promise<SampleAnswer[]>;
   runsShow?: (run: string) => Promise<RunDetails>;
   jobCancel?: (jobId: string) => Promise<void>;
 } = {}) {

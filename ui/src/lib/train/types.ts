@@ -22,6 +22,7 @@ export type {
   RunEvent,
   RunStatus,
   RunSummary,
+  SampleAnswer,
   Task,
   TrainRequest,
   TrainSummary,

@@ -1,0 +1,40 @@
+//! Exporting a fine-tuned decoder for other tools: merged into its base as a transformers folder
+//! (safetensors) or as one GGUF file for llama.cpp, with an Ollama `Modelfile` beside it.
+//!
+//! - `decoder_weights`: the base's dense weights by transformers' names, with a LoRA adapter folded
+//!   in or a full fine-tune's weights put in place.
+//! - `hf_folder`: `config.json` + `model.safetensors` + tokenizer files.
+//! - `gguf_write`: llama.cpp's names, Q/K permutation and metadata; F16 or Q8_0 matrices.
+//! - `gguf_tokenizer`: a `tokenizer.json` as GGUF tokenizer metadata.
+//! - `modelfile`: the Ollama `Modelfile`.
+//!
+//! (A PEFT adapter needs no conversion: training already saves it in PEFT's layout.)
+
+pub mod decoder_weights;
+pub mod gguf_tokenizer;
+pub mod gguf_write;
+pub mod hf_folder;
+pub mod modelfile;
+
+use std::io::Write;
+use std::path::Path;
+
+pub use decoder_weights::{BaseSource, DecoderWeights};
+pub use gguf_write::{write_gguf, GgufType};
+pub use hf_folder::{natural_dtype, write_hf_folder};
+
+use crate::{EngineError, Result};
+
+/// Writes `text` to `path` and flushes it to disk.
+pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
+    let mut f = std::fs::File::create(path).map_err(|e| EngineError::Checkpoint {
+        path: path.to_path_buf(),
+        reason: format!("cannot be created: {e}"),
+    })?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| EngineError::Checkpoint {
+            path: path.to_path_buf(),
+            reason: format!("cannot be written (is the disk full?): {e}"),
+        })
+}

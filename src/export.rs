@@ -1,0 +1,381 @@
+//! Export: a generation run's fine-tuned model in the forms other tools load.
+//!
+//! - `adapter`: the PEFT adapter (LoRA and QLoRA runs), which PEFT applies to the base
+//!   (`PeftModel.from_pretrained(base, folder)`).
+//! - `merged`: the base with the fine-tuning folded in, as a transformers folder (`config.json`,
+//!   `model.safetensors`, tokenizer files): `AutoModelForCausalLM.from_pretrained(folder)`.
+//! - `gguf`: the merged model as one `.gguf` file (F16 or Q8_0) for llama.cpp, LM Studio and
+//!   Ollama, with an Ollama `Modelfile` beside it.
+//!
+//! Every export is one new folder, written under a temporary name beside the destination and
+//! renamed into place only when complete: a failure (a full disk, a damaged checkpoint) leaves
+//! nothing half-written, and an existing folder is never overwritten. The finished export is
+//! recorded in the run's history (artefact kind `export`).
+//!
+//! Classification runs are refused: their heads read mean-pooled features (all-MiniLM's recipe),
+//! which transformers' `*ForSequenceClassification` classes do not compute, so an exported
+//! classifier would answer differently elsewhere with no error anywhere.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device};
+use serde::{Deserialize, Serialize};
+use tunesmith_engine::adapters::peft::PeftAdapter;
+use tunesmith_engine::export::{
+    modelfile, natural_dtype, write_gguf, write_hf_folder, DecoderWeights, GgufType,
+};
+use tunesmith_engine::train::checkpoint::load_tensors;
+use tunesmith_store::ArtefactKind;
+
+use crate::eval::FoundRun;
+use crate::home::Home;
+use crate::{Error, Result};
+use tunesmith_engine::train::Method;
+
+/// What to export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// The PEFT adapter (LoRA and QLoRA runs).
+    Adapter,
+    /// The base with the fine-tuning folded in, as a transformers folder.
+    Merged,
+    /// The merged model as one GGUF file, with an Ollama Modelfile.
+    Gguf,
+}
+
+impl ExportFormat {
+    /// The name used in folder names and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Adapter => "adapter",
+            ExportFormat::Merged => "merged",
+            ExportFormat::Gguf => "gguf",
+        }
+    }
+}
+
+/// How a GGUF export stores its matrices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum GgufPrecision {
+    /// 16-bit floats: the model as trained (about 2 bytes per weight).
+    #[default]
+    F16,
+    /// llama.cpp's 8-bit blocks: half the size, nearly no loss.
+    Q8_0,
+}
+
+/// An export to make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct ExportRequest {
+    /// The run (id, id prefix, random suffix or unique name).
+    pub run: String,
+    /// What to write.
+    pub format: ExportFormat,
+    /// The new folder to create (it must not exist).
+    #[specta(optional)]
+    #[serde(default)]
+    pub out: Option<PathBuf>,
+    /// Without `out`: the folder to create the export in, as `<run name>-<format>` (with `-2`,
+    /// `-3` ... when taken); without either, `<home>/exports`.
+    #[specta(optional)]
+    #[serde(default)]
+    pub into: Option<PathBuf>,
+    /// Storage of a GGUF export's matrices.
+    #[serde(default)]
+    pub gguf: GgufPrecision,
+}
+
+/// One file an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct ExportedFile {
+    /// Its name inside the export folder.
+    pub name: String,
+    /// Its size.
+    pub bytes: u64,
+}
+
+/// What an export wrote, and how to use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct ExportSummary {
+    /// The run exported.
+    pub run_id: String,
+    /// What was written.
+    pub format: ExportFormat,
+    /// The new folder.
+    pub folder: PathBuf,
+    /// Its files.
+    pub files: Vec<ExportedFile>,
+    /// One or two plain sentences: what to do with it.
+    pub how_to_use: String,
+}
+
+fn refuse(msg: String) -> Error {
+    Error::Export(msg)
+}
+
+/// The formats run `run` can be exported as, given its task and method.
+pub fn formats_for(run: &FoundRun) -> Vec<ExportFormat> {
+    let req = &run.record.request;
+    if req.task != crate::data::Task::Generate {
+        return Vec::new();
+    }
+    match req.method {
+        Method::Lora | Method::Qlora => {
+            vec![
+                ExportFormat::Adapter,
+                ExportFormat::Merged,
+                ExportFormat::Gguf,
+            ]
+        }
+        _ => vec![ExportFormat::Merged, ExportFormat::Gguf],
+    }
+}
+
+/// Exports run `req.run` as `req.format` into a new folder and records it in the run's history.
+pub fn export(home: &Home, req: &ExportRequest) -> Result<ExportSummary> {
+    let run = crate::eval::find_any_run(home, &req.run)?;
+    if run.record.request.task != crate::data::Task::Generate {
+        return Err(refuse(format!(
+            "run {} is a classification run; exporting classifiers is not available yet (their heads read \
+             mean-pooled features, which other tools' classifiers do not compute, so they would answer \
+             differently there). Its weights stay in {}",
+            run.id,
+            run.dir.join("checkpoints").display()
+        )));
+    }
+    if !formats_for(&run).contains(&req.format) {
+        return Err(refuse(format!(
+            "run {} is a full fine-tune, which has no adapter: export it as `merged` or `gguf`",
+            run.id
+        )));
+    }
+    let name = run_name(home, &run)?;
+    let out = match &req.out {
+        Some(out) => {
+            if out.exists() {
+                return Err(refuse(format!(
+                    "{} already exists; Tunesmith never overwrites a folder: choose a new name or delete it first",
+                    out.display()
+                )));
+            }
+            out.clone()
+        }
+        None => {
+            let parent = req
+                .into
+                .clone()
+                .unwrap_or_else(|| home.root().join("exports"));
+            free_folder(&parent, &format!("{name}-{}", req.format.as_str()))
+        }
+    };
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| {
+        refuse(format!(
+            "cannot create the folder {}: {e}",
+            parent.display()
+        ))
+    })?;
+    let leaf = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| refuse(format!("{} is not a folder name", out.display())))?;
+    let partial = parent.join(format!(".{leaf}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    std::fs::create_dir(&partial).map_err(|e| {
+        refuse(format!(
+            "cannot create a folder in {}: {e} (is it writable?)",
+            parent.display()
+        ))
+    })?;
+
+    let written = write_export(home, &run, req, &name, &partial);
+    let how_to_use = match written {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&partial, &out).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&partial);
+        refuse(format!(
+            "cannot move the finished export to {}: {e}",
+            out.display()
+        ))
+    })?;
+    let store = crate::runs::open_store(home)?;
+    store.record_artefact(&run.id, ArtefactKind::Export, &out, None)?;
+    Ok(ExportSummary {
+        run_id: run.id,
+        format: req.format,
+        files: list_files(&out)?,
+        folder: out,
+        how_to_use,
+    })
+}
+
+/// Writes the export's files into `dir`; answers how to use them.
+fn write_export(
+    home: &Home,
+    run: &FoundRun,
+    req: &ExportRequest,
+    name: &str,
+    dir: &Path,
+) -> Result<String> {
+    if req.format == ExportFormat::Adapter {
+        let adapter = crate::eval::adapter_dir(home, run)?;
+        copy_files(&adapter, dir)?;
+        return Ok(format!(
+            "A PEFT LoRA adapter for {}: load the base model, then PeftModel.from_pretrained(base, folder).",
+            run.record.request.model.display()
+        ));
+    }
+    let mut weights = DecoderWeights::load_base(&run.record.request.model)?;
+    match run.record.request.method {
+        Method::Lora | Method::Qlora => {
+            let adapter_dir = crate::eval::adapter_dir(home, run)?;
+            let adapter = PeftAdapter::load(&adapter_dir, &Device::Cpu)?;
+            weights.merge_lora(&adapter, &adapter_dir)?;
+        }
+        _ => {
+            let path = crate::eval::checkpoint_file(&run.record, &run.dir)?;
+            let (tensors, _) = load_tensors(&path, &Device::Cpu)?;
+            let trained = tensors
+                .into_iter()
+                .filter_map(|(k, t)| k.strip_prefix("w.").map(|k| (k.to_string(), t)))
+                .collect();
+            weights.replace(trained, &path)?;
+        }
+    }
+    match req.format {
+        ExportFormat::Merged => {
+            let dtype = natural_dtype(&weights)?;
+            write_hf_folder(dir, &weights, dtype)?;
+            Ok(format!(
+                "A transformers model folder ({}): AutoModelForCausalLM.from_pretrained(folder), or import it \
+                 into Tunesmith as a local model.",
+                match dtype {
+                    DType::BF16 => "bfloat16",
+                    DType::F16 => "float16",
+                    _ => "float32",
+                }
+            ))
+        }
+        _ => {
+            let (ty, suffix) = match req.gguf {
+                GgufPrecision::F16 => (GgufType::F16, "f16"),
+                GgufPrecision::Q8_0 => (GgufType::Q8_0, "q8_0"),
+            };
+            let file = format!("{name}.{suffix}.gguf");
+            write_gguf(&dir.join(&file), &weights, ty, name)?;
+            let about = format!(
+                "Made by Tunesmith from run {} ({} of {})",
+                run.id,
+                method_name(run.record.request.method),
+                run.record.request.model.display()
+            );
+            let text = modelfile::for_model(&weights, &file, &about)?;
+            write_file(&dir.join("Modelfile"), &text)?;
+            Ok(format!(
+                "One GGUF file for llama.cpp or LM Studio; for Ollama run `ollama create {name} -f Modelfile` in \
+                 this folder."
+            ))
+        }
+    }
+}
+
+fn method_name(method: Method) -> &'static str {
+    match method {
+        Method::Lora => "LoRA",
+        Method::Qlora => "QLoRA",
+        Method::Full => "full fine-tuning",
+        Method::Features => "feature extraction",
+    }
+}
+
+/// The run's readable name, made safe for a file name.
+fn run_name(home: &Home, run: &FoundRun) -> Result<String> {
+    let store = crate::runs::open_for_reading(home)?;
+    let name = store.resolve_run(&run.id)?.name;
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let safe = safe.trim_matches(|c| c == '-' || c == '.').to_string();
+    Ok(if safe.is_empty() {
+        run.id.clone()
+    } else {
+        safe
+    })
+}
+
+/// `parent/stem`, or `parent/stem-2`, `-3` ... : the first that does not exist.
+fn free_folder(parent: &Path, stem: &str) -> PathBuf {
+    let first = parent.join(stem);
+    if !first.exists() {
+        return first;
+    }
+    (2..)
+        .map(|i| parent.join(format!("{stem}-{i}")))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
+}
+
+fn copy_files(from: &Path, to: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(from).map_err(|e| {
+        refuse(format!(
+            "cannot read the adapter folder {}: {e}",
+            from.display()
+        ))
+    })?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_file() {
+            let dest = to.join(entry.file_name());
+            std::fs::copy(&path, &dest).map_err(|e| {
+                refuse(format!(
+                    "cannot copy {} to {}: {e} (is the disk full?)",
+                    path.display(),
+                    dest.display()
+                ))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| {
+        refuse(format!(
+            "cannot write {}: {e} (is the disk full?)",
+            path.display()
+        ))
+    })
+}
+
+fn list_files(dir: &Path) -> Result<Vec<ExportedFile>> {
+    let mut files: Vec<ExportedFile> = std::fs::read_dir(dir)
+        .map_err(|e| refuse(format!("cannot list {}: {e}", dir.display())))?
+        .flatten()
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            meta.is_file().then(|| ExportedFile {
+                name: e.file_name().to_string_lossy().into_owned(),
+                bytes: meta.len(),
+            })
+        })
+        .collect();
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(files)
+}
