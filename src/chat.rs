@@ -29,6 +29,7 @@ use tunesmith_engine::models::llama::{LlamaLoadOptions, LlamaModel};
 use tunesmith_engine::models::llama_config::LlamaConfig;
 use tunesmith_engine::nn::params::Backbone;
 use tunesmith_engine::nn::quantized::QuantPolicy;
+use tunesmith_engine::train::checkpoint::{BEST_FILE, LAST_FILE};
 use tunesmith_hub::locate::Located;
 use tunesmith_store::{ArtefactKind, RunRecord};
 
@@ -487,7 +488,8 @@ impl RunWeights {
     }
 }
 
-/// Finds the weights of the run `query` names: its newest adapter, else its newest merged model.
+/// Finds the weights of the run `query` names: its newest adapter, else its newest merged model
+/// (for full fine-tuning, merged from its checkpoint the first time).
 pub fn run_weights(home: &Home, query: &str) -> Result<RunWeights> {
     let store = crate::runs::open_for_reading(home)?;
     let run = store.resolve_run(query)?;
@@ -506,7 +508,14 @@ pub fn run_weights(home: &Home, query: &str) -> Result<RunWeights> {
             .map(|a| a.path.clone())
     };
     let adapter = newest(ArtefactKind::Adapter);
-    let merged = newest(ArtefactKind::Merged);
+    let mut merged = newest(ArtefactKind::Merged);
+    if adapter.is_none() && merged.is_none() && run.method == "full" && has_weights(&store, &run.id)
+    {
+        // Full fine-tuning keeps its weights in training checkpoints; the first chat merges them
+        // into a model folder once (seconds for a small model) and later chats reuse it.
+        drop(store);
+        merged = Some(crate::export::merged_of_full_run(home, &run.id)?);
+    }
     if adapter.is_none() && merged.is_none() {
         return Err(Error::Chat(format!(
             "run `{}` ({}) has no adapter or merged model on disk yet; wait for it to finish, or pick another run (tunesmith runs list)",
@@ -519,6 +528,12 @@ pub fn run_weights(home: &Home, query: &str) -> Result<RunWeights> {
         adapter,
         merged,
     })
+}
+
+/// Whether run `id` saved weights (a best or a resumable checkpoint).
+fn has_weights(store: &tunesmith_store::Store, id: &str) -> bool {
+    let dir = store.run_dir(id).join("checkpoints");
+    [BEST_FILE, LAST_FILE].iter().any(|f| dir.join(f).is_file())
 }
 
 /// The `top_k` passages of index `name` for `question`, best first (hybrid ranking).

@@ -111,6 +111,9 @@ pub struct ExportSummary {
     pub how_to_use: String,
 }
 
+/// The folder inside a full fine-tuning run's folder that holds its merged weights for chat.
+pub const MERGED_DIR: &str = "merged";
+
 fn refuse(msg: String) -> Error {
     Error::Export(msg)
 }
@@ -170,6 +173,21 @@ pub fn export(home: &Home, req: &ExportRequest) -> Result<ExportSummary> {
             free_folder(&parent, &format!("{name}-{}", req.format.as_str()))
         }
     };
+    let how_to_use = write_atomically(&out, |dir| write_export(home, &run, req, &name, dir))?;
+    let store = crate::runs::open_store(home)?;
+    store.record_artefact(&run.id, ArtefactKind::Export, &out, None)?;
+    Ok(ExportSummary {
+        run_id: run.id,
+        format: req.format,
+        files: list_files(&out)?,
+        folder: out,
+        how_to_use,
+    })
+}
+
+/// Creates folder `out` whole or not at all: `write` fills a hidden temporary folder beside it,
+/// which is renamed to `out` only when `write` succeeded (and removed when it failed).
+fn write_atomically<T>(out: &Path, write: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -192,31 +210,43 @@ pub fn export(home: &Home, req: &ExportRequest) -> Result<ExportSummary> {
             parent.display()
         ))
     })?;
-
-    let written = write_export(home, &run, req, &name, &partial);
-    let how_to_use = match written {
-        Ok(h) => h,
+    let value = match write(&partial) {
+        Ok(v) => v,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&partial);
             return Err(e);
         }
     };
-    std::fs::rename(&partial, &out).map_err(|e| {
+    std::fs::rename(&partial, out).map_err(|e| {
         let _ = std::fs::remove_dir_all(&partial);
         refuse(format!(
             "cannot move the finished export to {}: {e}",
             out.display()
         ))
     })?;
+    Ok(value)
+}
+
+/// The merged weights of full fine-tuning run `run` as a model folder chat can load (`merged/` in
+/// the run's folder), written from its best (else last) checkpoint the first time it is asked for
+/// and recorded in the run's history as its merged weights.
+pub fn merged_of_full_run(home: &Home, run: &str) -> Result<PathBuf> {
+    let run = crate::eval::find_any_run(home, run)?;
+    let out = run.dir.join(MERGED_DIR);
+    if !out.is_dir() {
+        let req = ExportRequest {
+            run: run.id.clone(),
+            format: ExportFormat::Merged,
+            out: None,
+            into: None,
+            gguf: GgufPrecision::default(),
+        };
+        let name = run_name(home, &run)?;
+        write_atomically(&out, |dir| write_export(home, &run, &req, &name, dir))?;
+    }
     let store = crate::runs::open_store(home)?;
-    store.record_artefact(&run.id, ArtefactKind::Export, &out, None)?;
-    Ok(ExportSummary {
-        run_id: run.id,
-        format: req.format,
-        files: list_files(&out)?,
-        folder: out,
-        how_to_use,
-    })
+    store.record_artefact(&run.id, ArtefactKind::Merged, &out, None)?;
+    Ok(out)
 }
 
 /// Writes the export's files into `dir`; answers how to use them.

@@ -361,3 +361,49 @@ fn export_refuses_an_existing_folder_and_a_classification_run_leaving_nothing_be
         .unwrap();
     assert_fails_with(&out, "classification run");
 }
+
+#[test]
+fn a_full_fine_tune_chats_through_its_weights_merged_once_into_the_run_folder() {
+    let home = tempfile::tempdir().unwrap();
+    let run = trained_run(home.path(), "full");
+    let merged_artefacts = || {
+        let out = tunesmith(home.path())
+            .args(["--json", "runs", "show", &run])
+            .output()
+            .unwrap();
+        let show: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        show["artefacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "merged")
+            .count()
+    };
+    assert_eq!(merged_artefacts(), 0);
+    for _ in 0..2 {
+        let out = tunesmith(home.path())
+            .args([
+                "chat",
+                "--run",
+                &run,
+                "--prompt",
+                "Code word for Alder?",
+                "--max-tokens",
+                "4",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let merged = home.path().join("runs").join(&run).join("merged");
+    assert!(merged.join("model.safetensors").is_file(), "{merged:?}");
+    assert_eq!(
+        merged_artefacts(),
+        1,
+        "merged once, reused by the second chat"
+    );
+}
