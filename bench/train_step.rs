@@ -290,6 +290,7 @@ fn run_smollm2(a: &Args, dev: &Device) -> AnyResult<Outcome> {
             quantize,
             dtype: DType::F32,
             device: dev.clone(),
+            seed: 0,
         },
     )?;
     let model = loaded.model;

@@ -283,6 +283,7 @@ pub fn measure(
                     quantize: (method == Method::Qlora).then_some(QuantPolicy::Four),
                     dtype: DType::F32,
                     device: device.clone(),
+                    seed: 0,
                 },
             )?;
             let model = loaded.model;

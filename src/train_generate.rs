@@ -233,6 +233,7 @@ impl Decoder {
                 quantize: (req.method == Method::Qlora).then_some(QuantPolicy::Four),
                 dtype: candle_core::DType::F32,
                 device: device.clone(),
+                seed: req.seed,
             },
         )?;
         let model = loaded.model;

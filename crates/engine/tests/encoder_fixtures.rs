@@ -538,3 +538,40 @@ fn real_minilm_sentence_embedding_matches_sentence_transformers() -> R {
     );
     Ok(())
 }
+
+/// The head that replaces a checkpoint head of another size (tiny BERT's 3 labels, 5 wanted), as
+/// drawn with `seed`.
+fn replaced_head(seed: u64) -> R<Vec<f32>> {
+    let dir = fixture("tiny-bert");
+    let cfg = BertConfig::from_file(&dir.join("config.json"))?;
+    let trainable = VarMap::new();
+    let p = Checkpoint::open(&dir)?
+        .params(
+            DType::F32,
+            &Device::Cpu,
+            trainable.clone(),
+            Backbone::Frozen,
+        )?
+        .with_seed(seed);
+    let opts = ClassifierOptions {
+        num_labels: 5,
+        pooling: None,
+        multi_label: false,
+    };
+    SequenceClassifier::load(&p, &cfg, &opts)?;
+    let w = var(&trainable, "classifier.weight")?;
+    assert_eq!(w.dims(), [5, cfg.hidden_size]);
+    v(w.as_tensor())
+}
+
+#[test]
+fn a_head_of_another_size_is_replaced_by_one_drawn_from_the_run_seed() -> R<()> {
+    let first = replaced_head(3)?;
+    assert_eq!(
+        first,
+        replaced_head(3)?,
+        "the same seed draws the same head"
+    );
+    assert_ne!(first, replaced_head(4)?, "another seed draws another head");
+    Ok(())
+}

@@ -65,6 +65,7 @@ fn load(backbone: Backbone, quantize: Option<QuantPolicy>) -> LlamaModel {
         quantize,
         dtype: DType::F32,
         device: Device::Cpu,
+        seed: 0,
     };
     LlamaModel::load(&tiny_llama(), &opts)
         .expect("the fixture loads")
@@ -247,4 +248,48 @@ fn a_saved_adapter_loads_back_with_identical_outputs() -> TestResult {
         .fold(0f32, f32::max);
     assert!(moved > 1e-3, "training did not move the outputs ({moved})");
     Ok(())
+}
+
+/// LoRA's `A` factors as drawn when the model is loaded with `seed`, by parameter name.
+fn lora_a_factors(seed: u64) -> Vec<(String, Vec<f32>)> {
+    let opts = LlamaLoadOptions {
+        backbone: lora_backbone(),
+        seed,
+        ..Default::default()
+    };
+    let model = LlamaModel::load(&tiny_llama(), &opts)
+        .expect("the fixture loads")
+        .model;
+    let data = model.trainable().data().lock().unwrap();
+    let mut out: Vec<(String, Vec<f32>)> = data
+        .iter()
+        .filter(|(name, _)| name.ends_with("lora_A.weight"))
+        .map(|(name, v)| {
+            (
+                name.clone(),
+                v.as_tensor().flatten_all().unwrap().to_vec1().unwrap(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn lora_a_factors_are_drawn_from_the_run_seed() {
+    let first = lora_a_factors(7);
+    assert!(!first.is_empty());
+    assert_eq!(
+        first,
+        lora_a_factors(7),
+        "the same seed draws the same factors"
+    );
+    let other = lora_a_factors(8);
+    assert!(
+        first
+            .iter()
+            .zip(&other)
+            .all(|(a, b)| a.0 == b.0 && a.1 != b.1),
+        "another seed draws other factors for every module"
+    );
 }

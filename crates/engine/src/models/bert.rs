@@ -732,24 +732,15 @@ impl SequenceClassifier {
 /// A new trainable linear head at `p`'s path, ignoring any checkpoint tensor of that name (whose
 /// shape does not fit). Initialised as transformers initialises heads: normal(0, 0.02), zero bias.
 fn fresh_head_linear(p: &Params, in_features: usize, out_features: usize) -> Result<Linear> {
-    let vars = p.trainable();
-    let w = vars.get(
+    let w = p.fresh(
+        "weight",
         (out_features, in_features),
-        &p.name("weight"),
         candle_nn::Init::Randn {
             mean: 0.0,
             stdev: 0.02,
         },
-        p.dtype(),
-        p.device(),
     )?;
-    let b = vars.get(
-        out_features,
-        &p.name("bias"),
-        candle_nn::Init::Const(0.0),
-        p.dtype(),
-        p.device(),
-    )?;
+    let b = p.fresh("bias", out_features, candle_nn::Init::Const(0.0))?;
     Linear::dense(p.path(), w, Some(b))
 }
 

@@ -43,6 +43,8 @@ pub struct LlamaLoadOptions {
     pub dtype: DType,
     /// Device.
     pub device: Device,
+    /// The seed fresh parameters (LoRA's `A` factors) are drawn from: the run's seed.
+    pub seed: u64,
 }
 
 impl Default for LlamaLoadOptions {
@@ -52,6 +54,7 @@ impl Default for LlamaLoadOptions {
             quantize: None,
             dtype: DType::F32,
             device: Device::Cpu,
+            seed: 0,
         }
     }
 }
@@ -167,12 +170,14 @@ impl LlamaModel {
         }
         let cfg = LlamaConfig::from_file(&path.join("config.json"))?;
         let checkpoint = crate::models::checkpoint::Checkpoint::open(path)?;
-        let params = checkpoint.params(
-            opts.dtype,
-            &opts.device,
-            VarMap::new(),
-            opts.backbone.clone(),
-        )?;
+        let params = checkpoint
+            .params(
+                opts.dtype,
+                &opts.device,
+                VarMap::new(),
+                opts.backbone.clone(),
+            )?
+            .with_seed(opts.seed);
         let model = Self::new(&cfg, &params, opts.quantize, None)?;
         Ok(LoadedLlama {
             model,
@@ -226,7 +231,8 @@ impl LlamaModel {
             files: HashMap::new(),
             default: path.display().to_string(),
         };
-        let params = Params::new(vb, VarMap::new(), opts.backbone.clone(), origin);
+        let params =
+            Params::new(vb, VarMap::new(), opts.backbone.clone(), origin).with_seed(opts.seed);
         let stored = keep_quantized.then_some(&stored);
         let model = Self::build(&cfg, &params, opts.quantize, per_freq, stored)?;
         Ok(LoadedLlama {

@@ -310,6 +310,19 @@ impl Params {
         self.insert(&name, v)
     }
 
+    /// A fresh trainable parameter `leaf`, drawn with `init` from this view's seed even when the
+    /// checkpoint has one (a head of the wrong size that is replaced).
+    pub fn fresh(
+        &self,
+        leaf: &str,
+        shape: impl Into<Shape>,
+        init: candle_nn::Init,
+    ) -> Result<Tensor> {
+        let name = self.name(leaf);
+        let v = Var::from_tensor(&self.init_tensor(&name, &shape.into(), init)?)?;
+        self.insert(&name, v)
+    }
+
     /// A head linear layer at this view's path (always trainable, never LoRA): loaded when the
     /// checkpoint has it, else PyTorch's default init (normal with std 0.02 as transformers does for
     /// heads, zero bias).
