@@ -13,7 +13,7 @@ use tunesmith_engine::adapters::peft::PeftAdapter;
 use tunesmith_engine::models::llama::{LlamaLoadOptions, LlamaModel};
 use tunesmith_engine::tokenizer::{GgufTokenizer, TextTokenizer};
 
-use crate::common::assert_fails_with;
+use crate::common::{assert_fails_with, succeed};
 
 fn tunesmith(home: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
@@ -38,20 +38,15 @@ fn trained_run(home: &Path, method: &str) -> String {
     }
     let data = home.join("facts.csv");
     std::fs::write(&data, s).unwrap();
-    let out = tunesmith(home)
-        .args(["train", "--json", "--task", "generate", "--method", method])
-        .args(["--prompt-column", "prompt", "--response-column", "response"])
-        .args(["--epochs", "3", "--batch", "4", "--lr", "0.01"])
-        .arg("--model")
-        .arg(tiny_llama())
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        &mut tunesmith(home)
+            .args(["train", "--json", "--task", "generate", "--method", method])
+            .args(["--prompt-column", "prompt", "--response-column", "response"])
+            .args(["--epochs", "3", "--batch", "4", "--lr", "0.01"])
+            .arg("--model")
+            .arg(tiny_llama())
+            .arg("--data")
+            .arg(&data),
     );
     let last: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
@@ -61,15 +56,10 @@ fn trained_run(home: &Path, method: &str) -> String {
 
 /// Runs `export --json` and returns its summary.
 fn export(home: &Path, run: &str, args: &[&str]) -> serde_json::Value {
-    let out = tunesmith(home)
-        .args(["--json", "export", "--run", run])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        &mut tunesmith(home)
+            .args(["--json", "export", "--run", run])
+            .args(args),
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -331,20 +321,15 @@ fn export_refuses_an_existing_folder_and_a_classification_run_leaving_nothing_be
         ));
     }
     std::fs::write(home.path().join("labels.csv"), s).unwrap();
-    let out = tunesmith(home.path())
-        .args([
-            "train", "--json", "--task", "classify", "--method", "features", "--epochs", "1",
-        ])
-        .arg("--model")
-        .arg(tunesmith_testkit::paths::fixtures_dir().join("tiny-bert"))
-        .arg("--data")
-        .arg(home.path().join("labels.csv"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        &mut tunesmith(home.path())
+            .args([
+                "train", "--json", "--task", "classify", "--method", "features", "--epochs", "1",
+            ])
+            .arg("--model")
+            .arg(tunesmith_testkit::paths::fixtures_dir().join("tiny-bert"))
+            .arg("--data")
+            .arg(home.path().join("labels.csv")),
     );
     let first: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
@@ -381,23 +366,15 @@ fn a_full_fine_tune_chats_through_its_weights_merged_once_into_the_run_folder() 
     };
     assert_eq!(merged_artefacts(), 0);
     for _ in 0..2 {
-        let out = tunesmith(home.path())
-            .args([
-                "chat",
-                "--run",
-                &run,
-                "--prompt",
-                "Code word for Alder?",
-                "--max-tokens",
-                "4",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeed(&mut tunesmith(home.path()).args([
+            "chat",
+            "--run",
+            &run,
+            "--prompt",
+            "Code word for Alder?",
+            "--max-tokens",
+            "4",
+        ]));
     }
     let merged = home.path().join("runs").join(&run).join("merged");
     assert!(merged.join("model.safetensors").is_file(), "{merged:?}");
