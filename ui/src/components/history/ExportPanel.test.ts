@@ -4,6 +4,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ExportSummary, RunRecord } from "../../lib/history/types";
+import { runDetails } from "../../lib/train/fixtures";
 import ExportPanel from "./ExportPanel.svelte";
 import { eventually } from "../../testing/eventually";
 
@@ -14,30 +15,9 @@ const testId = (id: string) => `[data-testid="${id}"]`;
 const offered = () => [...document.querySelectorAll<HTMLElement>('[data-testid^="export-format-"]')].map((e) => e.dataset.testid);
 
 const record = (task: string, method: string): RunRecord => ({
-  id: "20261128-1542-a1b2c3",
+  ...runDetails("20261128-1542-a1b2c3", task).run,
   name: "qwen-support",
-  task,
   method,
-  model_id: null,
-  model_ref: "o/qwen",
-  dataset_id: null,
-  dataset_ref: "/d/support.csv",
-  data_fingerprint: null,
-  config: {},
-  status: "finished",
-  device: "cpu",
-  hardware: {},
-  versions: {},
-  seed: 42,
-  split: {},
-  primary_metric: null,
-  parent_run: null,
-  error: null,
-  pid: null,
-  heartbeat_at: null,
-  created_at: 1,
-  started_at: 1,
-  finished_at: 2,
 });
 
 const summary = (request: { format: string }): ExportSummary => ({
