@@ -21,9 +21,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device};
 use serde::{Deserialize, Serialize};
 use tunesmith_engine::adapters::peft::PeftAdapter;
-use tunesmith_engine::export::{
-    modelfile, natural_dtype, write_gguf, write_hf_folder, DecoderWeights, GgufType,
-};
+use tunesmith_engine::export::{modelfile, write_gguf, write_hf_folder, DecoderWeights, GgufType};
 use tunesmith_engine::train::checkpoint::load_tensors;
 use tunesmith_store::ArtefactKind;
 
@@ -284,7 +282,7 @@ fn write_export(
     }
     match req.format {
         ExportFormat::Merged => {
-            let dtype = natural_dtype(&weights)?;
+            let dtype = weights.stored_dtype;
             write_hf_folder(dir, &weights, dtype)?;
             Ok(format!(
                 "A transformers model folder ({}): AutoModelForCausalLM.from_pretrained(folder), or import it \

@@ -3,6 +3,7 @@
 //! on the real tier, SmolLM2 (GGUF) learns a made-up fact set: held-out response perplexity falls
 //! and greedy decoding of a trained prompt gives the learned answer.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -240,28 +241,11 @@ fn smollm2_learns_code_words(method: &str) {
     );
     assert!(tuned < base, "{method}: perplexity {base} -> {tuned}");
 
-    let out = tunesmith()
-        .args(["chat", "--run", run_id, "--max-tokens", "24"])
-        .args(["--prompt", "What is the code word for project Alder?"])
-        .arg("--home")
-        .arg(home.path())
-        .output()
-        .unwrap();
-    let answer = String::from_utf8_lossy(&out.stdout);
-    println!("{method} greedy answer: {answer}");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     // The code words are made up, so the untouched model never says any of them (it answers
     // "Alder"). Three epochs on 40 rows teach the answer's form and the code words, but not yet
     // reliably which project owns which (seen: Alder -> Copperfox): exact recall needs more epochs,
     // which this CI tier cannot afford.
-    assert!(
-        CODE_WORDS.iter().any(|(_, word)| answer.contains(word)),
-        "{method}: no learned code word in: {answer}"
-    );
+    answers_with_a_code_word(home.path(), method, OsStr::new("--run"), OsStr::new(run_id));
     if method == "lora" {
         exported_models_answer_alike(home.path(), run_id);
     }
@@ -298,27 +282,34 @@ fn exported_models_answer_alike(home: &Path, run_id: &str) {
             ),
             _ => folder,
         };
-        let out = tunesmith()
-            .args(["chat", "--max-tokens", "24"])
-            .args(["--prompt", "What is the code word for project Alder?"])
-            .arg("--model")
-            .arg(&model)
-            .arg("--home")
-            .arg(home)
-            .output()
-            .unwrap();
-        let answer = String::from_utf8_lossy(&out.stdout);
-        println!("exported {format} greedy answer: {answer}");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            CODE_WORDS.iter().any(|(_, word)| answer.contains(word)),
-            "exported {format}: no learned code word in: {answer}"
-        );
+        let what = format!("exported {format}");
+        answers_with_a_code_word(home, &what, OsStr::new("--model"), model.as_os_str());
     }
+}
+
+/// `chat` greedily answers a trained prompt, with the model `flag value` names (`--run ID` or
+/// `--model PATH`), using one of the learned code words; `what` labels the printed answer.
+fn answers_with_a_code_word(home: &Path, what: &str, flag: &OsStr, value: &OsStr) {
+    let out = tunesmith()
+        .args(["chat", "--max-tokens", "24"])
+        .args(["--prompt", "What is the code word for project Alder?"])
+        .arg(flag)
+        .arg(value)
+        .arg("--home")
+        .arg(home)
+        .output()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&out.stdout);
+    println!("{what} greedy answer: {answer}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        CODE_WORDS.iter().any(|(_, word)| answer.contains(word)),
+        "{what}: no learned code word in: {answer}"
+    );
 }
 
 #[test]

@@ -40,6 +40,9 @@ pub struct DecoderWeights {
     pub tensors: BTreeMap<String, Tensor>,
     /// The base it was read from.
     pub source: BaseSource,
+    /// The dtype a merged folder is written in: the folder's own (its first floating tensor's), or
+    /// bf16 for a GGUF file, whose quantised blocks hold far less precision than bf16 keeps.
+    pub stored_dtype: DType,
 }
 
 fn bad(path: &Path, reason: String) -> EngineError {
@@ -65,10 +68,14 @@ impl DecoderWeights {
             .map_err(|r| bad(&path.join("config.json"), r))?;
         let checkpoint = Checkpoint::open(path)?;
         let mut tensors = BTreeMap::new();
+        let mut stored: Option<(String, DType)> = None;
         for file in checkpoint.files() {
             let loaded = candle_core::safetensors::load(file, &Device::Cpu)
                 .map_err(|e| bad(file, format!("cannot be read: {e}")))?;
             for (name, t) in loaded {
+                if t.dtype().is_float() && stored.as_ref().is_none_or(|(n, _)| name < *n) {
+                    stored = Some((name.clone(), t.dtype()));
+                }
                 tensors.insert(name, t.to_dtype(DType::F32)?);
             }
         }
@@ -81,6 +88,7 @@ impl DecoderWeights {
             rope_factors,
             tensors,
             source: BaseSource::Folder(path.to_path_buf()),
+            stored_dtype: stored.map_or(DType::F32, |(_, d)| d),
         })
     }
 
@@ -113,6 +121,7 @@ impl DecoderWeights {
             rope_factors,
             tensors,
             source: BaseSource::Gguf(path.to_path_buf()),
+            stored_dtype: DType::BF16,
         })
     }
 

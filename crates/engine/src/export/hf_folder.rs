@@ -32,31 +32,6 @@ fn torch_name(dtype: DType) -> &'static str {
     }
 }
 
-/// The dtype the base stores its weights in: the first floating tensor's, for a folder; bf16 for a
-/// GGUF file, whose quantised blocks have far less precision than bf16 keeps.
-pub fn natural_dtype(weights: &DecoderWeights) -> Result<DType> {
-    match &weights.source {
-        BaseSource::Gguf(_) => Ok(DType::BF16),
-        BaseSource::Folder(dir) => {
-            let checkpoint = crate::models::checkpoint::Checkpoint::open(dir)?;
-            for file in checkpoint.files() {
-                let header = crate::models::checkpoint::safetensors_header(file)?;
-                let mut names: Vec<&String> = header.keys().collect();
-                names.sort();
-                for name in names {
-                    match header[name].0.as_str() {
-                        "BF16" => return Ok(DType::BF16),
-                        "F16" => return Ok(DType::F16),
-                        "F32" => return Ok(DType::F32),
-                        _ => {}
-                    }
-                }
-            }
-            Ok(DType::F32)
-        }
-    }
-}
-
 /// Writes `weights` as a transformers folder in `dir` (which must exist), weights in `dtype`.
 pub fn write_hf_folder(dir: &Path, weights: &DecoderWeights, dtype: DType) -> Result<()> {
     let tied = weights.config.tie_word_embeddings;

@@ -21,7 +21,7 @@ use std::path::Path;
 
 pub use decoder_weights::{BaseSource, DecoderWeights};
 pub use gguf_write::{write_gguf, GgufType};
-pub use hf_folder::{natural_dtype, write_hf_folder};
+pub use hf_folder::write_hf_folder;
 
 use crate::{EngineError, Result};
 
