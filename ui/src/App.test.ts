@@ -97,4 +97,32 @@ describe("App", () => {
       expect(document.activeElement?.getAttribute("data-nav")).toBe("models"),
     );
   });
+
+  it("opens each screen at its top, not at the previous screen's scroll position", async () => {
+    mockIPC(() => report);
+    app = mount(App, { target: document.body });
+    const main = document.querySelector<HTMLElement>("main")!;
+    document.querySelector<HTMLButtonElement>('[data-nav="models"]')?.click();
+    flushSync();
+    main.scrollTop = 614;
+    expect(main.scrollTop).toBe(614);
+    document.querySelector<HTMLButtonElement>('[data-nav="data"]')?.click();
+    flushSync();
+    await eventually(() => expect(main.scrollTop).toBe(0));
+    expect(text("main h1")).toBe("Data");
+  });
+
+  it("skips to the content without leaving the current screen", async () => {
+    mockIPC(() => report);
+    app = mount(App, { target: document.body });
+    document.querySelector<HTMLButtonElement>('[data-nav="train"]')?.click();
+    flushSync();
+    const skip = document.querySelector<HTMLAnchorElement>(".skip-link")!;
+    expect(skip.compareDocumentPosition(document.querySelector("nav")!) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    skip.click();
+    flushSync();
+    expect(document.activeElement?.id).toBe("main");
+    expect(text("main h1")).toBe("Train");
+    expect(window.location.hash).toBe("#/train");
+  });
 });

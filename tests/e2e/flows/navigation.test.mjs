@@ -81,3 +81,28 @@ test("choosing the dark theme restyles the window", async () => {
   await app.screenshot("home-dark");
   await app.select("#theme-select", "light");
 });
+
+test("each screen opens at its top, whatever the previous screen's scroll position", async () => {
+  await app.clickNav("models");
+  // A fresh home's screens are short: a tall spacer makes the content area scroll.
+  const scrolled = await app.run(`
+    const main = document.querySelector("main");
+    const spacer = document.createElement("div");
+    spacer.id = "e2e-spacer";
+    spacer.style.height = "3000px";
+    main.appendChild(spacer);
+    main.scrollTop = 614;
+    return main.scrollTop;`);
+  assert.ok(scrolled > 0, `the content area scrolled (${scrolled})`);
+  await app.clickNav("data");
+  await app.find('main[data-screen="data"]');
+  await app.driver.wait(async () => (await app.run("return document.querySelector('main').scrollTop")) === 0, 5000);
+  await app.run(`document.getElementById("e2e-spacer")?.remove()`);
+});
+
+test("the skip link moves the focus to the content and stays on the screen", async () => {
+  await app.clickNav("train");
+  await app.run(`document.querySelector(".skip-link").click()`);
+  assert.equal(await app.run("return document.activeElement.id"), "main");
+  assert.equal(await app.text("main h1"), "Train");
+});
