@@ -289,6 +289,11 @@ step("Train: features on the classifier streams loss points and finishes", async
   await app.clickNav("train");
   assert.equal(await (await app.find("#train-model")).getAttribute("value"), TINY_BERT);
   assert.equal(await (await app.find("#train-data")).getAttribute("value"), TICKETS);
+  // The card marked Recommended (feature extraction, for 60 rows) is the one selected.
+  assert.equal(await attr("[data-recommended=true]", "data-method"), "features");
+  assert.equal(await app.run("return document.querySelector('[data-recommended=true] input').checked"), true);
+  // The doctor's fix chosen for this file is shown, not applied silently.
+  await app.waitForText("[data-train-fixes]", /Duplicates left out/);
   await app.click('[data-method="features"] input');
   await app.click('[data-preset="quick"]');
   // The memory estimate gives its verdict before Start is pressed.
@@ -321,6 +326,8 @@ step("Train: LoRA on the generator, chosen through Models and Data, streams and 
   await app.clickNav("train");
   assert.equal(await (await app.find("#train-model")).getAttribute("value"), tinyLlama);
   assert.equal(await (await app.find("#train-task")).getAttribute("value"), "generate");
+  // The tickets file's fixes stay with the tickets file.
+  assert.deepEqual(await app.texts("[data-train-fixes]"), []);
   await app.click('[data-method="lora"] input');
   await app.click('[data-preset="balanced"]');
   await scrollTo('[data-method="lora"]');

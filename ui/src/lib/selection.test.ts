@@ -1,7 +1,7 @@
 // The shared selection: screens fill in what they know; clearing a field removes it.
 import { get } from "svelte/store";
 import { beforeEach, describe, expect, it } from "vitest";
-import { currentSelection, selection, updateSelection } from "./selection";
+import { currentSelection, fixesForFile, selection, updateSelection } from "./selection";
 
 beforeEach(() => selection.set({}));
 
@@ -16,5 +16,18 @@ describe("selection", () => {
     updateSelection({ data: "/a.csv", columns: ["text", "label"], text_column: "text" });
     updateSelection({ data: "/b.csv", columns: undefined, text_column: undefined });
     expect(currentSelection()).toEqual({ data: "/b.csv" });
+  });
+
+  it("gives the doctor's fixes only to the file they were chosen for", () => {
+    const fixes = { drop_duplicates: true, drop_conflicts: false, drop_empty: false, merge_labels: false, skip_bad_rows: false };
+    updateSelection({ data: "/reviews.csv", fixes, fixesFor: "/reviews.csv" });
+    expect(fixesForFile(currentSelection(), "/reviews.csv")).toEqual(fixes);
+    expect(fixesForFile(currentSelection(), " /reviews.csv ")).toEqual(fixes);
+    // The next file, typed on the Train screen: the old file's fixes stay with the old file.
+    updateSelection({ data: "/faq.csv" });
+    expect(fixesForFile(currentSelection(), "/faq.csv")).toBeUndefined();
+    // Fixes with no file named belong to none.
+    selection.set({ data: "/x.csv", fixes });
+    expect(fixesForFile(currentSelection(), "/x.csv")).toBeUndefined();
   });
 });

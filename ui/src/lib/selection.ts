@@ -29,8 +29,12 @@ export interface Selection {
   columns?: string[];
   /** Rows training would use, when a screen has inspected the file (drives method advice). */
   rows?: number;
-  /** The data doctor's fixes chosen for `data` (training applies the same ones). */
+  /** The data doctor's fixes chosen for the file `fixesFor` (training applies them to that file only). */
   fixes?: Fixes;
+  /** The file `fixes` were chosen for: another file in `data` trains without them. */
+  fixesFor?: string;
+  /** Rows per label in the usable data (classification), when the Data screen read it. */
+  labelCounts?: Record<string, number>;
   /** The run the user last trained or opened (the Chat & Compare screen preselects it). */
   runId?: string;
 }
@@ -50,6 +54,11 @@ export function updateSelection(patch: Partial<Selection>): void {
     }
     return next;
   });
+}
+
+/** The doctor's fixes chosen for `file`, or `undefined` when the fixes in the selection belong to another file. */
+export function fixesForFile(s: Selection, file: string): Fixes | undefined {
+  return s.fixes !== undefined && s.fixesFor !== undefined && s.fixesFor === file.trim() ? s.fixes : undefined;
 }
 
 /** The selection as it is now (for code outside components). */

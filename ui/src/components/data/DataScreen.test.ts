@@ -183,6 +183,17 @@ describe("Data screen", () => {
     expect($('[data-next-step="train"]')?.textContent).toContain("Next: train");
   });
 
+  it("keeps the fixes in the selection with the file they were chosen for, also after Use this dataset", async () => {
+    app = mount(Data, { target: document.body });
+    await load("/data/reviews.csv");
+    $('[data-action="use-dataset"]')?.click();
+    flushSync();
+    expect(currentSelection()).toMatchObject({ fixesFor: "/data/reviews.csv", fixes: { drop_duplicates: false } });
+    $('[data-fix="duplicates"]')?.click();
+    await eventually(() => expect(currentSelection().fixes?.drop_duplicates).toBe(true));
+    expect(currentSelection()).toMatchObject({ data: "/data/reviews.csv", fixesFor: "/data/reviews.csv", rows: 990 });
+  });
+
   it("shows a file the doctor cannot read as a dismissible banner", async () => {
     mockIPC(() => {
       throw { code: "data", message: "/data/missing.csv cannot be opened: no such file" };

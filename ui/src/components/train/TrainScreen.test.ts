@@ -160,4 +160,62 @@ describe("Train screen", () => {
     flushSync();
     expect($("[data-error-banner]")).toBeNull();
   });
+
+  it("selects the method it marks Recommended, until the user picks another", () => {
+    selection.set({ model: "/models/minilm", data: "/data/small.csv", rows: 200 });
+    open();
+    expect($("[data-recommended=true]").getAttribute("data-method")).toBe("features");
+    expect($<HTMLInputElement>("[data-method=features] input").checked).toBe(true);
+    expect($<HTMLInputElement>("[data-method=lora] input").checked).toBe(false);
+    $<HTMLInputElement>("[data-method=lora] input").click();
+    flushSync();
+    expect(get(trainForm).method).toBe("lora");
+    // More data changes the advice, not the user's own choice.
+    selection.update((s) => ({ ...s, rows: 100 }));
+    flushSync();
+    expect(get(trainForm).method).toBe("lora");
+  });
+
+  it("applies the doctor's fixes to the file they were chosen for, not to the next file", () => {
+    const fixes = { drop_duplicates: true, drop_conflicts: true, drop_empty: false, merge_labels: false, skip_bad_rows: false };
+    selection.set({ model: "/m", data: "/data/reviews.csv", fixes, fixesFor: "/data/reviews.csv" });
+    const { fake } = open();
+    expect($("[data-train-fixes]").textContent).toContain("Duplicates left out");
+    const data = $<HTMLInputElement>("#train-data");
+    data.value = "/data/faq.csv";
+    data.dispatchEvent(new Event("input", { bubbles: true }));
+    flushSync();
+    expect($("[data-train-fixes]")).toBeNull();
+    button("Start").click();
+    flushSync();
+    expect(fake.jobs[0].arg).toMatchObject({ data: "/data/faq.csv" });
+    expect((fake.jobs[0].arg as { fixes?: unknown }).fixes).toBeUndefined();
+  });
+
+  it("shows the preparation with a moving bar and the time since Start, before the first step", () => {
+    selection.set({ model: "/models/minilm", data: "/data/reviews.csv" });
+    const { fake } = open();
+    button("Start").click();
+    flushSync();
+    const events = runEvents("run-1", 10, 5);
+    fake.jobs[0].emit(events[0]); // started; tokenising and caching
+    flushSync();
+    expect($("[data-preparing]").textContent).toContain("Preparing");
+    expect($("[data-preparing] [role=progressbar]")).not.toBeNull();
+    fake.jobs[0].emit(events[1]); // the first step
+    flushSync();
+    expect($("[data-preparing]")).toBeNull();
+  });
+
+  it("warns when a classifier ends at chance level", async () => {
+    selection.set({ model: "/models/minilm", data: "/data/reviews.csv", labelCounts: { positive: 50, negative: 50 } });
+    const { fake } = open();
+    button("Start").click();
+    flushSync();
+    for (const e of runEvents("run-1", 4, 2)) fake.jobs[0].emit(e);
+    fake.jobs[0].emit({ run_id: "run-1", event: "finished", metrics: { accuracy: 0.5 }, steps: 4, best_step: 2, stopped_early: false });
+    fake.jobs[0].finish({ run_id: "run-1", dir: "/r", status: "finished", metrics: { accuracy: 0.5 } });
+    await until(() => expect($("[data-alert=chance]").textContent).toContain("has not learned the task"));
+    expect($("[data-alert=chance]").getAttribute("data-tone")).toBe("warning");
+  });
 });

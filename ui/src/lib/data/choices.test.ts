@@ -104,4 +104,13 @@ describe("data choices", () => {
     expect(isDatasetPath("/home/a/model.gguf")).toBe(false);
     expect(isDatasetPath("/home/a/folder")).toBe(false);
   });
+
+  it("ties the chosen fixes to the file they were chosen for, with the label shares", () => {
+    const fixes = { ...freshChoices("/d/x.csv").fixes, drop_duplicates: true };
+    const withLabels = { ...report("classify"), label_counts: { pos: 60, neg: 37 } };
+    const picked = selectionFor(withLabels, "/d/x.csv", ["review", "sentiment"], fixes);
+    expect(picked.fixesFor).toBe("/d/x.csv");
+    expect(picked.fixes).toEqual(fixes);
+    expect(picked.labelCounts).toEqual({ pos: 60, neg: 37 });
+  });
 });

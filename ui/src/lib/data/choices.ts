@@ -122,6 +122,8 @@ export function selectionFor(
     columns,
     rows: report.usable_rows,
     fixes,
+    fixesFor: fixes ? file : undefined,
+    labelCounts: classify && Object.keys(report.label_counts).length > 0 ? { ...report.label_counts } : undefined,
   };
 }
 

@@ -1,6 +1,6 @@
 // Alerts in plain language, read off the curves.
 import { describe, expect, it } from "vitest";
-import { alertsFor, formatMetric, isDiverging, isMemorising, isNotLearning } from "./alerts";
+import { alertsFor, chanceAccuracy, formatMetric, isDiverging, isMemorising, isNotLearning } from "./alerts";
 import { applyEvent, emptyChart } from "./chart";
 import { runEvents } from "./fixtures";
 import type { RunEvent } from "./types";
@@ -55,5 +55,27 @@ describe("alerts", () => {
   it("formats shares as percentages and other metrics plainly", () => {
     expect(formatMetric("accuracy", 0.5)).toBe("50.0 %");
     expect(formatMetric("perplexity", 12.3456)).toBe("12.3");
+  });
+
+  it("warns in plain words when a classifier finished at chance level, with the usual causes", () => {
+    const run = replay(runEvents("r", 10, 5));
+    const ended = applyEvent(run, { run_id: "r", event: "finished", metrics: { accuracy: 0.5 }, steps: 10, best_step: 5, stopped_early: false });
+    const chance = alertsFor(ended, { labelCounts: { positive: 55, negative: 45 } }).find((a) => a.id === "chance");
+    expect(chance?.tone).toBe("warning");
+    expect(chance?.message).toContain('always guessing "positive"');
+    expect(chance?.message).toContain("55.0 %");
+    expect(chance?.message).toContain("too few epochs");
+    expect(chance?.message).toContain("learning rate");
+    expect(chance?.message).toContain("too little data");
+    // A model that learned something, or a run whose label shares are unknown: no such warning.
+    const good = applyEvent(run, { run_id: "r", event: "finished", metrics: { accuracy: 0.82 }, steps: 10, best_step: 5, stopped_early: false });
+    expect(alertsFor(good, { labelCounts: { positive: 55, negative: 45 } }).map((a) => a.id)).not.toContain("chance");
+    expect(alertsFor(ended).map((a) => a.id)).not.toContain("chance");
+  });
+
+  it("takes the most common label's share as chance", () => {
+    expect(chanceAccuracy({ a: 1, b: 3 })).toEqual({ accuracy: 0.75, label: "b" });
+    expect(chanceAccuracy({ a: 4 })).toBeNull();
+    expect(chanceAccuracy(undefined)).toBeNull();
   });
 });

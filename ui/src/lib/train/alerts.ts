@@ -6,7 +6,7 @@ import { type ChartModel, metricLabel } from "./chart";
 
 /** One alert. */
 export interface Alert {
-  id: "memorising" | "diverging" | "not_learning" | "stopped_early" | "finished" | "failed";
+  id: "memorising" | "diverging" | "not_learning" | "stopped_early" | "finished" | "failed" | "chance";
   tone: "info" | "warning" | "error";
   message: string;
 }
@@ -60,8 +60,36 @@ export function isNotLearning(m: ChartModel): boolean {
   return Number.isFinite(start) && Number.isFinite(recent) && recent >= 0.98 * start;
 }
 
+/**
+ * The accuracy a classifier gets without learning anything: always answering the most common
+ * label (its share of the rows), or one label in k by luck when the shares are unknown but
+ * the number of labels is. `null` when neither is known.
+ */
+export function chanceAccuracy(labelCounts: Record<string, number> | undefined): { accuracy: number; label: string | null } | null {
+  if (!labelCounts) return null;
+  const entries = Object.entries(labelCounts).filter(([, n]) => n > 0);
+  const total = entries.reduce((a, [, n]) => a + n, 0);
+  if (entries.length < 2 || total === 0) return null;
+  const [label, n] = entries.reduce((best, e) => (e[1] > best[1] ? e : best));
+  return { accuracy: n / total, label };
+}
+
+/**
+ * Whether a finished classification run's accuracy is no better than chance: within 2 points of
+ * always guessing the most common label (or one in k, for k labels).
+ */
+export function isAtChance(accuracy: number, chance: number): boolean {
+  return accuracy <= chance + 0.02;
+}
+
+/** What the alerts know besides the curves. */
+export interface AlertContext {
+  /** Rows per label of the training data (classification), when known. */
+  labelCounts?: Record<string, number>;
+}
+
 /** The alerts for `m`, the most urgent first. */
-export function alertsFor(m: ChartModel): Alert[] {
+export function alertsFor(m: ChartModel, context: AlertContext = {}): Alert[] {
   const out: Alert[] = [];
   if (m.failed !== null) out.push({ id: "failed", tone: "error", message: `Training stopped with an error: ${m.failed}` });
   if (isDiverging(m))
@@ -87,6 +115,18 @@ export function alertsFor(m: ChartModel): Alert[] {
         "After a whole epoch the training loss has hardly moved. Try a higher learning rate, or check on the Data screen that the labels belong to the texts.",
     });
   if (m.finished !== null) {
+    const accuracy = m.finished.metrics.accuracy;
+    const chance = chanceAccuracy(context.labelCounts);
+    if (typeof accuracy === "number" && chance !== null && isAtChance(accuracy, chance.accuracy))
+      out.push({
+        id: "chance",
+        tone: "warning",
+        message:
+          `The model has not learned the task: its accuracy (${formatMetric("accuracy", accuracy)}) is what always guessing ` +
+          `"${chance.label}" scores (${formatMetric("accuracy", chance.accuracy)} of the rows). The usual causes: too few epochs ` +
+          `(try the Balanced or Best quality preset), a learning rate too low or too high for the method (Advanced settings), ` +
+          `or too little data (a few hundred examples per label help). Feature extraction is a quick check that the texts carry the labels.`,
+      });
     const metricName = m.metricName;
     const value = metricName !== null ? m.finished.metrics[metricName] : undefined;
     const score = typeof value === "number" ? ` ${metricLabel(metricName)} on the validation rows: ${formatMetric(metricName, value)}.` : "";

@@ -4,6 +4,7 @@ import { estimateReport } from "./fixtures";
 import {
   breakdownRows,
   describeTime,
+  formatStepTime,
   describeVerdict,
   estimateKey,
   estimateOptions,
@@ -73,9 +74,9 @@ describe("the time estimate", () => {
   it("gives the run's total from the step time measured on this machine", () => {
     const r = estimateReport("fits");
     r.time = { calibrated: true, seconds_per_step: 0.5, steps: 150, epochs: 3, setup_seconds: 0, total_seconds: 75, cached: true, note: "" };
-    expect(describeTime(r)).toBe("Time: about 1 min for 150 steps (0.50 s per step, measured earlier on this machine).");
+    expect(describeTime(r)).toBe("Time: about 1 min for 150 steps (500 ms per step, measured earlier on this machine).");
     r.time = { ...r.time, steps: null, total_seconds: null, cached: false };
-    expect(describeTime(r)).toContain("0.50 s per step, just measured");
+    expect(describeTime(r)).toContain("500 ms per step, just measured");
     expect(describeTime(r)).toContain("Data screen");
     expect(canMeasure(r)).toBe(false);
   });
@@ -121,5 +122,22 @@ describe("latestOnly", () => {
     resolvers[0](20); // the older one late: dropped
     await vi.runAllTimersAsync();
     expect(results).toEqual([{ ok: true, value: 30 }]);
+  });
+});
+
+describe("the time per step", () => {
+  it("never reads 0.00 s: fast steps in milliseconds, an unmeasured one says so", () => {
+    expect(formatStepTime(0.002)).toBe("2 ms per step");
+    expect(formatStepTime(0.0001)).toBe("under 1 ms per step");
+    expect(formatStepTime(0)).toBe("step time not measured yet");
+    expect(formatStepTime(null)).toBe("step time not measured yet");
+    expect(formatStepTime(3.25)).toBe("3.3 s per step");
+    expect(formatStepTime(42)).toBe("42 s per step");
+  });
+
+  it("gives the note, not a zero step time, when the measurement came back as zero", () => {
+    const r = estimateReport("fits");
+    r.time = { calibrated: true, seconds_per_step: 0, steps: 150, epochs: 3, setup_seconds: 0, total_seconds: 0, cached: true, note: "measuring" };
+    expect(describeTime(r)).toBe("Time: measuring.");
   });
 });

@@ -93,12 +93,23 @@ export function describeVerdict(report: EstimateReport): VerdictView {
   }
 }
 
+/**
+ * Time per training step as the user reads it: milliseconds below a second (feature extraction's
+ * steps take a few), never "0.00 s"; a step not measured yet says so.
+ */
+export function formatStepTime(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds) || seconds <= 0) return "step time not measured yet";
+  if (seconds < 0.001) return "under 1 ms per step";
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms per step`;
+  return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s per step`;
+}
+
 /** The time estimate in one sentence: the measured step time and the run's total, or why there is none. */
 export function describeTime(report: EstimateReport): string {
   const t = report.time;
-  if (!t.calibrated || t.seconds_per_step === null) return `Time: ${t.note}.`;
+  if (!t.calibrated || t.seconds_per_step === null || !(t.seconds_per_step > 0)) return `Time: ${t.note}.`;
   const where = t.cached ? "measured earlier on this machine" : "just measured on this machine";
-  const perStep = `${t.seconds_per_step.toFixed(2)} s per step, ${where}`;
+  const perStep = `${formatStepTime(t.seconds_per_step)}, ${where}`;
   if (t.total_seconds === null || t.steps === null)
     return `Time: ${perStep}; the total follows once the data size is known (choose the data on the Data screen).`;
   const setup = t.setup_seconds !== null && t.setup_seconds >= 1 ? `, including ${formatDuration(t.setup_seconds)} of preparation` : "";

@@ -79,6 +79,11 @@ export interface RecommendInput {
   gpu: boolean;
   /** The current estimate's verdict and the method it was made for, when known. */
   estimate: { method: Method; verdict: Verdict | null } | null;
+  /**
+   * Methods an earlier estimate for the same model found not to fit. Remembered so that choosing
+   * the method the recommendation suggests (whose own estimate fits) does not flip it back.
+   */
+  notFitting?: Method[];
 }
 
 /** The recommended method and why, in one sentence. */
@@ -90,15 +95,17 @@ export interface Recommendation {
 /** The method to recommend for `input`. */
 export function recommend(input: RecommendInput): Recommendation {
   const { task, rows, gpu, estimate } = input;
-  const tooBig = estimate !== null && estimate.verdict === "does_not_fit";
+  const tooBig = (m: Method) =>
+    (input.notFitting ?? []).includes(m) || (estimate !== null && estimate.method === m && estimate.verdict === "does_not_fit");
   if (task === "generate") {
-    if (tooBig && estimate.method !== "qlora")
-      return { method: "qlora", why: `With ${estimate.method === "full" ? "full fine-tuning" : "LoRA"} this model does not fit in memory; QLoRA keeps it compressed and trains adapters.` };
+    const failed = (["lora", "full"] as const).find(tooBig);
+    if (failed !== undefined)
+      return { method: "qlora", why: `With ${failed === "full" ? "full fine-tuning" : "LoRA"} this model does not fit in memory; QLoRA keeps it compressed and trains adapters.` };
     return { method: "lora", why: "For text generation, LoRA learns your style and answers while keeping the model intact and memory low." };
   }
   if (rows !== null && rows < 500)
     return { method: "features", why: `With ${rows} examples, a classifier on the frozen model learns what there is to learn, fast, and cannot damage the model.` };
-  if (rows !== null && rows >= 20_000 && gpu && !(tooBig && estimate.method === "full"))
+  if (rows !== null && rows >= 20_000 && gpu && !tooBig("full"))
     return { method: "full", why: `With ${rows} examples and a GPU, adjusting every weight gives the best accuracy in reasonable time.` };
   return {
     method: "lora",

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ApiError } from "../api";
 import { fakeBackend, settle } from "./fake-backend";
 import { runEvents } from "./fixtures";
-import { controls, createTrainSession } from "./session";
+import { controls, createTrainSession, elapsedSeconds, isPreparing } from "./session";
 import { buildRequest, initialForm } from "./settings";
 
 const request = buildRequest({ ...initialForm(), model: "/models/minilm", data: "/data/reviews.csv" });
@@ -127,5 +127,24 @@ describe("training session", () => {
     await run;
     await settle();
     expect(get(s.run)).toMatchObject({ phase: "finished", runId: "run-old" });
+  });
+
+  it("counts the preparation before the first step in the elapsed time, and says it is preparing", async () => {
+    const fake = fakeBackend();
+    let now = 1_000_000;
+    const s = createTrainSession(fake.backend, () => "job-1", () => now);
+    const done = s.start(request);
+    const events = runEvents("run-1", 4, 2);
+    fake.jobs[0].emit(events[0]); // started: tokenising and caching, no step yet
+    now += 15_000;
+    expect(isPreparing(get(s.run))).toBe(true);
+    expect(elapsedSeconds(get(s.run), now)).toBe(15);
+    for (const e of events.slice(1)) fake.jobs[0].emit(e); // steps report 4 s of training
+    expect(isPreparing(get(s.run))).toBe(false);
+    now += 1_000;
+    fake.jobs[0].finish({ run_id: "run-1", dir: "/r", status: "finished", metrics: {} });
+    await done;
+    // 16 s from Start to the end, not the 4 s of training steps; the clock stops at the end.
+    expect(elapsedSeconds(get(s.run), now + 60_000)).toBe(16);
   });
 });

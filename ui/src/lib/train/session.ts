@@ -38,11 +38,29 @@ export interface RunState {
   chart: ChartModel;
   summary: TrainSummary | null;
   problem: Problem | null;
+  /**
+   * When this session's job started (ms since the epoch, the window's clock): the elapsed time
+   * counts from here, so the preparation before the first step (tokenising, caching features) is
+   * part of it, as it is part of the user's wait.
+   */
+  startedAt: number | null;
+  /** When the job ended, once it has. */
+  endedAt: number | null;
 }
 
 /** A session that has not trained anything. */
 export function idleRun(): RunState {
-  return { phase: "idle", jobId: null, runId: null, request: null, chart: emptyChart(), summary: null, problem: null };
+  return {
+    phase: "idle",
+    jobId: null,
+    runId: null,
+    request: null,
+    chart: emptyChart(),
+    summary: null,
+    problem: null,
+    startedAt: null,
+    endedAt: null,
+  };
 }
 
 /** Whether a job is running in the app for this session. */
@@ -61,8 +79,30 @@ export function controls(state: RunState): { start: boolean; pause: boolean; can
   };
 }
 
+/**
+ * Whether the job is still preparing: started, but no training step yet (the data is being read,
+ * tokenised, and for feature extraction run once through the model).
+ */
+export function isPreparing(state: RunState): boolean {
+  return (state.phase === "starting" || state.phase === "running") && state.chart.steps.length === 0 && state.chart.failed === null;
+}
+
+/**
+ * Seconds the run has taken as the user waited for it, preparation included: the wall clock from
+ * Start to the end (or to `now` while it runs), and never less than the training time the events
+ * report (a resumed run's earlier sessions count too).
+ */
+export function elapsedSeconds(state: RunState, now: number): number {
+  const wall = state.startedAt === null ? 0 : Math.max(0, ((state.endedAt ?? now) - state.startedAt) / 1000);
+  return Math.max(wall, state.chart.elapsed);
+}
+
 /** A training session bound to `backend`. */
-export function createTrainSession(backend: TrainBackend, newJobId: () => string = () => crypto.randomUUID()) {
+export function createTrainSession(
+  backend: TrainBackend,
+  newJobId: () => string = () => crypto.randomUUID(),
+  clock: () => number = () => Date.now(),
+) {
   const run = writable<RunState>(idleRun());
   /** What the user asked the running job to do: stop to pause, or stop for good. */
   let intent: "pause" | "cancel" | null = null;
@@ -92,10 +132,12 @@ export function createTrainSession(backend: TrainBackend, newJobId: () => string
       run.update((s) => {
         if (s.jobId !== jobId) return s;
         const phase: Phase = summary.status === "finished" ? "finished" : intent === "pause" ? "paused" : "cancelled";
-        return { ...s, phase, jobId: null, runId: summary.run_id, summary };
+        return { ...s, phase, jobId: null, runId: summary.run_id, summary, endedAt: clock() };
       });
     } catch (error) {
-      run.update((s) => (s.jobId !== jobId ? s : { ...s, phase: "failed", jobId: null, problem: problemFrom(error) }));
+      run.update((s) =>
+        s.jobId !== jobId ? s : { ...s, phase: "failed", jobId: null, problem: problemFrom(error), endedAt: clock() },
+      );
     } finally {
       intent = null;
     }
@@ -110,7 +152,7 @@ export function createTrainSession(backend: TrainBackend, newJobId: () => string
       if (isBusy(get(run).phase)) return Promise.resolve();
       const jobId = newJobId();
       currentJob = jobId;
-      run.set({ ...idleRun(), phase: "starting", jobId, request });
+      run.set({ ...idleRun(), phase: "starting", jobId, request, startedAt: clock() });
       return drive(jobId, (onEvent) => backend.trainStart(jobId, request, onEvent));
     },
 
@@ -121,7 +163,7 @@ export function createTrainSession(backend: TrainBackend, newJobId: () => string
       const runId = s.runId;
       const jobId = newJobId();
       currentJob = jobId;
-      run.set({ ...s, phase: "starting", jobId, problem: null, summary: null });
+      run.set({ ...s, phase: "starting", jobId, problem: null, summary: null, startedAt: clock(), endedAt: null });
       return drive(jobId, (onEvent) => backend.trainResume(jobId, runId, onEvent));
     },
 
@@ -130,7 +172,7 @@ export function createTrainSession(backend: TrainBackend, newJobId: () => string
       if (isBusy(get(run).phase)) return Promise.resolve();
       const jobId = newJobId();
       currentJob = jobId;
-      run.set({ ...idleRun(), phase: "starting", jobId, runId });
+      run.set({ ...idleRun(), phase: "starting", jobId, runId, startedAt: clock() });
       return drive(jobId, (onEvent) => backend.trainResume(jobId, runId, onEvent));
     },
 

@@ -48,6 +48,11 @@ export interface TrainForm {
   prompt_column: string;
   response_column: string;
   device: DeviceRequest;
+  /**
+   * Whether the user picked the method. Until they do, the form follows the recommendation, so the
+   * card marked Recommended is the one selected.
+   */
+  methodChosen?: boolean;
   /** The preset last applied, or `custom` once a field was changed by hand. */
   preset: PresetId | "custom";
   params: Hyperparameters;
@@ -135,6 +140,7 @@ export function initialForm(): TrainForm {
     data: "",
     task: "classify",
     method: "lora",
+    methodChosen: false,
     text_column: "",
     label_column: "",
     prompt_column: "",
