@@ -430,8 +430,11 @@ step("History: both runs are in the table, finished, and a run's page opens", as
     const row = await app.find(`[data-run-row="${id}"]`);
     assert.equal(await row.getAttribute("data-status"), "finished");
   }
-  assert.match(await app.text(`[data-run-row="${runs.features}"]`), /features/);
-  assert.match(await app.text(`[data-run-row="${runs.lora}"]`), /lora/);
+  assert.match(await app.text(`[data-run-row="${runs.features}"]`), /Feature extraction/);
+  assert.match(await app.text(`[data-run-row="${runs.lora}"]`), /LoRA/);
+  // Models by name, not by path: the table shows no folder.
+  const featuresRow = await app.text(`[data-run-row="${runs.features}"]`);
+  assert.ok(!featuresRow.includes(TINY_BERT) && !featuresRow.includes(TICKETS), `no path in the run's row: ${featuresRow}`);
   await app.screenshot("history");
   await app.click(`[data-open-run="${runs.lora}"]`);
   await app.find(`[data-run-page="${runs.lora}"]`);
@@ -441,6 +444,11 @@ step("History: both runs are in the table, finished, and a run's page opens", as
     return n > 0 ? n : null;
   });
   assert.ok(drawn > 1, `loss points on the run page: ${drawn}`);
+  // A plain summary first, by name; the details (paths, every setting) behind a closed toggle.
+  assert.match(await app.text('[data-summary="method"]'), /Text generation with LoRA/);
+  const runSummary = await app.text("[data-run-summary]");
+  assert.ok(!runSummary.includes(tinyLlama) && !runSummary.includes(FACTS) && !runSummary.includes("config."), `no path or setting key in the summary: ${runSummary}`);
+  assert.equal(await app.run("return document.querySelector('[data-run-details]').open"), false);
   await scrollTo("[data-run-charts]");
   await app.screenshot("history-run");
 

@@ -139,7 +139,7 @@ describe("History screen", () => {
     $('[data-open-run="lora-old"]')?.click();
     await eventually(() => expect($('[data-run-page="lora-old"]')).not.toBeNull());
     expect($('[data-metric="train.loss"]')?.textContent).toContain("0.2");
-    expect($('[data-evaluation="fine_tuned"]')?.textContent).toContain("0.9");
+    expect($('[data-evaluation="fine_tuned"]')?.textContent).toContain("90.0 %");
     expect($('[data-artefact="adapter"]')?.textContent).toContain("2 MB");
   });
 
@@ -171,6 +171,85 @@ describe("History screen", () => {
     await eventually(() => expect($("[data-run-compare]")).not.toBeNull());
     expect(calls.find((c) => c.cmd === "runs_compare")?.args).toEqual({ left: "lora-old", right: "full-new" });
     expect($('[data-config-diff="method"]')?.textContent).toContain("full");
-    expect($('[data-metric-row="validation accuracy"]')?.textContent).toContain("−0.06");
+    expect($('[data-metric-row="validation accuracy"]')?.textContent).toContain("−6.0 points");
+  });
+
+  it("leads a run's page with a plain summary, names instead of paths, and keeps the details behind a toggle", async () => {
+    const cached = "/home/ada/.cache/huggingface/hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots/8b3219a";
+    mockIPC((cmd, raw) => {
+      const args = (raw ?? {}) as Record<string, unknown>;
+      if (cmd === "runs_list") return runs;
+      if (cmd !== "runs_show") throw new Error(`unexpected ${cmd}`);
+      const details: RunDetails = {
+        run: { ...record(args.run as string, "features"), model_ref: cached, dataset_ref: "/home/ada/data/reviews.csv", config: { request: { lr: 0.001 } } },
+        duration_ms: 16_000,
+        metrics: [],
+        artefacts: [],
+        evaluations: [
+          { id: 1, run_id: "x", model: "base", split: "test", rows: 40, metrics: { accuracy: 0.55 }, created_at: 2 },
+          { id: 2, run_id: "x", model: "fine_tuned", split: "test", rows: 40, metrics: { accuracy: 0.825 }, created_at: 3 },
+        ],
+        notes: [],
+        disk_bytes: 1,
+        curves: [],
+      };
+      return details;
+    });
+    historyView.update((v) => ({ ...v, page: { kind: "run", id: "lora-old" } }));
+    app = mount(History, { target: document.body });
+    await eventually(() => expect($("[data-run-summary]")).not.toBeNull());
+    expect($('[data-summary="method"]')?.textContent).toBe("Classification with Feature extraction");
+    expect($('[data-summary="model"]')?.textContent).toBe("all-MiniLM-L6-v2");
+    expect($('[data-summary="model"]')?.getAttribute("title")).toBe(cached);
+    expect($('[data-summary="data"]')?.textContent).toBe("reviews.csv");
+    const result = $('[data-summary="result"]')?.textContent ?? "";
+    expect(result).toContain("82.5 %");
+    expect(result).toContain("55.0 %");
+    expect(result).toContain("(better)");
+    expect(result).not.toContain("0.825");
+    expect($('[data-summary="time"]')?.textContent).toContain("16 s");
+    // The summary comes before the details, which are closed until asked for.
+    const details = $<HTMLDetailsElement>("[data-run-details]");
+    expect(details?.open).toBe(false);
+    expect($("[data-run-summary]")!.compareDocumentPosition(details!) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect(details?.textContent).toContain(cached);
+    expect(details?.textContent).toContain("Learning rate");
+    expect(details?.textContent).not.toContain("request.lr");
+    expect($("[data-run-summary]")?.textContent).not.toContain("/home/ada");
+  });
+
+  it("compares two runs in words: labels instead of keys, percentages, details behind a toggle", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "runs_list") return runs;
+      const cmp: RunComparison = {
+        left: { ...record("lora-old", "lora"), model_ref: "gguf/SmolLM2-135M-Instruct-Q4_1.gguf" },
+        right: { ...record("full-new", "features"), model_ref: "local/all-MiniLM-L6-v2" },
+        config_differences: [
+          { key: "config.request.lr", left: 0.0002, right: 0.001 },
+          { key: "config.train.optimizer.beta2", left: 0.999, right: 0.99 },
+        ],
+        metrics: [
+          { metric: "eval test fine_tuned accuracy", left: 0.825, right: 0.78 },
+          { metric: "eval test base confusion[0][0]", left: 8, right: 9 },
+          { metric: "eval test fine_tuned worst[3].true_probability", left: 0.1, right: 0.2 },
+        ],
+      };
+      return cmp;
+    });
+    historyView.update((v) => ({ ...v, page: { kind: "compare", left: "lora-old", right: "full-new" } }));
+    app = mount(History, { target: document.body });
+    await eventually(() => expect($("[data-run-compare]")).not.toBeNull());
+    expect($("[data-compare-model]")?.textContent).toContain("SmolLM2-135M-Instruct-Q4_1.gguf");
+    expect($("[data-compare-model]")?.textContent).not.toContain("gguf/");
+    expect($("[data-compare-model]")?.textContent).not.toContain("local/");
+    expect($("[data-compare-result]")?.textContent).toContain("82.5 %");
+    expect($("[data-compare-result]")?.textContent).toContain("−4.5 points");
+    expect($('[data-config-diff="config.request.lr"]')?.textContent).toContain("Learning rate");
+    const details = $<HTMLDetailsElement>("[data-compare-details]");
+    expect(details?.open).toBe(false);
+    expect(details?.querySelector('[data-metric-row="eval test base confusion[0][0]"]')?.textContent).toContain("Confusion matrix");
+    expect(details?.querySelector('[data-config-diff="config.train.optimizer.beta2"]')?.textContent).toContain("Adam beta 2");
+    expect(document.body.textContent).not.toContain("config.request.lr");
+    expect(document.body.textContent).not.toContain("worst[3]");
   });
 });

@@ -46,8 +46,8 @@ describe("run page values", () => {
   it("keeps only the top-level numbers of an evaluation", async () => {
     const { scalarMetrics } = await import("./format");
     expect(scalarMetrics({ accuracy: 0.9, macro_f1: 0.88, per_class: { a: 1 }, confusion: [[1]] })).toEqual([
-      { name: "accuracy", value: 0.9 },
-      { name: "macro f1", value: 0.88 },
+      { name: "accuracy", key: "accuracy", value: 0.9 },
+      { name: "macro f1", key: "macro_f1", value: 0.88 },
     ]);
     expect(scalarMetrics(null)).toEqual([]);
   });

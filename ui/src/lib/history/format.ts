@@ -97,13 +97,13 @@ export function flattenConfig(value: JsonValue, prefix = ""): { key: string; val
 }
 
 /** The numbers at the top level of an evaluation's metrics (nested tables such as `per_class` are left out). */
-export function scalarMetrics(metrics: JsonValue): { name: string; value: number }[] {
+export function scalarMetrics(metrics: JsonValue): { name: string; key: string; value: number }[] {
   if (metrics === null || typeof metrics !== "object" || Array.isArray(metrics)) return [];
   return Object.keys(metrics)
     .sort()
     .flatMap((name) => {
       const v = metrics[name];
-      return typeof v === "number" ? [{ name: name.replace(/_/g, " "), value: v }] : [];
+      return typeof v === "number" ? [{ name: name.replace(/_/g, " "), key: name, value: v }] : [];
     });
 }
 

@@ -1,0 +1,105 @@
+// A run in a few plain lines, as the top of its page shows it: what was trained (method, model,
+// data, by name), the result on held-out rows beside the base model's (or, before an evaluation,
+// the best validation score), and how long it took. Pure; the run page renders it.
+
+import { formatDuration, formatNamedMetric } from "./format";
+import { displayName, methodName, metricName, taskName } from "./labels";
+import type { EvaluationRecord, JsonValue, RunDetails } from "./types";
+
+/** A name with the full reference it stands for (shown on hover and in the details). */
+export interface Named {
+  name: string;
+  full: string;
+}
+
+/** The run's result in words, and its numbers for the page to mark up. */
+export interface ResultLine {
+  /** `Accuracy on 40 test rows`. */
+  what: string;
+  fineTuned: string;
+  /** The base model's score on the same rows, when it was evaluated. */
+  base: string | null;
+  /** Where the number comes from, when it is not a held-out evaluation. */
+  note: string | null;
+  /** Whether the fine-tuned model is better, worse or the same as the base (by the metric's direction). */
+  change: "better" | "worse" | "same" | null;
+}
+
+/** What the top of the run page says. */
+export interface RunSummaryView {
+  task: string;
+  method: string;
+  model: Named;
+  data: Named;
+  result: ResultLine | null;
+  time: string;
+}
+
+/** The metric an evaluation of this task is read by, and whether smaller is better. */
+function headline(task: string): { name: string; smaller: boolean } {
+  return task === "generate" ? { name: "perplexity", smaller: true } : { name: "accuracy", smaller: false };
+}
+
+function numberAt(metrics: JsonValue, name: string): number | null {
+  if (metrics === null || typeof metrics !== "object" || Array.isArray(metrics)) return null;
+  const v = metrics[name];
+  return typeof v === "number" ? v : null;
+}
+
+/** The newest evaluation of `model` (the history keeps every one). */
+function latest(evaluations: EvaluationRecord[], model: string): EvaluationRecord | undefined {
+  return evaluations.filter((e) => e.model === model).sort((a, b) => b.created_at - a.created_at)[0];
+}
+
+/** The run's result: the latest held-out evaluation against the base, else the best validation score. */
+export function resultLine(details: RunDetails): ResultLine | null {
+  const { name, smaller } = headline(details.run.task);
+  const fine = latest(details.evaluations, "fine_tuned");
+  const fineValue = fine ? numberAt(fine.metrics, name) : null;
+  if (fine && fineValue !== null) {
+    const base = latest(details.evaluations, "base");
+    const baseValue = base ? numberAt(base.metrics, name) : null;
+    const change =
+      baseValue === null
+        ? null
+        : Math.abs(fineValue - baseValue) < 1e-9
+          ? "same"
+          : (fineValue < baseValue) === smaller
+            ? "better"
+            : "worse";
+    return {
+      what: `${metricName(name)} on ${fine.rows} held-out ${fine.split} ${fine.rows === 1 ? "row" : "rows"}`,
+      fineTuned: formatNamedMetric(name, fineValue),
+      base: baseValue === null ? null : formatNamedMetric(name, baseValue),
+      note: null,
+      change,
+    };
+  }
+  const primary = details.run.primary_metric;
+  const series = primary ? details.metrics.find((m) => m.name === primary.name && m.split === primary.split) : undefined;
+  if (primary && series) {
+    const best = primary.goal === "min" ? series.min : series.max;
+    if (best === null) return null;
+    return {
+      what: `Best ${metricName(primary.name).toLowerCase()} on the ${primary.split} rows during training`,
+      fineTuned: formatNamedMetric(primary.name, best),
+      base: null,
+      note: "Not evaluated on the held-out test rows yet: the Evaluate screen compares it with the base model.",
+      change: null,
+    };
+  }
+  return null;
+}
+
+/** The summary at the top of a run's page. */
+export function runSummaryView(details: RunDetails): RunSummaryView {
+  const run = details.run;
+  return {
+    task: taskName(run.task),
+    method: methodName(run.method),
+    model: { name: displayName(run.model_ref), full: run.model_ref },
+    data: { name: displayName(run.dataset_ref), full: run.dataset_ref },
+    result: resultLine(details),
+    time: formatDuration(details.duration_ms),
+  };
+}
