@@ -1,10 +1,15 @@
 //! The connection to the hub: its address (`HF_ENDPOINT`, so tests and mirrors can point it
 //! elsewhere), the token, offline mode (`HF_HUB_OFFLINE`), and the mapping of HTTP answers to
-//! errors a user can act on (401/403 -> a token is needed, 404 -> not found).
+//! errors a user can act on (401/403 -> a token is needed, 404 -> not found, 429 -> retried after
+//! the hub's `Retry-After`, within [`crate::rate_limit`]'s bounds), and a size cap on every JSON
+//! answer read into memory.
 
-use std::time::Duration;
+use std::io::Read;
+use std::time::{Duration, SystemTime};
 
-use crate::token::{find_token, Token};
+use crate::rate_limit::{default_wait, parse_retry_after, MAX_RETRIES, MAX_WAIT};
+use crate::token::Token;
+use crate::token_source::find_token;
 use crate::{HubError, Result};
 
 /// The public hub.
@@ -96,14 +101,28 @@ impl HubClient {
     }
 
     /// Sends `req`, turning transport failures and error statuses into [`HubError`]s about `repo`.
+    /// A 429 is sent again after the wait the hub names (bounded, see [`crate::rate_limit`]).
     pub(crate) fn send(
         &self,
         req: reqwest::blocking::RequestBuilder,
         repo: &str,
         what: &str,
     ) -> Result<reqwest::blocking::Response> {
-        let resp = req.send().map_err(|e| self.network_error(&e))?;
-        check_status(resp, repo, what)
+        let mut req = req;
+        let mut retries = 0;
+        loop {
+            let again = req.try_clone();
+            let resp = req.send().map_err(|e| self.network_error(&e))?;
+            if resp.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                if let (Some(next), Some(wait)) = (again, rate_limit_wait(&resp, retries)) {
+                    std::thread::sleep(wait);
+                    retries += 1;
+                    req = next;
+                    continue;
+                }
+            }
+            return check_status(resp, repo, what);
+        }
     }
 
     pub(crate) fn network_error(&self, e: &reqwest::Error) -> HubError {
@@ -119,6 +138,52 @@ impl HubClient {
             reason,
         }
     }
+}
+
+/// The largest JSON answer read into memory (a model list of 100 full entries is about 1 MB).
+pub(crate) const MAX_JSON_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Reads a response's body, refusing one larger than `limit` bytes instead of holding it all.
+pub(crate) fn read_body(
+    resp: reqwest::blocking::Response,
+    url: &str,
+    limit: u64,
+) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    resp.take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| HubError::BadResponse {
+            url: url.to_string(),
+            reason: format!("the answer was cut off ({e})"),
+        })?;
+    if out.len() as u64 > limit {
+        return Err(HubError::BadResponse {
+            url: url.to_string(),
+            reason: format!("the answer is larger than {} MB", limit / (1024 * 1024)),
+        });
+    }
+    Ok(out)
+}
+
+/// The hub's `Retry-After`, if it sent one Tunesmith can read.
+fn retry_after(resp: &reqwest::blocking::Response) -> Option<Duration> {
+    resp.headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now()))
+}
+
+/// How long to wait before sending a request the hub answered 429 again; `None` when the retries
+/// are spent or the hub asks for longer than [`MAX_WAIT`] (then the user is told the time).
+pub(crate) fn rate_limit_wait(
+    resp: &reqwest::blocking::Response,
+    retries_done: u32,
+) -> Option<Duration> {
+    if retries_done >= MAX_RETRIES {
+        return None;
+    }
+    let wait = retry_after(resp).unwrap_or_else(|| default_wait(retries_done));
+    (wait <= MAX_WAIT).then_some(wait)
 }
 
 /// Maps an HTTP error status to a [`HubError`]; passes successes through.
@@ -138,8 +203,29 @@ pub(crate) fn check_status(
         .get("x-error-code")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let body: String = resp.text().unwrap_or_default().chars().take(300).collect();
+    let header_message = resp
+        .headers()
+        .get("x-error-message")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let wait = retry_after(&resp);
+    // The body of an error is short; read at most 64 KB of it whatever the server sends.
+    let raw = read_body(resp, &url, 64 * 1024).unwrap_or_default();
+    let raw = String::from_utf8_lossy(&raw);
+    let body: String = crate::wire::error_message(&raw)
+        .or(header_message)
+        .unwrap_or_else(|| raw.to_string())
+        .chars()
+        .take(300)
+        .collect();
     Err(match (code, error_code.as_deref()) {
+        (_, Some("DisabledRepo")) => HubError::Disabled {
+            repo: repo.to_string(),
+        },
+        (429, _) => HubError::RateLimited {
+            url,
+            retry_after_s: wait.map(|w| w.as_secs()),
+        },
         // The hub answers 401 for a repository that does not exist too (so as not to reveal private
         // ones); its error code tells the two apart.
         (_, Some("RepoNotFound" | "RevisionNotFound" | "EntryNotFound")) | (404, _) => {

@@ -156,7 +156,7 @@ pub fn select_files(repo: &str, names: &[String]) -> Result<Vec<String>> {
 }
 
 /// Percent-encodes a revision for a URL path (`refs/pr/1` -> `refs%2Fpr%2F1`).
-fn encode_revision(rev: &str) -> String {
+pub(crate) fn encode_revision(rev: &str) -> String {
     rev.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -181,7 +181,8 @@ impl HubClient {
             repo,
             &format!("model `{repo}` at revision `{revision}`"),
         )?;
-        resp.json::<RepoFiles>().map_err(|e| HubError::BadResponse {
+        let body = crate::client::read_body(resp, &url, crate::client::MAX_JSON_BYTES)?;
+        serde_json::from_slice::<RepoFiles>(&body).map_err(|e| HubError::BadResponse {
             url,
             reason: e.to_string(),
         })
@@ -389,6 +390,16 @@ impl HubClient {
             Ok(r) => r,
             Err(e) => return Err(TransferError::Retry(self.network_error(&e).to_string())),
         };
+        if resp.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            // The attempt count bounds how often; the wait the hub names bounds how fast.
+            if let Some(wait) = crate::client::rate_limit_wait(&resp, 0) {
+                std::thread::sleep(wait);
+                return Err(TransferError::Retry(format!(
+                    "the hub asked to slow down (429); waited {} s",
+                    wait.as_secs()
+                )));
+            }
+        }
         if resp.status() == reqwest::StatusCode::RANGE_NOT_SATISFIABLE {
             let _ = std::fs::remove_file(partial);
             return Err(TransferError::Retry(

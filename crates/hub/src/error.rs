@@ -35,6 +35,21 @@ pub enum HubError {
         /// What went wrong.
         reason: String,
     },
+    /// The hub has disabled the repository (its files cannot be downloaded).
+    #[error("`{repo}` has been disabled on the hub and its files cannot be downloaded; pick another model")]
+    Disabled {
+        /// The repository id.
+        repo: String,
+    },
+    /// The hub kept answering "too many requests" (429), or asked for a longer wait than
+    /// Tunesmith sleeps through.
+    #[error("the hub is limiting requests ({url}){}; wait and try again", match retry_after_s { Some(s) => format!(" and asks to wait {s} s"), None => String::new() })]
+    RateLimited {
+        /// The address asked.
+        url: String,
+        /// The wait the hub named, in seconds.
+        retry_after_s: Option<u64>,
+    },
     /// The hub answered with an unexpected HTTP status.
     #[error("the hub answered {status} for {url}: {body}")]
     Http {
@@ -140,6 +155,8 @@ impl HubError {
             HubError::NotFound { .. } => "not_found",
             HubError::Network { .. } => "network",
             HubError::Http { .. } | HubError::BadResponse { .. } => "hub",
+            HubError::Disabled { .. } => "disabled",
+            HubError::RateLimited { .. } => "rate_limited",
             HubError::NotCached { .. } => "offline",
             HubError::Checksum { .. } => "checksum",
             HubError::Cancelled { .. } => "cancelled",

@@ -85,8 +85,8 @@ impl GgufHeader {
     pub fn parameters(&self) -> u64 {
         self.tensors
             .values()
-            .map(|t| t.shape.iter().product::<u64>())
-            .sum()
+            .map(|t| t.shape.iter().fold(1u64, |a, d| a.saturating_mul(*d)))
+            .fold(0u64, u64::saturating_add)
     }
 
     /// Reads the header of the file at `path`.
@@ -96,6 +96,7 @@ impl GgufHeader {
         let mut r = Reader {
             inner: BufReader::new(file),
             pos: 0,
+            len: file_len,
         };
         let truncated = |e: std::io::Error| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -130,7 +131,7 @@ impl GgufHeader {
         for _ in 0..n_kv {
             let key = r.string().map_err(truncated)?;
             let ty = r.u32().map_err(truncated)?;
-            let value = r.value(ty).map_err(truncated)?;
+            let value = r.value(ty, 0).map_err(truncated)?;
             metadata.insert(key, value);
         }
         let mut tensors = BTreeMap::new();
@@ -150,22 +151,32 @@ impl GgufHeader {
                 .map_err(truncated)?;
             let ggml_type = r.u32().map_err(truncated)?;
             let offset = r.u64().map_err(truncated)?;
-            if let Some(size) = tensor_bytes(ggml_type, shape.iter().product()) {
-                data_end = data_end.max(offset + size);
+            let numel = shape.iter().fold(1u64, |a, d| a.saturating_mul(*d));
+            if let Some(size) = tensor_bytes(ggml_type, numel) {
+                data_end = data_end.max(offset.saturating_add(size));
             }
             tensors.insert(name, GgufTensor { shape, ggml_type });
         }
         let alignment = match metadata.get("general.alignment") {
-            Some(MetaValue::Int(a)) if *a > 0 => *a as u64,
+            Some(MetaValue::Int(a)) if (1..=65_536).contains(a) => *a as u64,
+            Some(MetaValue::Int(a)) => {
+                return Err(HubError::invalid(
+                    path,
+                    format!("the GGUF header's `general.alignment` is {a}; the file is damaged"),
+                ))
+            }
             _ => 32,
         };
-        let data_start = r.pos.div_ceil(alignment) * alignment;
-        if data_start + data_end > file_len {
+        let needed = r
+            .pos
+            .div_ceil(alignment)
+            .saturating_mul(alignment)
+            .saturating_add(data_end);
+        if needed > file_len {
             return Err(HubError::invalid(
                 path,
                 format!(
-                    "the GGUF tensors need {} bytes but the file has {file_len}; it is truncated, download or copy it again",
-                    data_start + data_end
+                    "the GGUF tensors need {needed} bytes but the file has {file_len}; it is truncated, download or copy it again"
                 ),
             ));
         }
@@ -201,12 +212,18 @@ fn tensor_bytes(ty: u32, n: u64) -> Option<u64> {
         27 | 28 => (8, 1),
         _ => return None,
     };
-    Some(n.div_ceil(block) * bytes)
+    Some(n.div_ceil(block).saturating_mul(bytes))
 }
+
+/// Arrays nest at most this deep (GGUF files use one level; deeper is damage, and unbounded
+/// recursion would overflow the stack).
+const MAX_DEPTH: u32 = 4;
 
 struct Reader<R> {
     inner: R,
     pos: u64,
+    /// The file's length: no length read from the file may claim more than what is left.
+    len: u64,
 }
 
 impl<R: Read> Reader<R> {
@@ -224,7 +241,7 @@ impl<R: Read> Reader<R> {
     }
     fn string(&mut self) -> std::io::Result<String> {
         let len = self.u64()?;
-        if len > MAX_STRING {
+        if len > MAX_STRING || len > self.len.saturating_sub(self.pos) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!("a string of {len} bytes"),
@@ -235,7 +252,7 @@ impl<R: Read> Reader<R> {
         self.pos += len;
         Ok(String::from_utf8_lossy(&b).into_owned())
     }
-    fn value(&mut self, ty: u32) -> std::io::Result<MetaValue> {
+    fn value(&mut self, ty: u32, depth: u32) -> std::io::Result<MetaValue> {
         Ok(match ty {
             0 => MetaValue::Int(self.bytes::<1>()?[0] as i128),
             1 => MetaValue::Int(self.bytes::<1>()?[0] as i8 as i128),
@@ -249,14 +266,21 @@ impl<R: Read> Reader<R> {
             9 => {
                 let elem = self.u32()?;
                 let n = self.u64()?;
-                if n > 100_000_000 {
+                if depth >= MAX_DEPTH {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("arrays nested deeper than {MAX_DEPTH}"),
+                    ));
+                }
+                // Every element takes at least one byte.
+                if n > 100_000_000 || n > self.len.saturating_sub(self.pos) {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::InvalidData,
                         format!("an array of {n} items"),
                     ));
                 }
                 for _ in 0..n {
-                    self.value(elem)?;
+                    self.value(elem, depth + 1)?;
                 }
                 MetaValue::Array(n)
             }

@@ -15,10 +15,12 @@ pub mod error;
 pub mod estimate;
 pub mod gguf;
 pub mod import;
+pub mod info;
 pub mod keyring_token;
 pub mod locate;
 pub mod memory;
 pub mod progress;
+pub mod rate_limit;
 pub mod registry;
 pub mod remote;
 pub mod safetensors;
@@ -26,6 +28,7 @@ pub mod search;
 pub mod suggested;
 pub mod support;
 pub mod token;
+pub mod wire;
 
 #[cfg(feature = "mock")]
 pub mod mock;

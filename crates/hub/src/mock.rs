@@ -2,8 +2,17 @@
 //! normal path): a tiny HTTP/1.1 server on `127.0.0.1:0` serving the hub's search, file-list and
 //! file endpoints from fixture folders, with the hub's behaviours that matter to a client: LFS files
 //! redirected to a storage address, Range requests answered with 206, 401 for a gated repository
-//! without the right token, 404 for what does not exist, and, on request, a connection dropped
-//! half-way through a file or a file served corrupted once.
+//! without a token (403 with a wrong one), 404 for what does not exist, 403 for a disabled one, and,
+//! on request, a connection dropped half-way through a file, a file served corrupted once, a 429
+//! with `Retry-After`, or any error status with the hub's error body.
+//!
+//! Its JSON is shaped like the real hub's (the field lists of huggingface_hub's `ModelInfo` and
+//! huggingface.js's `ApiModelInfo`): `_id`, `id` and the legacy `modelId` together, `author`,
+//! `sha`, `createdAt`, `lastModified`, `private`, `disabled`, `gated` as `false`/`"auto"`/
+//! `"manual"`, `pipeline_tag`, `library_name`, `tags`, `downloads`, `likes`, `trendingScore`,
+//! `cardData`, `config`, `transformersInfo`, `safetensors`, `siblings` with `lfs`, `spaces`,
+//! `widgetData`, `usedStorage`. Errors carry `X-Error-Code`, `X-Error-Message` and the body
+//! `{"error": "..."}`.
 //!
 //! It stops when dropped, and by itself after a minute without requests, so a failed test never
 //! leaves it running.
@@ -19,13 +28,17 @@ use std::time::{Duration, Instant};
 use sha2::Digest;
 
 /// One fixture repository. Its folder's files are the repository's files, except `mock.json`,
-/// which may hold `{"gated": true, "pipeline_tag": "...", "downloads": 10, "license": "..."}`.
+/// which may hold `{"gated": true | "auto" | "manual", "pipeline_tag": "...", "downloads": 10,
+/// "likes": 3, "license": "...", "library_name": "...", "base_model": "...", "private": true,
+/// "disabled": true, "tags": [...]}`.
 #[derive(Debug, Clone)]
 pub struct MockRepo {
     /// `owner/name`.
     pub id: String,
     /// The fixture folder.
     pub dir: PathBuf,
+    /// Fields laid over the folder's `mock.json` (so one folder can serve as several repositories).
+    pub meta: serde_json::Map<String, serde_json::Value>,
 }
 
 impl MockRepo {
@@ -34,7 +47,14 @@ impl MockRepo {
         MockRepo {
             id: id.to_string(),
             dir: dir.into(),
+            meta: serde_json::Map::new(),
         }
+    }
+
+    /// Sets one `mock.json` field (`gated`, `private`, `disabled`, `license`, ...).
+    pub fn with(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.meta.insert(key.to_string(), value);
+        self
     }
 }
 
@@ -72,6 +92,18 @@ struct Faults {
     drop_after: BTreeMap<String, u64>,
     /// file names to serve corrupted once.
     corrupt: Vec<String>,
+    /// Error answers to give instead of the real one, each to the next request whose path
+    /// contains its text.
+    errors: Vec<InjectedError>,
+}
+
+#[derive(Debug, Clone)]
+struct InjectedError {
+    path_contains: String,
+    status: u16,
+    code: String,
+    message: String,
+    retry_after: Option<String>,
 }
 
 #[derive(Debug)]
@@ -138,6 +170,33 @@ impl MockHub {
     /// The next download of `file` serves corrupted bytes (the right length, wrong content).
     pub fn corrupt_once(&self, file: &str) {
         lock(&self.shared.faults).corrupt.push(file.to_string());
+    }
+
+    /// The next `times` requests whose path contains `path_contains` are answered 429 Too Many
+    /// Requests, with `Retry-After: retry_after` when given (seconds or an HTTP date).
+    pub fn rate_limit(&self, path_contains: &str, times: usize, retry_after: Option<&str>) {
+        let mut f = lock(&self.shared.faults);
+        for _ in 0..times {
+            f.errors.push(InjectedError {
+                path_contains: path_contains.to_string(),
+                status: 429,
+                code: "RateLimited".into(),
+                message: "You have exceeded our hourly quotas for action: resolve. We invite you to retry later.".into(),
+                retry_after: retry_after.map(str::to_string),
+            });
+        }
+    }
+
+    /// The next request whose path contains `path_contains` is answered with `status`, the hub's
+    /// error code `code` (`X-Error-Code`) and `message` (header and `{"error": ...}` body).
+    pub fn fail_next(&self, path_contains: &str, status: u16, code: &str, message: &str) {
+        lock(&self.shared.faults).errors.push(InjectedError {
+            path_contains: path_contains.to_string(),
+            status,
+            code: code.to_string(),
+            message: message.to_string(),
+            retry_after: None,
+        });
     }
 
     /// The requests received so far.
@@ -211,6 +270,11 @@ fn load_repo(r: &MockRepo) -> std::io::Result<Repo> {
             sha256,
             blob_id,
         });
+    }
+    if let serde_json::Value::Object(m) = &mut meta {
+        for (k, v) in &r.meta {
+            m.insert(k.clone(), v.clone());
+        }
     }
     Ok(Repo {
         id: r.id.clone(),
@@ -334,6 +398,7 @@ impl Response {
     fn error(status: u16, code: &str, message: &str) -> Self {
         let mut r = Response::json(status, &serde_json::json!({ "error": message }));
         r.headers.push(("X-Error-Code".into(), code.into()));
+        r.headers.push(("X-Error-Message".into(), message.into()));
         r
     }
 }
@@ -358,14 +423,33 @@ fn serve(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         range: req.headers.get("range").cloned(),
         authorized: req.headers.contains_key("authorization"),
     });
-    let resp = route(&req, shared);
+    let injected = {
+        let mut f = lock(&shared.faults);
+        let i = f
+            .errors
+            .iter()
+            .position(|e| req.path.contains(&e.path_contains));
+        i.map(|i| f.errors.remove(i))
+    };
+    let resp = match injected {
+        Some(e) => {
+            let mut r = Response::error(e.status, &e.code, &e.message);
+            if let Some(w) = e.retry_after {
+                r.headers.push(("Retry-After".into(), w));
+            }
+            r
+        }
+        None => route(&req, shared),
+    };
     let reason = match resp.status {
         200 => "OK",
         206 => "Partial Content",
         302 => "Found",
         401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
         416 => "Range Not Satisfiable",
+        429 => "Too Many Requests",
         _ => "Status",
     };
     let mut head = format!(
@@ -401,7 +485,7 @@ fn route(req: &Request, shared: &Shared) -> Response {
         return search(req, shared);
     }
     if let Some(rest) = path.strip_prefix("api/models/") {
-        return repo_info(rest, shared);
+        return repo_info(rest, req, shared);
     }
     if let Some(sha) = path.strip_prefix("lfs-store/") {
         let file = shared
@@ -418,13 +502,23 @@ fn route(req: &Request, shared: &Shared) -> Response {
     let parts: Vec<&str> = path.splitn(5, '/').collect();
     if parts.len() == 5 && parts[2] == "resolve" {
         let id = format!("{}/{}", parts[0], parts[1]);
-        let Some(repo) = shared.repos.iter().find(|r| r.id == id) else {
+        let Some(repo) = shared
+            .repos
+            .iter()
+            .find(|r| r.id == id && visible(r, req, shared))
+        else {
             return Response::error(401, "RepoNotFound", "Repository not found");
         };
         if parts[3] != "main" && parts[3] != repo.commit {
             return Response::error(404, "RevisionNotFound", "Invalid rev id");
         }
+        if repo.meta.get("disabled").and_then(|d| d.as_bool()) == Some(true) {
+            return Response::error(403, "DisabledRepo", "Access to this resource is disabled.");
+        }
         if gated(repo) && !authorized(req, shared) {
+            if req.headers.contains_key("authorization") {
+                return Response::error(403, "GatedRepo", &format!("Access to model {} is restricted and you are not in the authorized list. Visit https://huggingface.co/{} to ask for access.", repo.id, repo.id));
+            }
             return Response::error(401, "GatedRepo", "Access to this model is restricted. You must have access to it and be authenticated.");
         }
         let Some(file) = repo.files.iter().find(|f| f.name == parts[4]) else {
@@ -455,10 +549,99 @@ fn route(req: &Request, shared: &Shared) -> Response {
 }
 
 fn gated(repo: &Repo) -> bool {
-    repo.meta
-        .get("gated")
-        .and_then(|g| g.as_bool())
-        .unwrap_or(false)
+    !matches!(
+        repo.meta.get("gated"),
+        None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false))
+    )
+}
+
+/// The hub's `gated` value: `false`, `"auto"` or `"manual"` (`true` in mock.json means manual).
+fn gated_value(repo: &Repo) -> serde_json::Value {
+    match repo.meta.get("gated") {
+        Some(serde_json::Value::String(s)) => serde_json::json!(s),
+        _ if gated(repo) => serde_json::json!("manual"),
+        _ => serde_json::json!(false),
+    }
+}
+
+/// A 24-hex database id, stable per repository (the hub's `_id` is a MongoDB ObjectId).
+fn object_id(repo: &Repo) -> String {
+    hex(&sha1::Sha1::digest(repo.id.as_bytes()))[..24].to_string()
+}
+
+/// The fields the hub sends for every model, in the list and in the info answer.
+fn common_fields(r: &Repo) -> serde_json::Value {
+    let meta = |k: &str| r.meta.get(k).cloned().unwrap_or(serde_json::Value::Null);
+    let author = r.id.split('/').next().unwrap_or_default();
+    let mut tags: Vec<serde_json::Value> = r
+        .meta
+        .get("tags")
+        .and_then(|t| t.as_array())
+        .cloned()
+        .unwrap_or_default();
+    if r.files.iter().any(|f| f.name.ends_with(".safetensors")) {
+        tags.push(serde_json::json!("safetensors"));
+    }
+    if let Some(l) = r.meta.get("license").and_then(|l| l.as_str()) {
+        tags.push(serde_json::json!(format!("license:{l}")));
+    }
+    let mut card =
+        serde_json::json!({ "license": meta("license"), "library_name": meta("library_name") });
+    if let Some(b) = r.meta.get("base_model") {
+        card["base_model"] = b.clone();
+    }
+    serde_json::json!({
+        "_id": object_id(r),
+        "id": r.id,
+        "modelId": r.id,
+        "author": author,
+        "sha": r.commit,
+        "lastModified": "2026-01-01T00:00:00.000Z",
+        "createdAt": "2024-03-02T23:29:05.000Z",
+        "private": r.meta.get("private").and_then(|p| p.as_bool()).unwrap_or(false),
+        "disabled": r.meta.get("disabled").and_then(|p| p.as_bool()).unwrap_or(false),
+        "gated": gated_value(r),
+        "pipeline_tag": meta("pipeline_tag"),
+        "library_name": r.meta.get("library_name").cloned().unwrap_or(serde_json::json!("transformers")),
+        "tags": tags,
+        "downloads": r.meta.get("downloads").and_then(|d| d.as_u64()).unwrap_or(0),
+        "likes": r.meta.get("likes").and_then(|d| d.as_u64()).unwrap_or(0),
+        "trendingScore": 0,
+        "cardData": card,
+        "usedStorage": r.files.iter().map(|f| f.bytes.len() as u64).sum::<u64>(),
+    })
+}
+
+/// The `config` excerpt and `safetensors` counts the hub derives from a repository's files.
+fn derived_fields(r: &Repo, v: &mut serde_json::Value) {
+    let config = r
+        .files
+        .iter()
+        .find(|f| f.name == "config.json")
+        .and_then(|f| serde_json::from_slice::<serde_json::Value>(&f.bytes).ok())
+        .map(|c| serde_json::json!({ "architectures": c.get("architectures"), "model_type": c.get("model_type"), "tokenizer_config": {} }));
+    let mut params: BTreeMap<String, u64> = BTreeMap::new();
+    let mut any_safetensors = false;
+    for f in r.files.iter().filter(|f| f.name.ends_with(".safetensors")) {
+        any_safetensors = true;
+        for (dtype, n) in safetensors_counts(&f.bytes) {
+            *params.entry(dtype).or_default() += n;
+        }
+    }
+    if let Some(c) = config {
+        v["config"] = c;
+        v["transformersInfo"] =
+            serde_json::json!({ "auto_model": "AutoModel", "processor": "AutoTokenizer" });
+    }
+    if any_safetensors {
+        v["safetensors"] =
+            serde_json::json!({ "parameters": params, "total": params.values().sum::<u64>() });
+    }
+}
+
+/// A private repository exists only for its token (the hub answers 401 RepoNotFound otherwise).
+fn visible(repo: &Repo, req: &Request, shared: &Shared) -> bool {
+    repo.meta.get("private").and_then(|p| p.as_bool()) != Some(true) || authorized(req, shared)
 }
 
 fn authorized(req: &Request, shared: &Shared) -> bool {
@@ -513,14 +696,18 @@ fn serve_bytes(req: &Request, shared: &Shared, file: &File) -> Response {
     }
 }
 
-fn repo_info(rest: &str, shared: &Shared) -> Response {
+fn repo_info(rest: &str, req: &Request, shared: &Shared) -> Response {
     // <owner>/<name>[/revision/<rev>]
     let parts: Vec<&str> = rest.splitn(4, '/').collect();
     if parts.len() < 2 {
         return Response::error(404, "NotFound", "not found");
     }
     let id = format!("{}/{}", parts[0], parts[1]);
-    let Some(repo) = shared.repos.iter().find(|r| r.id == id) else {
+    let Some(repo) = shared
+        .repos
+        .iter()
+        .find(|r| r.id == id && visible(r, req, shared))
+    else {
         return Response::error(401, "RepoNotFound", "Repository not found");
     };
     if parts.len() == 4 && parts[2] == "revision" && parts[3] != "main" && parts[3] != repo.commit {
@@ -537,15 +724,16 @@ fn repo_info(rest: &str, shared: &Shared) -> Response {
             v
         })
         .collect();
-    Response::json(
-        200,
-        &serde_json::json!({
-            "id": repo.id,
-            "sha": repo.commit,
-            "gated": if gated(repo) { serde_json::json!("manual") } else { serde_json::json!(false) },
-            "siblings": siblings,
-        }),
-    )
+    let mut v = common_fields(repo);
+    derived_fields(repo, &mut v);
+    v["siblings"] = serde_json::Value::Array(siblings);
+    v["spaces"] = serde_json::json!([]);
+    v["widgetData"] = serde_json::json!([{ "text": "Hello" }]);
+    v["model-index"] = serde_json::Value::Null;
+    v["mask_token"] = serde_json::Value::Null;
+    v["inference"] = serde_json::json!("cold");
+    v["securityRepoStatus"] = serde_json::json!({ "scansDone": true, "filesWithIssues": [] });
+    Response::json(200, &v)
 }
 
 fn search(req: &Request, shared: &Shared) -> Response {
@@ -562,6 +750,7 @@ fn search(req: &Request, shared: &Shared) -> Response {
         .repos
         .iter()
         .filter(|r| r.id.to_ascii_lowercase().contains(&needle))
+        .filter(|r| visible(r, req, shared))
         .filter(|r| match &filter {
             Some(f) => r.meta.get("pipeline_tag").and_then(|t| t.as_str()) == Some(f.as_str()),
             None => true,
@@ -579,38 +768,11 @@ fn search(req: &Request, shared: &Shared) -> Response {
     Response::json(200, &serde_json::Value::Array(out))
 }
 
+/// A list entry: the hub's default fields (with `modelId` beside `id`), plus the derived
+/// `config` and `safetensors` the client asks for with `expand`.
 fn search_entry(r: &Repo) -> serde_json::Value {
-    let config = r
-        .files
-        .iter()
-        .find(|f| f.name == "config.json")
-        .and_then(|f| serde_json::from_slice::<serde_json::Value>(&f.bytes).ok())
-        .map(|c| serde_json::json!({ "architectures": c.get("architectures"), "model_type": c.get("model_type") }));
-    let mut params: BTreeMap<String, u64> = BTreeMap::new();
-    let mut any_safetensors = false;
-    for f in r.files.iter().filter(|f| f.name.ends_with(".safetensors")) {
-        any_safetensors = true;
-        for (dtype, n) in safetensors_counts(&f.bytes) {
-            *params.entry(dtype).or_default() += n;
-        }
-    }
-    let mut v = serde_json::json!({
-        "id": r.id,
-        "pipeline_tag": r.meta.get("pipeline_tag"),
-        "downloads": r.meta.get("downloads").and_then(|d| d.as_u64()).unwrap_or(0),
-        "likes": 0,
-        "lastModified": "2026-01-01T00:00:00.000Z",
-        "gated": if gated(r) { serde_json::json!("manual") } else { serde_json::json!(false) },
-        "cardData": { "license": r.meta.get("license") },
-        "tags": r.meta.get("tags").cloned().unwrap_or(serde_json::json!([])),
-    });
-    if let Some(c) = config {
-        v["config"] = c;
-    }
-    if any_safetensors {
-        v["safetensors"] =
-            serde_json::json!({ "parameters": params, "total": params.values().sum::<u64>() });
-    }
+    let mut v = common_fields(r);
+    derived_fields(r, &mut v);
     v
 }
 

@@ -24,7 +24,8 @@ pub struct TensorEntry {
 impl TensorEntry {
     /// Number of elements.
     pub fn numel(&self) -> u64 {
-        self.shape.iter().product()
+        // Shapes come from the file: a damaged one must not overflow.
+        self.shape.iter().fold(1u64, |a, d| a.saturating_mul(*d))
     }
 }
 
@@ -38,15 +39,17 @@ pub struct SafetensorsHeader {
 impl SafetensorsHeader {
     /// Total parameters.
     pub fn parameters(&self) -> u64 {
-        self.tensors.values().map(TensorEntry::numel).sum()
+        self.tensors
+            .values()
+            .fold(0u64, |a, t| a.saturating_add(t.numel()))
     }
 
     /// Bytes of the weights as stored.
     pub fn weight_bytes(&self) -> u64 {
         self.tensors
             .values()
-            .map(|t| t.numel() * dtype_bytes(&t.dtype).unwrap_or(4))
-            .sum()
+            .map(|t| t.numel().saturating_mul(dtype_bytes(&t.dtype).unwrap_or(4)))
+            .fold(0u64, u64::saturating_add)
     }
 
     /// Reads the header of the file at `path` and checks that the file holds every byte it names.
@@ -59,7 +62,7 @@ impl SafetensorsHeader {
             bad(format!("the safetensors file is only {file_len} bytes, too short for a header; it is truncated, download or copy it again"))
         })?;
         let header_len = u64::from_le_bytes(len_bytes);
-        if header_len > MAX_HEADER || 8 + header_len > file_len {
+        if header_len > MAX_HEADER || header_len.saturating_add(8) > file_len {
             return Err(bad(format!(
                 "the safetensors header claims {header_len} bytes but the file has {file_len}; the file is truncated or not safetensors, download or copy it again"
             )));

@@ -2,10 +2,11 @@
 //! expanded fields a domain expert needs to choose (size, licence, gated, last change), and the
 //! "supported" badge from each model's config architectures.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::client::HubClient;
 use crate::support::{support_of, Support};
+use crate::wire::{parse_model_list, ApiModel, ApiSafetensors};
 use crate::{HubError, Result};
 
 /// The tasks Tunesmith trains for, as hub pipeline tags.
@@ -57,47 +58,6 @@ pub struct ModelSummary {
     pub support: Support,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawModel {
-    #[serde(alias = "modelId")]
-    id: String,
-    #[serde(default, rename = "pipeline_tag")]
-    pipeline_tag: Option<String>,
-    #[serde(default)]
-    downloads: Option<u64>,
-    #[serde(default)]
-    likes: Option<u64>,
-    #[serde(default)]
-    last_modified: Option<String>,
-    #[serde(default)]
-    gated: Option<serde_json::Value>,
-    #[serde(default)]
-    safetensors: Option<RawSafetensors>,
-    #[serde(default)]
-    config: Option<RawConfig>,
-    #[serde(default)]
-    card_data: Option<serde_json::Value>,
-    #[serde(default)]
-    tags: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RawSafetensors {
-    #[serde(default)]
-    parameters: std::collections::BTreeMap<String, u64>,
-    #[serde(default)]
-    total: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RawConfig {
-    #[serde(default)]
-    architectures: Vec<String>,
-    #[serde(default)]
-    model_type: Option<String>,
-}
-
 /// Bytes per parameter of a safetensors dtype name.
 pub fn dtype_bytes(dtype: &str) -> Option<u64> {
     Some(match dtype.to_ascii_uppercase().as_str() {
@@ -109,34 +69,17 @@ pub fn dtype_bytes(dtype: &str) -> Option<u64> {
     })
 }
 
-impl From<RawModel> for ModelSummary {
-    fn from(r: RawModel) -> Self {
-        let parameters = r
-            .safetensors
-            .as_ref()
-            .and_then(|s| s.total.or_else(|| Some(s.parameters.values().sum())));
+impl ModelSummary {
+    /// The summary of a model the hub described; `None` when the answer names no model id.
+    pub fn from_api(r: &ApiModel) -> Option<Self> {
+        let id = r.repo_id()?.to_string();
+        let parameters = r.safetensors.as_ref().map(ApiSafetensors::parameters);
         let download_bytes = r.safetensors.as_ref().and_then(|s| {
             s.parameters
                 .iter()
-                .map(|(dtype, n)| dtype_bytes(dtype).map(|b| b * n))
-                .sum::<Option<u64>>()
+                .map(|(dtype, n)| dtype_bytes(dtype).and_then(|b| b.checked_mul(*n)))
+                .try_fold(0u64, |a, b| a.checked_add(b?))
         });
-        let license = r
-            .card_data
-            .as_ref()
-            .and_then(|c| c.get("license"))
-            .and_then(|l| l.as_str().map(str::to_string))
-            .or_else(|| {
-                r.tags
-                    .iter()
-                    .find_map(|t| t.strip_prefix("license:").map(str::to_string))
-            });
-        // `gated` is `false`, or the approval mode `"auto"` / `"manual"`.
-        let gated = match &r.gated {
-            Some(serde_json::Value::Bool(b)) => *b,
-            Some(serde_json::Value::String(_)) => true,
-            _ => false,
-        };
         let mut support = match &r.config {
             Some(c) => support_of(&c.architectures, c.model_type.as_deref()),
             None => Support {
@@ -158,18 +101,23 @@ impl From<RawModel> for ModelSummary {
                 );
             }
         }
-        ModelSummary {
-            id: r.id,
-            task: r.pipeline_tag,
+        if r.disabled == Some(true) {
+            support.supported = false;
+            support.reason =
+                Some("the hub has disabled this repository: its files cannot be downloaded".into());
+        }
+        Some(ModelSummary {
+            id,
+            task: r.pipeline_tag.clone(),
             parameters,
             download_bytes,
-            license,
-            gated,
+            license: r.license(),
+            gated: r.gated.is_gated(),
             downloads: r.downloads,
             likes: r.likes,
-            last_modified: r.last_modified,
+            last_modified: r.last_modified.clone(),
             support,
-        }
+        })
     }
 }
 
@@ -202,11 +150,10 @@ impl HubClient {
         let url = format!("{}/api/models", self.endpoint());
         let req = self.get(&url).query(&query_pairs);
         let resp = self.send(req, "search", "the model search")?;
-        let raw: Vec<RawModel> = resp.json().map_err(|e| HubError::BadResponse {
-            url,
-            reason: e.to_string(),
-        })?;
-        Ok(raw.into_iter().map(ModelSummary::from).collect())
+        let body = crate::client::read_body(resp, &url, crate::client::MAX_JSON_BYTES)?;
+        let models =
+            parse_model_list(&body).map_err(|reason| HubError::BadResponse { url, reason })?;
+        Ok(models.iter().filter_map(ModelSummary::from_api).collect())
     }
 }
 
@@ -216,13 +163,13 @@ mod tests {
 
     #[test]
     fn a_search_result_reads_size_licence_gating_and_support() {
-        let raw: RawModel = serde_json::from_str(
-            r#"{"id":"meta-llama/Llama-3.2-1B","pipeline_tag":"text-generation","downloads":5,"gated":"manual",
+        let raw = crate::wire::parse_model(
+            br#"{"id":"meta-llama/Llama-3.2-1B","pipeline_tag":"text-generation","downloads":5,"gated":"manual",
                 "safetensors":{"parameters":{"BF16":1000},"total":1000},"config":{"architectures":["LlamaForCausalLM"],"model_type":"llama"},
                 "cardData":{"license":"llama3.2"},"tags":["license:other"],"lastModified":"2024-10-01T00:00:00.000Z"}"#,
         )
         .unwrap();
-        let m = ModelSummary::from(raw);
+        let m = ModelSummary::from_api(&raw).unwrap();
         assert!(m.gated);
         assert_eq!(m.parameters, Some(1000));
         assert_eq!(m.download_bytes, Some(2000));
@@ -232,10 +179,11 @@ mod tests {
 
     #[test]
     fn a_supported_architecture_with_only_pickle_weights_is_greyed_with_the_reason() {
-        let raw: RawModel =
-            serde_json::from_str(r#"{"id":"o/old-bert","gated":false,"config":{"architectures":["BertModel"]},"tags":[]}"#)
-                .unwrap();
-        let m = ModelSummary::from(raw);
+        let raw = crate::wire::parse_model(
+            br#"{"id":"o/old-bert","gated":false,"config":{"architectures":["BertModel"]},"tags":[]}"#,
+        )
+        .unwrap();
+        let m = ModelSummary::from_api(&raw).unwrap();
         assert!(!m.support.supported);
         assert!(m.support.reason.unwrap().contains("pickle"));
         assert!(!m.gated);
