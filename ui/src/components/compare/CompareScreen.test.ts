@@ -261,6 +261,30 @@ describe("the Chat & Compare screen", () => {
     expect($('[data-configuration="base_rag"] [data-metric="token_f1"]')?.classList.contains("cmp-best")).toBe(true);
   });
 
+  it("shows the question set's overall progress as answers of all answers, with the time left", async () => {
+    let finish: (v: unknown) => void = () => {};
+    mockApp({
+      compare_questions: (args) => {
+        const channel = args.onEvent as Channel<unknown>;
+        channel.onmessage({ event: "loading", configuration: "base" });
+        channel.onmessage({ event: "answered", configuration: "base", question: 1, of: 10 });
+        channel.onmessage({ event: "answered", configuration: "base", question: 2, of: 10 });
+        return new Promise((resolve) => (finish = resolve));
+      },
+    });
+    let t = 0;
+    const session = open(new CompareSession(undefined, () => (t += 10_000)));
+    await eventually(() => expect(session.lists).toBe("ready"));
+    choose("#cmp-run-select", "run-gen-1");
+    choose("#cmp-index-select", "clinic-docs");
+    type("[data-questions-file]", "/data/questions.csv");
+    click("[data-action=compare]");
+    // Four configurations (base and fine-tuned, each with and without documents) for 10 questions.
+    await eventually(() => expect(text("[data-compare-overall]")).toMatch(/^2 of 40 answers · about \d+ min left$/));
+    finish(compareReport());
+    await eventually(() => expect(session.comparing).toBe(false));
+  });
+
   it("offers a predict box with label bars for a classification run", async () => {
     let asked: unknown = null;
     mockApp({

@@ -5,6 +5,7 @@ import {
   compareFraction,
   configurationsFor,
   initialProgress,
+  overallProgressText,
   scoreRows,
   verdictView,
 } from "./questions";
@@ -82,5 +83,15 @@ describe("a question-set comparison", () => {
     const v = verdictView(single);
     expect([v.margin, v.winner, v.tooClose]).toEqual([null, null, false]);
     expect(scoreRows(single)[0].winner).toBe(false);
+  });
+
+  it("says the overall progress as answers of all answers, with the time left", () => {
+    let p = initialProgress(4, 0);
+    expect(overallProgressText(p)).toBe("Starting…");
+    p = applyCompareProgress(p, { event: "loading", configuration: "base" }, 5_000);
+    p = applyCompareProgress(p, { event: "answered", configuration: "base", question: 1, of: 10 }, 15_000);
+    p = applyCompareProgress(p, { event: "answered", configuration: "base", question: 2, of: 10 }, 30_000);
+    // 2 of 40 in 30 s: 15 s an answer, 38 to go, about 10 min.
+    expect(overallProgressText(p)).toBe("2 of 40 answers · about 10 min left");
   });
 });

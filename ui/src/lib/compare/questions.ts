@@ -25,17 +25,22 @@ export type CompareProgressState = {
   configurations: number;
   /** What is happening now, in words. */
   text: string;
+  /** When the comparison started (ms, the window's clock), for the time left. */
+  startedAt: number | null;
+  /** When the latest answer came (ms). */
+  lastAnswerAt: number | null;
 };
 
 /** Before the first event. */
-export function initialProgress(configurations: number): CompareProgressState {
-  return { answered: 0, questions: null, configurations, text: "Reading the questions…" };
+export function initialProgress(configurations: number, now: number | null = null): CompareProgressState {
+  return { answered: 0, questions: null, configurations, text: "Reading the questions…", startedAt: now, lastAnswerAt: null };
 }
 
 /** The progress after `event`. */
 export function applyCompareProgress(
   state: CompareProgressState,
   event: CompareProgress,
+  now: number | null = null,
 ): CompareProgressState {
   const name = columnInfo(event.configuration).short;
   if (event.event === "loading") {
@@ -45,6 +50,7 @@ export function applyCompareProgress(
     ...state,
     answered: state.answered + 1,
     questions: event.of,
+    lastAnswerAt: now ?? state.lastAnswerAt,
     text: `${capitalised(name)}: question ${event.question} of ${event.of} answered.`,
   };
 }
@@ -53,6 +59,29 @@ export function applyCompareProgress(
 export function compareFraction(state: CompareProgressState): number | null {
   if (state.questions === null || state.questions === 0 || state.configurations === 0) return null;
   return Math.min(1, state.answered / (state.questions * state.configurations));
+}
+
+/**
+ * The whole comparison in one line: "7 of 40 answers · about 3 min left". The time left is the
+ * average time per answer so far (model loading included, as it recurs for each model) times the
+ * answers to go; it is left out until the first answer.
+ */
+export function overallProgressText(state: CompareProgressState): string {
+  if (state.questions === null) return "Starting…";
+  const total = state.questions * state.configurations;
+  const head = `${state.answered} of ${total} answers`;
+  if (state.startedAt === null || state.lastAnswerAt === null || state.answered === 0 || state.answered >= total) return head;
+  const perAnswer = (state.lastAnswerAt - state.startedAt) / 1000 / state.answered;
+  return `${head} · about ${formatTimeLeft(perAnswer * (total - state.answered))} left`;
+}
+
+/** A time left: "under a minute", "about 3 min", "1 h 05 min". */
+function formatTimeLeft(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "an unknown time";
+  if (seconds < 60) return `${Math.max(5, Math.round(seconds / 5) * 5)} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
 }
 
 function capitalised(s: string): string {

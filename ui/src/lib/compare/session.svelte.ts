@@ -338,7 +338,7 @@ export class CompareSession {
     this.compareJob = job;
     this.comparing = true;
     this.compareReport = null;
-    this.compareProgress = initialProgress(this.compareConfigurations.length);
+    this.compareProgress = initialProgress(this.compareConfigurations.length, this.clock());
     try {
       this.compareReport = await this.backend.compareQuestions(
         job,
@@ -352,7 +352,7 @@ export class CompareSession {
         },
         (event) => {
           if (this.compareProgress) {
-            this.compareProgress = applyCompareProgress(this.compareProgress, event);
+            this.compareProgress = applyCompareProgress(this.compareProgress, event, this.clock());
           }
         },
       );
