@@ -7,8 +7,8 @@
 // Screenshots: tests/e2e/output/fine-tune/.
 //
 // Nothing reaches the network: the harness gives the app an empty HF_HOME and HF_HUB_OFFLINE=1. The
-// document index embeds with all-MiniLM-L6-v2 (the folder scripts/fetch-models writes, typed into
-// the index settings) when it is there, and is keyword-only ("none") when it is not.
+// document index embeds with all-MiniLM-L6-v2 (the folder scripts/fetch-models writes, typed in as
+// "another model" next to the Build button) when it is there, and is keyword-only when it is not.
 //
 // The generator is tests/fixtures/tiny-llama with its context raised from 128 to 4096 positions
 // (a copy made here; RoPE has no position table, so only the limit changes): with a byte-level
@@ -341,20 +341,24 @@ step("Train: LoRA on the generator, chosen through Models and Data, streams and 
 
 step("Evaluate: the classifier's scores sit next to the base model's, and the generator's perplexity", async () => {
   await app.clickNav("evaluate");
-  const features = await optionValue("#eval-run", "features");
+  const features = await optionValue("#eval-run", "Feature extraction");
   await app.select("#eval-run", features);
   runs.features = features;
   await app.click('[data-action="evaluate"]');
   await app.find("[data-eval-metrics]", JOB_MS);
-  for (const model of ["base", "fine_tuned"]) {
+  // Feature extraction is measured against the honest baselines (its "base" is the same model).
+  for (const model of ["majority", "bag_of_words", "fine_tuned"]) {
     const score = await app.text(`[data-metric="accuracy"] [data-model="${model}"]`);
     assert.match(score, /\d/, `${model} accuracy shows a number, saw "${score}"`);
   }
+  const verdict = await app.text("[data-eval-headline]");
+  assert.match(verdict, /^Your model \d+\.\d %, a simple word-count model \d+\.\d %, always guessing “\w+” \d+\.\d %/);
+  assert.doesNotMatch(verdict, /made no difference/);
   await app.find("[data-confusion-matrix] [data-cell]");
   await scrollTo("[data-eval-metrics]");
   await app.screenshot("evaluate-classifier");
 
-  const lora = await optionValue("#eval-run", "lora");
+  const lora = await optionValue("#eval-run", "LoRA");
   runs.lora = lora;
   await app.select("#eval-run", lora);
   await app.click('[data-action="evaluate"]');
@@ -377,10 +381,18 @@ step("Chat & Compare: with a document index, one question is answered in all fou
   await app.select("#cmp-run-select", runs.lora);
   await type("#cmp-doc-paths", DOCUMENTS);
   await type("#cmp-index-name", "clinic");
-  await app.click('[data-section="documents"] details summary');
-  const embedder = fs.existsSync(path.join(MINILM, "model.safetensors")) ? MINILM : "none";
-  if (embedder === "none") t.diagnostic(`no ${MINILM} (scripts/fetch-models): the index is keyword-only`);
-  await type("#cmp-embed-model", embedder);
+  // The ways to find passages sit next to the button: the encoder imported on Models (tiny-bert)
+  // is offered as a model on this computer, and keyword search needs none.
+  const choices = await app.texts("#cmp-embed-choice option");
+  assert.ok(choices.some((c) => /on this computer/.test(c)), `a local embedding model is offered: ${JSON.stringify(choices)}`);
+  assert.ok(choices.includes("By keywords only (no model needed)"), JSON.stringify(choices));
+  if (fs.existsSync(path.join(MINILM, "model.safetensors"))) {
+    await app.select("#cmp-embed-choice", "other");
+    await type("#cmp-embed-model", MINILM);
+  } else {
+    t.diagnostic(`no ${MINILM} (scripts/fetch-models): the index is keyword-only`);
+    await app.select("#cmp-embed-choice", "keywords");
+  }
   await app.click('[data-action="index"]');
   const report = await app.waitForText("[data-ingest-report]", /\d/, JOB_MS);
   assert.match(report, /^13 documents, \d+ passages in the index\. 13 added\./, `all 13 sample documents indexed: ${report}`);

@@ -244,6 +244,43 @@ describe("the Chat & Compare screen", () => {
     expect(($("#cmp-index-select") as HTMLSelectElement).value).toBe("docs");
   });
 
+  it("offers the embedding models on this computer and keyword search next to the button, and shows a failure there", async () => {
+    const requests: Record<string, unknown>[] = [];
+    mockApp({
+      models_list: () => ({
+        cache_dir: "/c",
+        offline: true,
+        models: [model(), model({ id: "local/all-MiniLM-L6-v2", path: "/models/all-MiniLM-L6-v2", family: "encoder", architecture: "BertModel" })],
+      }),
+      rag_index: (args) => {
+        requests.push(args.request as Record<string, unknown>);
+        throw { code: "network", message: "the hub cannot be reached (offline)" };
+      },
+    });
+    const session = open();
+    await eventually(() => expect(session.lists).toBe("ready"));
+    flushSync();
+    const options = [...document.querySelectorAll<HTMLOptionElement>("#cmp-embed-choice option")].map((o) => o.textContent);
+    expect(options[0]).toBe("By meaning, with all-MiniLM-L6-v2 (on this computer)");
+    expect(options).toContain("By keywords only (no model needed)");
+    expect(($("#cmp-embed-choice") as HTMLSelectElement).value).toBe("model:/models/all-MiniLM-L6-v2");
+    type("[data-doc-paths]", "/docs");
+    type("[data-index-name]", "docs");
+    click("[data-action=index]");
+    await eventually(() => expect(session.indexing).toBe(false));
+    expect(requests[0].embed_model).toBe("/models/all-MiniLM-L6-v2");
+    choose("#cmp-embed-choice", "keywords");
+    click("[data-action=index]");
+    await eventually(() => expect(requests).toHaveLength(2));
+    expect(requests[1].embed_model).toBe("none");
+    await eventually(() => expect(session.indexing).toBe(false));
+    flushSync();
+    // The failure is shown in the documents panel, next to the button, not as a banner at the top.
+    const error = $('[data-section="documents"] [data-index-error]');
+    expect(error?.textContent).toContain("the hub cannot be reached");
+    expect($("[data-banner]")).toBeNull();
+  });
+
   it("compares over a question set and shows the table and the verdict with its margin", async () => {
     mockApp({ compare_questions: () => compareReport() });
     const session = open();

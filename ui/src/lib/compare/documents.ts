@@ -3,7 +3,8 @@
 // document that was too large, unreadable or empty is shown, never hidden).
 
 import { fileName, formatBytes, plural } from "./format";
-import type { FileReport, IndexEntry, IngestProgress, IngestReport, Problem } from "./types";
+import { displayName } from "../history/labels";
+import type { FileReport, IndexEntry, IngestProgress, IngestReport, ModelRecord, Problem } from "./types";
 
 /** Why `name` cannot name an index (the rules of `rag::index_path`), or `null` when it can. */
 export function indexNameProblem(name: string): string | null {
@@ -148,4 +149,43 @@ function capitalise(s: string): string {
 export function indexLabel(entry: IndexEntry): string {
   const kind = entry.settings && entry.settings.embed_model === null ? ", keywords only" : "";
   return `${entry.name}: ${plural(entry.documents, "document")}, ${plural(entry.chunks, "passage")}${kind}`;
+}
+
+/** One way for an index to find passages, as the choice next to the Build button offers it. */
+export interface EmbedChoice {
+  /** `model:<folder>`, `keywords`, `default` or `other`. */
+  value: string;
+  label: string;
+  /** The model's folder, for the tooltip. */
+  title?: string;
+}
+
+/** The default embedding model, downloaded from the hub the first time. */
+export const DEFAULT_EMBEDDER = "all-MiniLM-L6-v2";
+
+/**
+ * The ways to find passages, the first the default: by meaning with each encoder model already on
+ * this computer (works offline), by meaning with the default model (a download the first time), by
+ * keywords only (no model at all), or with another model typed in.
+ */
+export function embedChoices(localEncoders: ModelRecord[]): EmbedChoice[] {
+  const local = localEncoders.map((m) => ({
+    value: `model:${m.path}`,
+    label: `By meaning, with ${displayName(m.id)} (on this computer)`,
+    title: m.path,
+  }));
+  return [
+    ...local,
+    { value: "default", label: `By meaning, with ${DEFAULT_EMBEDDER} (downloaded once; needs the internet)` },
+    { value: "keywords", label: "By keywords only (no model needed)" },
+    { value: "other", label: "By meaning, with another model…" },
+  ];
+}
+
+/** The `embed_model` of the indexing request for `choice` (`typed` for "another model"). */
+export function embedModelFor(choice: string, typed: string): string | null {
+  if (choice.startsWith("model:")) return choice.slice("model:".length);
+  if (choice === "keywords") return "none";
+  if (choice === "other") return typed.trim() === "" ? null : typed.trim();
+  return null;
 }

@@ -31,7 +31,7 @@ import {
   type Choices,
   type ColumnPlan,
 } from "./columns";
-import { indexNameProblem, parsePaths, suggestIndexName } from "./documents";
+import { embedChoices, embedModelFor, indexNameProblem, parsePaths, suggestIndexName, type EmbedChoice } from "./documents";
 import { predictTextProblem } from "./predict";
 import {
   applyCompareProgress,
@@ -84,8 +84,15 @@ export class CompareSession {
   // Documents.
   indexName = $state("");
   pathsText = $state("");
-  /** The embedding model for a new index: "" for the app's default, a hub id, a folder, or "none". */
+  /** The embedding model typed for "another model": a hub id or a folder ("none": keywords only). */
   embedModel = $state("");
+  /**
+   * How the index finds passages, as chosen next to the button (see `embedChoices`); `null` until
+   * the user chooses: then a model already on this computer, else the default download.
+   */
+  embedChoice = $state<string | null>(null);
+  /** Why the last indexing failed, shown next to the button that started it. */
+  indexError = $state<Banner | null>(null);
   indexing = $state(false);
   ingestProgress = $state<IngestProgress | null>(null);
   ingestReport = $state<IngestReport | null>(null);
@@ -150,6 +157,28 @@ export class CompareSession {
   /** Decoder models (the ones that can answer in words), for the base-model picker. */
   get chatModels(): ModelRecord[] {
     return this.models.filter((m) => m.family !== "encoder");
+  }
+
+  /** Encoder models on this computer, which can embed passages without a download. */
+  get embeddingModels(): ModelRecord[] {
+    return this.models.filter((m) => m.family === "encoder" && m.supported);
+  }
+
+  /** The ways an index can find passages, first the ones that work offline. */
+  get embedChoices(): EmbedChoice[] {
+    return embedChoices(this.embeddingModels);
+  }
+
+  /** The choice in force: the user's, else the first local model, else the default download. */
+  get embedChoiceInForce(): string {
+    const choices = this.embedChoices;
+    if (this.embedChoice !== null && choices.some((c) => c.value === this.embedChoice)) return this.embedChoice;
+    return choices[0].value;
+  }
+
+  /** What `rag_index` gets as `embed_model` for the choice in force. */
+  get embedModelRequest(): string | null {
+    return embedModelFor(this.embedChoiceInForce, this.embedModel);
   }
 
   /** Loads the lists the pickers offer. Each failure is a banner; the others still load. */
@@ -288,13 +317,14 @@ export class CompareSession {
     this.indexing = true;
     this.ingestProgress = null;
     this.ingestReport = null;
+    this.indexError = null;
     try {
       this.ingestReport = await this.backend.ragIndex(
         job,
         {
           name,
           paths: parsePaths(this.pathsText),
-          embed_model: this.embedModel.trim() === "" ? null : this.embedModel.trim(),
+          embed_model: this.embedModelRequest,
           chunk_tokens: null,
           overlap_tokens: null,
         },
@@ -307,7 +337,8 @@ export class CompareSession {
       }
       this.index = name;
     } catch (e) {
-      this.report(`Could not build the index "${name}"`, e);
+      // Shown in the documents panel, next to the choices and the button that caused it.
+      this.indexError = bannerFor(`Could not build the index "${name}"`, e);
     } finally {
       this.indexing = false;
     }

@@ -195,7 +195,7 @@ describe("the compare session", () => {
     expect(session.indexing).toBe(false);
   });
 
-  it("sends the embedding model typed, or none for the app's default", async () => {
+  it("sends the embedding model chosen: the default, keywords only, or one typed in", async () => {
     const sent: (string | null | undefined)[] = [];
     const { session } = await readySession({
       ragIndex: async (_job, request) => {
@@ -205,12 +205,15 @@ describe("the compare session", () => {
     });
     session.addPaths(["/docs"]);
     await session.buildIndex();
-    session.embedModel = " none ";
+    session.embedChoice = "keywords";
     await session.buildIndex();
-    expect(sent).toEqual([null, "none"]);
+    session.embedChoice = "other";
+    session.embedModel = " /models/minilm ";
+    await session.buildIndex();
+    expect(sent).toEqual([null, "none", "/models/minilm"]);
   });
 
-  it("reports a failed indexing as a banner naming the index", async () => {
+  it("reports a failed indexing next to the documents, naming the index", async () => {
     const { session } = await readySession({
       ragIndex: async () => {
         throw new ApiError({ code: "rag", message: "the embedding model is not in the cache" });
@@ -218,10 +221,11 @@ describe("the compare session", () => {
     });
     session.addPaths(["/docs"]);
     await session.buildIndex();
-    expect(session.banners.at(-1)).toMatchObject({
+    expect(session.indexError).toMatchObject({
       title: 'Could not build the index "docs"',
       message: "the embedding model is not in the cache",
     });
+    expect(session.banners).toEqual([]);
   });
 
   it("compares a question set with every configuration and keeps the report", async () => {
