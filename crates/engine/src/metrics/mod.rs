@@ -1,6 +1,7 @@
 //! Evaluation metrics: classification (accuracy, P/R/F1, confusion, worst examples), generation
 //! (loss, perplexity) and answer text (exact match, token F1, ROUGE-L, BLEU).
 
+pub mod baseline;
 pub mod classification;
 pub mod generation;
 pub mod text;
