@@ -82,6 +82,8 @@ describe("App", () => {
       document.querySelector<HTMLButtonElement>(`[data-nav="${screen.id}"]`)?.click();
       flushSync();
       await eventually(() => expect(document.querySelector("main [data-empty-state]")).not.toBeNull());
+      // The empty state's picture is a tray, not a dashed ring that reads as a loading spinner.
+      expect(document.querySelector("main [data-empty-state] [data-empty-icon=tray]")).not.toBeNull();
       expect(document.querySelectorAll("main table").length).toBe(0);
     }
   });

@@ -183,6 +183,14 @@ describe("Data screen", () => {
     expect($('[data-next-step="train"]')?.textContent).toContain("Next: train");
   });
 
+  it("gives the text column of the preview room, and cuts other columns sooner", async () => {
+    app = mount(Data, { target: document.body });
+    await load("/data/reviews.csv");
+    const cells = [...document.querySelectorAll<HTMLElement>('[data-preview-row="0"] .cell')];
+    // Columns: text (the text to learn from), label, note (not used).
+    expect(cells.map((c) => c.classList.contains("wide"))).toEqual([true, false, false]);
+  });
+
   it("keeps the fixes in the selection with the file they were chosen for, also after Use this dataset", async () => {
     app = mount(Data, { target: document.body });
     await load("/data/reviews.csv");

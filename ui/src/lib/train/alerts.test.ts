@@ -78,4 +78,13 @@ describe("alerts", () => {
     expect(chanceAccuracy({ a: 4 })).toBeNull();
     expect(chanceAccuracy(undefined)).toBeNull();
   });
+
+  it("says which rows a generation run's perplexity is measured on", () => {
+    const run = replay(runEvents("r", 4, 2));
+    const m = { ...run, metricName: "perplexity" };
+    const ended = applyEvent(m, { run_id: "r", event: "finished", metrics: { perplexity: 18.3 }, steps: 4, best_step: 2, stopped_early: false });
+    const message = alertsFor(ended).find((a) => a.id === "finished")?.message ?? "";
+    expect(message).toContain("Perplexity on the validation rows: 18.3");
+    expect(message).toContain("test rows");
+  });
 });

@@ -129,7 +129,10 @@ export function alertsFor(m: ChartModel, context: AlertContext = {}): Alert[] {
       });
     const metricName = m.metricName;
     const value = metricName !== null ? m.finished.metrics[metricName] : undefined;
-    const score = typeof value === "number" ? ` ${metricLabel(metricName)} on the validation rows: ${formatMetric(metricName, value)}.` : "";
+    const score =
+      typeof value === "number"
+        ? ` ${metricLabel(metricName)} on the validation rows: ${formatMetric(metricName, value)}${metricName === "perplexity" ? " (the Evaluate screen measures it on the test rows, which training never saw, so its number differs)" : ""}.`
+        : "";
     if (m.finished.stoppedEarly)
       out.push({
         id: "stopped_early",

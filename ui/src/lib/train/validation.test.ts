@@ -45,6 +45,10 @@ describe("validate", () => {
     expect(issuesFor(validate(form({}, { epochs: 8 }), { ...ctx, rows: 100_000 }), "epochs")[0].message).toContain("2 to 3");
     expect(issuesFor(validate(form({}, { epochs: 3 }), { ...ctx, rows: 100_000 }), "epochs")).toEqual([]);
     expect(issuesFor(validate(form({}, { epochs: 0 }), ctx), "epochs")[0].level).toBe("error");
+    // One epoch is "1 epoch", not "1 epochs".
+    const one = issuesFor(validate(form({}, { epochs: 1 }), { ...ctx, rows: 500 }), "epochs")[0].message;
+    expect(one).toContain("1 epoch ");
+    expect(one).not.toContain("1 epochs");
   });
 
   it("turns the epochs warning into a note under the Quick look preset, which is short on purpose", () => {

@@ -173,7 +173,7 @@ function paramIssues(p: Hyperparameters, ctx: Context): Issue[] {
 
   if (p.epochs === null || !isInt(p.epochs) || p.epochs < 1) err("epochs", "Epochs must be a whole number, 1 or more.");
   else if (p.epochs > 1000) err("epochs", "More than 1000 epochs would run for days and overfit; choose fewer.");
-  else outside("epochs", p.epochs, `${p.epochs} epochs`, ctx.preset === "quick" ? "note" : "warning");
+  else outside("epochs", p.epochs, `${p.epochs} ${p.epochs === 1 ? "epoch" : "epochs"}`, ctx.preset === "quick" ? "note" : "warning");
 
   if (p.lr === null || !Number.isFinite(p.lr) || p.lr <= 0) err("lr", "The learning rate must be a number above 0, e.g. 2e-4.");
   else if (p.lr >= 1) err("lr", "A learning rate of 1 or more makes the loss explode; use something like 2e-4.");
@@ -240,7 +240,7 @@ export function validate(form: TrainForm, ctx: Omit<Context, "task" | "method" |
     issues.push({
       field: "data",
       level: "warning",
-      message: `Only ${rows} rows are left for training; a model learns little from so few. Aim for a few hundred examples.`,
+      message: `Only ${rows} ${rows === 1 ? "row is" : "rows are"} left for training; a model learns little from so few. Aim for a few hundred examples.`,
     });
   return issues.concat(paramIssues(form.params, full));
 }
