@@ -296,6 +296,8 @@ describe("the Chat & Compare screen", () => {
     expect(rows.map((r) => r.dataset.configuration)).toEqual(["base", "fine_tuned", "base_rag", "fine_tuned_rag"]);
     expect(text('[data-configuration="base_rag"] [data-metric="token_f1"]')).toBe("0.51");
     expect($('[data-configuration="base_rag"] [data-metric="token_f1"]')?.classList.contains("cmp-best")).toBe(true);
+    // The saved report is named for a person; its path is on hover.
+    expect(text("[data-compare-saved]")).not.toContain("/home/runs");
   });
 
   it("shows the question set's overall progress as answers of all answers, with the time left", async () => {

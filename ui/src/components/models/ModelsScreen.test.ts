@@ -80,6 +80,19 @@ describe("Models screen", () => {
     expect($("[data-in-use]")).not.toBeNull();
   });
 
+  it("names an imported GGUF model by its file, with the path on hover, not gguf/ or a path", async () => {
+    const gguf = "/home/ada/models/SmolLM2-135M-Instruct-Q4_1.gguf";
+    const imported = { ...list.models[0], id: "gguf/SmolLM2-135M-Instruct-Q4_1.gguf", source: "gguf" as const, path: gguf, family: "decoder" as const };
+    mockIPC((cmd) => (cmd === "models_list" ? { ...list, models: [imported] } : []));
+    app = mount(Models, { target: document.body });
+    await eventually(() => expect($("[data-model-name]")).not.toBeNull());
+    expect(text("[data-model-name]")).toBe("SmolLM2-135M-Instruct-Q4_1.gguf");
+    expect($("[data-model-name]")?.getAttribute("title")).toBe("gguf/SmolLM2-135M-Instruct-Q4_1.gguf");
+    $('[data-model-row] [data-action="use-model"]')?.click();
+    flushSync();
+    expect(text("[data-selected-model]")).toBe("SmolLM2-135M-Instruct-Q4_1.gguf");
+  });
+
   it("shows an unreachable hub as a banner and keeps the local models", async () => {
     mockIPC((cmd) => {
       if (cmd === "models_list") return list;

@@ -1,6 +1,6 @@
 // Names and labels the History screens show instead of paths, registry ids and dotted keys.
 import { describe, expect, it } from "vitest";
-import { displayName, isMainSetting, methodName, metricRowLabel, settingLabel } from "./labels";
+import { displayName, isMainSetting, methodName, metricRowLabel, savedFileLabel, settingLabel } from "./labels";
 
 describe("history labels", () => {
   it("names a model or file by its name, not its path or registry prefix", () => {
@@ -37,5 +37,11 @@ describe("history labels", () => {
     expect(methodName("features")).toBe("Feature extraction");
     expect(methodName("lora")).toBe("LoRA");
     expect(methodName("something-new")).toBe("something-new");
+  });
+
+  it("names a saved comparison by its date, not its internal number", () => {
+    const label = savedFileLabel(`/home/ada/.local/share/tunesmith/runs/r1/compare-${Date.UTC(2026, 11, 4, 17, 5)}.json`);
+    expect(label).toMatch(/^the comparison of 4 Dec 2026, \d\d:05$/);
+    expect(savedFileLabel("/x/notes.txt")).toBe("notes.txt");
   });
 });

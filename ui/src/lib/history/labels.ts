@@ -4,6 +4,7 @@
 // part ("Accuracy, fine-tuned model, test rows"). Pure; the History screens use them.
 
 import { methodInfo } from "../train/methods";
+import { formatWhen } from "./format";
 import type { Method } from "../train/types";
 
 /** Prefixes the model registry puts on imports (`gguf/...`, `local/...`). */
@@ -30,6 +31,16 @@ export function displayName(ref: string): string {
   // A hub id (`owner/name`) is the model's name as the hub and the user know it.
   if (!isPath(bare)) return bare;
   return parts.at(-1) ?? bare;
+}
+
+/**
+ * A file the app wrote, named for a person: a saved comparison (`compare-<ms>.json`) as "the
+ * comparison of 4 Dec 2026, 17:05"; any other file by its name.
+ */
+export function savedFileLabel(path: string): string {
+  const name = displayName(path);
+  const stamp = name.match(/^compare-(\d{10,})\.json$/);
+  return stamp ? `the comparison of ${formatWhen(Number(stamp[1]))}` : name;
 }
 
 /** A method in words (`LoRA`, `Feature extraction`); an unknown one as recorded. */
