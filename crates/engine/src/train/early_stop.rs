@@ -1,5 +1,6 @@
 //! Early stopping: watch one validation metric, remember the best value, and stop after `patience`
-//! evaluations without improvement.
+//! evaluations without improvement. Evaluations before `min_steps` are reported but neither kept as
+//! the best nor counted against patience (a small set's facts are not learned yet then).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,10 @@ pub struct EarlyStopping {
     pub patience: Option<usize>,
     /// Improvements smaller than this do not count.
     pub min_delta: f64,
+    /// Evaluations before this optimiser step neither become the best nor count against
+    /// patience: the run cannot stop, or keep weights from, before it.
+    #[serde(default)]
+    pub min_steps: usize,
 }
 
 impl Default for EarlyStopping {
@@ -26,6 +31,7 @@ impl Default for EarlyStopping {
             higher_is_better: false,
             patience: Some(3),
             min_delta: 0.0,
+            min_steps: 0,
         }
     }
 }
@@ -54,6 +60,12 @@ impl EarlyStopping {
     /// Updates `record` with the metrics of an evaluation at `step`. A missing or non-finite metric
     /// never counts as an improvement.
     pub fn observe(&self, record: &mut Record, metrics: &Metrics, step: usize) -> Verdict {
+        if step < self.min_steps {
+            return Verdict {
+                improved: false,
+                stop: false,
+            };
+        }
         let value = metrics.get(&self.metric).copied().filter(|v| v.is_finite());
         let improved = match (value, record.best) {
             (None, _) => false,
@@ -108,6 +120,7 @@ mod tests {
             higher_is_better: true,
             patience: None,
             min_delta: 0.0,
+            min_steps: 0,
         };
         let mut r = Record::default();
         es.observe(&mut r, &Metrics::from([("accuracy".into(), 0.7)]), 1);
@@ -120,6 +133,24 @@ mod tests {
                 .stop,
             "no patience, no stop"
         );
+    }
+
+    #[test]
+    fn evaluations_before_the_minimum_steps_neither_count_as_best_nor_stop_the_run() {
+        let es = EarlyStopping {
+            patience: Some(1),
+            min_steps: 10,
+            ..Default::default()
+        };
+        let mut r = Record::default();
+        let early = es.observe(&mut r, &m(0.5), 4);
+        assert!(!early.improved && !early.stop);
+        let worse_early = es.observe(&mut r, &m(0.9), 8);
+        assert!(!worse_early.stop, "no stop before step 10");
+        assert_eq!(r.best, None, "nothing from before step 10 is kept");
+        assert!(es.observe(&mut r, &m(0.7), 10).improved);
+        assert!(es.observe(&mut r, &m(0.8), 12).stop);
+        assert_eq!(r.best, Some((0.7, 10)));
     }
 
     #[test]

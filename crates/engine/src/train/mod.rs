@@ -12,6 +12,7 @@ pub mod loss;
 pub mod optim;
 pub mod rng;
 pub mod schedule;
+pub mod schedule_plan;
 pub mod trainable;
 pub mod trainer;
 
@@ -22,6 +23,7 @@ pub use events::{Metrics, TrainEvent};
 pub use optim::{AdamW, AdamWConfig};
 pub use rng::Rng;
 pub use schedule::{Decay, Schedule};
+pub use schedule_plan::{plan, Overrides, PlanInput, PlanTask, SchedulePlan};
 pub use trainable::{BatchLoss, TrainTask};
 pub use trainer::{train, TrainConfig, TrainOptions, TrainOutcome, TrainStatus};
 
