@@ -216,6 +216,9 @@ export async function startApp(name, { env = {} } = {}) {
       ...env,
       DISPLAY: xvfb.display,
       TUNESMITH_HOME: home,
+      // The window's own storage (the choices the app keeps across restarts, the theme) lives in
+      // the app's data folder: one per flow, so no flow starts with another's choices.
+      XDG_DATA_HOME: path.join(outputDir, "xdg-data"),
       // Software rendering: Xvfb has no GPU, and WebKit's compositing otherwise logs EGL noise.
       WEBKIT_DISABLE_COMPOSITING_MODE: "1",
       LIBGL_ALWAYS_SOFTWARE: "1",

@@ -6,8 +6,9 @@
 // Column names use the spelling of the training request (`text_column`, ...) so they pass through
 // unchanged.
 
-import { get, writable } from "svelte/store";
+import { get } from "svelte/store";
 import type { Fixes } from "../bindings";
+import { asObject, KEYS, persisted } from "./persist";
 
 /** What the user is working with. Every field is optional: a screen fills in what it knows. */
 export interface Selection {
@@ -39,8 +40,32 @@ export interface Selection {
   runId?: string;
 }
 
-/** The one shared selection. Subscribe with `$selection` in a component. */
-export const selection = writable<Selection>({});
+/**
+ * A selection read back from storage: each field kept only when it has the right type (a value
+ * from an older version of the app, or edited by hand, is dropped rather than trusted).
+ */
+export function acceptSelection(raw: unknown): Selection | null {
+  const o = asObject(raw);
+  if (o === null) return null;
+  const out: Selection = {};
+  for (const key of ["model", "data", "text_column", "label_column", "prompt_column", "response_column", "fixesFor", "runId"] as const) {
+    if (typeof o[key] === "string") out[key] = o[key] as string;
+  }
+  if (o.task === "classify" || o.task === "generate") out.task = o.task;
+  if (Array.isArray(o.columns) && o.columns.every((c) => typeof c === "string")) out.columns = o.columns as string[];
+  if (typeof o.rows === "number" && Number.isFinite(o.rows)) out.rows = o.rows;
+  const fixes = asObject(o.fixes);
+  if (fixes !== null && Object.values(fixes).every((v) => typeof v === "boolean")) out.fixes = fixes as unknown as Fixes;
+  const counts = asObject(o.labelCounts);
+  if (counts !== null && Object.values(counts).every((v) => typeof v === "number")) out.labelCounts = counts as Record<string, number>;
+  return out;
+}
+
+/**
+ * The one shared selection. Subscribe with `$selection` in a component. Kept across restarts:
+ * after a crash the app reopens with the same model, file and columns.
+ */
+export const selection = persisted<Selection>(KEYS.selection, {}, acceptSelection);
 
 /**
  * Changes some fields of the selection and keeps the others. A field given as `undefined` is

@@ -5,6 +5,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { dataState } from "../../lib/data/state";
+import { freshChoices } from "../../lib/data/choices";
 import type { DataInspection, DataInspectRequest, InspectReport } from "../../lib/data/types";
 import { currentSelection, selection } from "../../lib/selection";
 import Data from "../../screens/Data.svelte";
@@ -100,6 +101,14 @@ async function load(path: string) {
 }
 
 describe("Data screen", () => {
+  it("reads the file again with the kept choices when it opens after a restart", async () => {
+    dataState.set({ choices: { ...freshChoices("/data/reviews.csv"), fixes: { ...freshChoices("").fixes, drop_duplicates: true } }, inspection: null });
+    app = mount(Data, { target: document.body });
+    await eventually(() => expect(requests).toHaveLength(1));
+    expect(requests[0]).toMatchObject({ file: "/data/reviews.csv", fixes: { drop_duplicates: true } });
+    await eventually(() => expect($('[data-fact="rows"]')).not.toBeNull());
+  });
+
   it("says No dataset loaded before a file is chosen", () => {
     app = mount(Data, { target: document.body });
     expect($("[data-empty-state] h2")?.textContent).toBe("No dataset loaded");

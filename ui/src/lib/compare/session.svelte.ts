@@ -9,6 +9,7 @@
 //   swallowed. Every long job can be cancelled.
 
 import { errorMessage } from "../api";
+import { asObject, browserStorage, KEYS, load, save } from "../persist";
 import { bannerFor, dismiss, type Banner } from "./errors";
 import {
   applyChatEvent,
@@ -57,6 +58,20 @@ export type ListsState = "loading" | "ready" | "failed";
 export const DEFAULT_MAX_TOKENS = 256;
 
 /** Everything on the Chat & Compare screen. */
+/** The Chat & Compare choices kept across restarts. */
+export type CompareChoices = {
+  model: string;
+  runId: string | null;
+  index: string | null;
+  questionsFile: string;
+  indexName: string;
+  pathsText: string;
+  embedChoice: string | null;
+  embedModel: string;
+  maxTokens: number;
+  system: string;
+};
+
 export class CompareSession {
   // The pickers' lists.
   lists = $state<ListsState>("loading");
@@ -179,6 +194,38 @@ export class CompareSession {
   /** What `rag_index` gets as `embed_model` for the choice in force. */
   get embedModelRequest(): string | null {
     return embedModelFor(this.embedChoiceInForce, this.embedModel);
+  }
+
+  /** The choices worth keeping across a restart (not answers or reports: those are recomputed). */
+  choicesSnapshot(): CompareChoices {
+    return {
+      model: this.model,
+      runId: this.runId,
+      index: this.index,
+      questionsFile: this.questionsFile,
+      indexName: this.indexName,
+      pathsText: this.pathsText,
+      embedChoice: this.embedChoice,
+      embedModel: this.embedModel,
+      maxTokens: this.maxTokens,
+      system: this.system,
+    };
+  }
+
+  /** Takes back the choices of `raw` (a snapshot read from storage), each only when of the right type. */
+  restoreChoices(raw: Record<string, unknown> | null): void {
+    if (raw === null) return;
+    const text = (v: unknown): v is string => typeof v === "string";
+    if (text(raw.model)) this.model = raw.model;
+    if (text(raw.runId) || raw.runId === null) this.runId = raw.runId;
+    if (text(raw.index) || raw.index === null) this.index = raw.index;
+    if (text(raw.questionsFile)) this.questionsFile = raw.questionsFile;
+    if (text(raw.indexName)) this.indexName = raw.indexName;
+    if (text(raw.pathsText)) this.pathsText = raw.pathsText;
+    if (text(raw.embedChoice) || raw.embedChoice === null) this.embedChoice = raw.embedChoice;
+    if (text(raw.embedModel)) this.embedModel = raw.embedModel;
+    if (typeof raw.maxTokens === "number" && Number.isInteger(raw.maxTokens) && raw.maxTokens > 0) this.maxTokens = raw.maxTokens;
+    if (text(raw.system)) this.system = raw.system;
   }
 
   /** Loads the lists the pickers offer. Each failure is a banner; the others still load. */
@@ -457,3 +504,8 @@ function idleAnswers(): Record<ColumnId, ColumnAnswer> {
 
 /** The one session the app's screen uses, alive for the whole app. */
 export const compareSession = new CompareSession();
+// The choices survive a restart (even one the system forced): read back now, stored on change.
+compareSession.restoreChoices(load(browserStorage(), KEYS.compare, asObject));
+$effect.root(() => {
+  $effect(() => save(browserStorage(), KEYS.compare, compareSession.choicesSnapshot()));
+});

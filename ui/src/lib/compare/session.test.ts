@@ -307,4 +307,20 @@ describe("the shared selection", () => {
     session.adoptSelection({ runId: "run-gen-1" });
     expect(session.runId).toBe("run-gen-1");
   });
+
+  it("keeps its choices across a restart: the snapshot restores into a new session", async () => {
+    const { session } = await readySession();
+    session.model = "/models/smol.gguf";
+    session.questionsFile = "/data/questions.csv";
+    session.pathsText = "/docs";
+    session.indexName = "clinic";
+    session.embedChoice = "keywords";
+    const restarted = new CompareSession();
+    restarted.restoreChoices(JSON.parse(JSON.stringify(session.choicesSnapshot())));
+    expect(restarted.choicesSnapshot()).toEqual(session.choicesSnapshot());
+    // A snapshot of another shape changes nothing.
+    const other = new CompareSession();
+    other.restoreChoices({ model: 3, maxTokens: -1 });
+    expect(other.model).toBe("");
+  });
 });

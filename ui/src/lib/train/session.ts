@@ -10,6 +10,7 @@ import { get, writable, type Readable } from "svelte/store";
 import { type TrainBackend, tauriBackend } from "./backend";
 import { applyEvent, type ChartModel, emptyChart } from "./chart";
 import { type Problem, problemFrom } from "./errors";
+import { asObject, KEYS, persisted } from "../persist";
 import { updateSelection } from "../selection";
 import { initialForm, type TrainForm } from "./settings";
 import type { RunEvent, TrainRequest, TrainSummary } from "./types";
@@ -225,8 +226,34 @@ export type TrainSession = ReturnType<typeof createTrainSession>;
 /** The app's one training session. */
 export const trainSession: TrainSession = createTrainSession(tauriBackend);
 
-/** The app's one training form (kept while other screens are shown). */
-export const trainForm = writable<TrainForm>(initialForm());
+/**
+ * A form read back from storage, on top of a fresh one: a field of the wrong type keeps its fresh
+ * value.
+ */
+export function acceptForm(raw: unknown): TrainForm | null {
+  const o = asObject(raw);
+  if (o === null) return null;
+  const out = initialForm();
+  for (const key of ["model", "data", "text_column", "label_column", "prompt_column", "response_column"] as const) {
+    if (typeof o[key] === "string") out[key] = o[key] as string;
+  }
+  if (o.task === "classify" || o.task === "generate") out.task = o.task;
+  if (o.method === "full" || o.method === "features" || o.method === "lora" || o.method === "qlora") out.method = o.method;
+  if (typeof o.methodChosen === "boolean") out.methodChosen = o.methodChosen;
+  if (o.device === "auto" || o.device === "cpu" || o.device === "cuda" || o.device === "metal") out.device = o.device;
+  if (o.preset === "quick" || o.preset === "balanced" || o.preset === "best" || o.preset === "custom") out.preset = o.preset;
+  const params = asObject(o.params);
+  if (params !== null) {
+    for (const key of Object.keys(out.params) as (keyof TrainForm["params"])[]) {
+      const v = params[key];
+      if (v === null || (typeof v === "number" && Number.isFinite(v))) out.params[key] = v;
+    }
+  }
+  return out;
+}
+
+/** The app's one training form (kept while other screens are shown, and across restarts). */
+export const trainForm = persisted<TrainForm>(KEYS.trainForm, initialForm(), acceptForm);
 
 /**
  * Whether a training job is running now: the frame asks this before the window closes ("closing
