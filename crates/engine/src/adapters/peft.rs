@@ -25,6 +25,9 @@ use crate::{EngineError, Result};
 pub const CONFIG_FILE: &str = "adapter_config.json";
 /// The weights file's name.
 pub const WEIGHTS_FILE: &str = "adapter_model.safetensors";
+/// Tunesmith's provenance beside the adapter (PEFT warns on unknown keys in its config, so they
+/// live in a file of their own).
+pub const PROVENANCE_FILE: &str = "tunesmith.json";
 const PREFIX: &str = "base_model.model.";
 
 /// A LoRA adapter read from a PEFT folder.
@@ -272,7 +275,13 @@ pub fn save(dir: &Path, config: &LoraConfig, trainable: &VarMap, opts: &SaveOpti
         Some(meta),
         &w_path,
     )
-    .map_err(|e| bad(&w_path, format!("cannot be written: {e}")))?;
+    .map_err(|e| {
+        let needed = out
+            .iter()
+            .map(|(_, t)| (t.elem_count() * t.dtype().size_in_bytes()) as u64)
+            .sum();
+        crate::export::safetensors_write_error(&w_path, needed, e)
+    })?;
     let target_modules: Vec<String> = if config.target_modules.is_empty() {
         targets.into_iter().collect()
     } else {
@@ -296,12 +305,29 @@ pub fn save(dir: &Path, config: &LoraConfig, trainable: &VarMap, opts: &SaveOpti
         "rank_pattern": {},
         "alpha_pattern": {},
         "revision": null,
-        "library": "tunesmith",
     });
     let c_path = dir.join(CONFIG_FILE);
     let text =
         serde_json::to_string_pretty(&cfg).map_err(|e| EngineError::Invalid(e.to_string()))?;
-    std::fs::write(&c_path, text + "\n")
-        .map_err(|e| bad(&c_path, format!("cannot be written: {e}")))?;
+    std::fs::write(&c_path, text + "\n").map_err(|e| {
+        bad(
+            &c_path,
+            format!("cannot be written (is the disk full?): {e}"),
+        )
+    })?;
+    let prov = json!({
+        "library": "tunesmith",
+        "version": env!("CARGO_PKG_VERSION"),
+        "base_model_path": opts.base_model_name_or_path,
+    });
+    let p_path = dir.join(PROVENANCE_FILE);
+    let text =
+        serde_json::to_string_pretty(&prov).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    std::fs::write(&p_path, text + "\n").map_err(|e| {
+        bad(
+            &p_path,
+            format!("cannot be written (is the disk full?): {e}"),
+        )
+    })?;
     Ok(())
 }

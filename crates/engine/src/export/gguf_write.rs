@@ -6,7 +6,7 @@
 //! tokenizer, chat template: everything llama.cpp read before), or is built from `config.json` and
 //! `tokenizer.json` for a checkpoint folder.
 
-use std::io::BufWriter;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use candle_core::quantized::gguf_file::{self, Value};
@@ -16,7 +16,11 @@ use candle_core::Tensor;
 use crate::export::decoder_weights::{BaseSource, DecoderWeights};
 use crate::export::gguf_tokenizer::tokenizer_metadata;
 use crate::gguf::{self, GgufFile};
+use crate::train::checkpoint::write_error;
 use crate::{EngineError, Result};
+
+/// The GGUF format version written (current llama.cpp writes 3).
+pub const GGUF_VERSION: u32 = 3;
 
 /// How the matrices are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -81,23 +85,31 @@ pub fn write_gguf(path: &Path, weights: &DecoderWeights, ty: GgufType, name: &st
     let meta_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, t)| (k.as_str(), t)).collect();
 
+    let needed: u64 = tensors
+        .iter()
+        .map(|(_, t)| t.storage_size_in_bytes() as u64)
+        .sum();
     let file = std::fs::File::create(path).map_err(|e| EngineError::Checkpoint {
         path: path.to_path_buf(),
         reason: format!("cannot be created: {e}"),
     })?;
     let mut w = BufWriter::new(file);
-    gguf_file::write(&mut w, &meta_refs, &tensor_refs).map_err(|e| EngineError::Checkpoint {
-        path: path.to_path_buf(),
-        reason: format!("cannot be written (is the disk full?): {e}"),
+    gguf_file::write(&mut w, &meta_refs, &tensor_refs).map_err(|e| match e {
+        candle_core::Error::Io(io) => write_error(path, needed, &io),
+        other => EngineError::Checkpoint {
+            path: path.to_path_buf(),
+            reason: format!("cannot be written: {other}"),
+        },
     })?;
-    let file = w.into_inner().map_err(|e| EngineError::Checkpoint {
-        path: path.to_path_buf(),
-        reason: format!("cannot be written (is the disk full?): {}", e.error()),
-    })?;
-    file.sync_all().map_err(|e| EngineError::Checkpoint {
-        path: path.to_path_buf(),
-        reason: format!("cannot be flushed to disk: {e}"),
-    })?;
+    // candle writes version 2; current llama.cpp writes 3, which differs only in allowing
+    // big-endian files (ours are little-endian): the same bytes with the version field set to 3.
+    w.seek(SeekFrom::Start(4))
+        .and_then(|_| w.write_all(&GGUF_VERSION.to_le_bytes()))
+        .map_err(|e| write_error(path, needed, &e))?;
+    let file = w
+        .into_inner()
+        .map_err(|e| write_error(path, needed, e.error()))?;
+    file.sync_all().map_err(|e| write_error(path, needed, &e))?;
     Ok(())
 }
 

@@ -49,9 +49,12 @@ pub fn write_hf_folder(dir: &Path, weights: &DecoderWeights, dtype: DType) -> Re
         Some(meta),
         &path,
     )
-    .map_err(|e| EngineError::Checkpoint {
-        path: path.clone(),
-        reason: format!("cannot be written (is the disk full?): {e}"),
+    .map_err(|e| {
+        let needed = tensors
+            .iter()
+            .map(|(_, t)| (t.elem_count() * t.dtype().size_in_bytes()) as u64)
+            .sum();
+        super::safetensors_write_error(&path, needed, e)
     })?;
 
     match &weights.source {
@@ -191,9 +194,9 @@ fn copy_tokenizer_files(base: &Path, dir: &Path) -> Result<()> {
         if !path.is_file() || weights || name == "config.json" || name.starts_with('.') {
             continue;
         }
-        std::fs::copy(&path, dir.join(name)).map_err(|e| EngineError::Checkpoint {
-            path: dir.join(name),
-            reason: format!("cannot be copied from {}: {e}", path.display()),
+        std::fs::copy(&path, dir.join(name)).map_err(|e| {
+            let needed = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            crate::train::checkpoint::write_error(&dir.join(name), needed, &e)
         })?;
     }
     Ok(())

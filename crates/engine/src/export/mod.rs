@@ -7,14 +7,17 @@
 //! - `gguf_write`: llama.cpp's names, Q/K permutation and metadata; F16 or Q8_0 matrices.
 //! - `gguf_tokenizer`: a `tokenizer.json` as GGUF tokenizer metadata.
 //! - `modelfile`: the Ollama `Modelfile`.
-//!
-//! (A PEFT adapter needs no conversion: training already saves it in PEFT's layout.)
+//! - `base_id`: the base model's hub id (for `base_model_name_or_path`), and how it was found.
+//! - `peft_export`: the PEFT adapter as a Python user loads it (training already saves PEFT's
+//!   layout; the export names the base by hub id and adds a README).
 
+pub mod base_id;
 pub mod decoder_weights;
 pub mod gguf_tokenizer;
 pub mod gguf_write;
 pub mod hf_folder;
 pub mod modelfile;
+pub mod peft_export;
 
 use std::io::Write;
 use std::path::Path;
@@ -23,6 +26,7 @@ pub use decoder_weights::{BaseSource, DecoderWeights};
 pub use gguf_write::{write_gguf, GgufType};
 pub use hf_folder::write_hf_folder;
 
+use crate::train::checkpoint::write_error;
 use crate::{EngineError, Result};
 
 /// Writes `text` to `path` and flushes it to disk.
@@ -33,8 +37,20 @@ pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
     })?;
     f.write_all(text.as_bytes())
         .and_then(|_| f.sync_all())
-        .map_err(|e| EngineError::Checkpoint {
+        .map_err(|e| write_error(path, text.len() as u64, &e))
+}
+
+/// The error for a safetensors file that could not be written to `path` (about `needed` bytes).
+pub(crate) fn safetensors_write_error(
+    path: &Path,
+    needed: u64,
+    e: safetensors::SafeTensorError,
+) -> EngineError {
+    match e {
+        safetensors::SafeTensorError::IoError(io) => write_error(path, needed, &io),
+        other => EngineError::Checkpoint {
             path: path.to_path_buf(),
-            reason: format!("cannot be written (is the disk full?): {e}"),
-        })
+            reason: format!("cannot be written: {other}"),
+        },
+    }
 }

@@ -36,12 +36,13 @@ impl GgufFile {
             reason: format!("cannot open the GGUF file: {e}"),
         })?;
         let mut reader = BufReader::new(file);
-        let content = Content::read(&mut reader).map_err(|e| EngineError::Checkpoint {
-            path: path.to_path_buf(),
-            reason: format!(
-                "not a readable GGUF file ({e}); it may be truncated or another format: download it again"
-            ),
-        })?;
+        let content =
+            super::header::read_header(&mut reader).map_err(|e| EngineError::Checkpoint {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "not a readable GGUF file: {e}; it may be truncated or another format: download it again"
+                ),
+            })?;
         Ok(Self {
             path: path.to_path_buf(),
             content,

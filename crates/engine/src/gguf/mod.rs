@@ -1,5 +1,6 @@
 //! GGUF files (llama.cpp's format): metadata, tensors, and their translation to Hugging Face layout.
 //!
+//! - `header`: a bounded reader of the header (every length capped, every tensor inside the file).
 //! - `file`: opening a `.gguf`, typed metadata access, reading one tensor quantised or dequantised,
 //!   with errors naming the file and the tensor.
 //! - `names`: GGUF tensor names (`blk.3.attn_q.weight`) to and from the checkpoint names our models
@@ -11,6 +12,7 @@
 
 pub mod config;
 pub mod file;
+pub mod header;
 pub mod names;
 pub mod permute;
 

@@ -196,12 +196,16 @@ pub fn safetensors_header(path: &Path) -> Result<HashMap<String, (String, Vec<us
         let shape: Vec<usize> = v
             .get("shape")
             .and_then(|s| s.as_array())
-            .map(|a| {
+            .and_then(|a| {
                 a.iter()
-                    .filter_map(|x| x.as_u64().map(|x| x as usize))
-                    .collect()
+                    .map(|x| x.as_u64().and_then(|x| usize::try_from(x).ok()))
+                    .collect::<Option<Vec<usize>>>()
             })
-            .ok_or_else(|| bad(format!("tensor `{name}` has no shape in the header")))?;
+            .ok_or_else(|| {
+                bad(format!(
+                    "tensor `{name}` has no valid shape in the header (a list of sizes); download it again"
+                ))
+            })?;
         let stop = v
             .get("data_offsets")
             .and_then(|o| o.as_array())
@@ -211,10 +215,11 @@ pub fn safetensors_header(path: &Path) -> Result<HashMap<String, (String, Vec<us
         end = end.max(stop);
         out.insert(name, (dtype, shape));
     }
-    if 8 + n + end > size {
+    // `end` comes from the file: add without overflowing.
+    let needed = (8 + n).saturating_add(end);
+    if needed > size {
         return Err(bad(format!(
-            "is truncated: its tensors need {} bytes but the file has {size}; download it again",
-            8 + n + end
+            "is truncated: its tensors need {needed} bytes but the file has {size}; download it again"
         )));
     }
     Ok(out)

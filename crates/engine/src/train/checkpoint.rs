@@ -4,6 +4,9 @@
 //! Writes are atomic: a temporary file in the same folder, `fsync`, rename over the old file, then
 //! `fsync` of the folder. A crash at any moment leaves either the previous checkpoint or the new one,
 //! never half of one. The loop state travels as JSON in the safetensors header's metadata.
+//!
+//! A full disk (or quota, or file-size limit) is reported as such: the folder, the space the write
+//! needed, and that the previous file is untouched ([`write_error`], also used by the exports).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -29,6 +32,68 @@ fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> EngineError {
     }
 }
 
+/// Whether an I/O error means there is no room left: a full disk (ENOSPC), a quota (EDQUOT) or a
+/// file-size limit (EFBIG).
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull
+        || e.kind() == std::io::ErrorKind::FileTooLarge
+        || matches!(e.raw_os_error(), Some(27 | 28 | 122))
+}
+
+/// `n` bytes in words (`3.2 MB`).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// The error for writing `path` (about `needed` bytes) failing with `e`: a full disk names the
+/// folder and the space needed and says the previous version is untouched; anything else says
+/// what the system answered.
+pub fn write_error(path: &Path, needed: u64, e: &std::io::Error) -> EngineError {
+    let mut dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // Name the user's folder, not the hidden temporary one an atomic write fills first
+    // (`.<name>.partial-<pid>`, `.<name>.tmp-<pid>`).
+    while dir.file_name().is_some_and(|n| {
+        let n = n.to_string_lossy();
+        n.starts_with('.') && (n.contains(".partial-") || n.contains(".tmp-"))
+    }) {
+        match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(p) => dir = p,
+            None => break,
+        }
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if is_disk_full(e) {
+        EngineError::Checkpoint {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "the disk is full: writing `{name}` needs about {} of free space in this folder ({e}). \
+                 Nothing half-written was kept and the previous version is untouched; free some space, or \
+                 choose a folder on another disk, and try again",
+                human_bytes(needed)
+            ),
+        }
+    } else {
+        io_err(path, "cannot write", e)
+    }
+}
+
 /// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the folder).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
@@ -43,10 +108,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, "cannot create", e))?;
+        let needed = bytes.len() as u64;
         f.write_all(bytes)
-            .map_err(|e| io_err(&tmp, "cannot write (is the disk full?)", e))?;
-        f.sync_all()
-            .map_err(|e| io_err(&tmp, "cannot flush to disk", e))?;
+            .map_err(|e| write_error(path, needed, &e))?;
+        // A network or lazily-allocating filesystem may only find out at the flush.
+        f.sync_all().map_err(|e| write_error(path, needed, &e))?;
         drop(f);
         std::fs::rename(&tmp, path)
             .map_err(|e| io_err(path, "cannot move the new file into place", e))?;
@@ -137,6 +203,48 @@ mod tests {
         assert!(
             err.contains("c.safetensors") && err.contains("truncated"),
             "{err}"
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_names_the_folder_and_space_needed_and_keeps_the_previous_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(LAST_FILE);
+        let t = Tensor::ones(16, candle_core::DType::F32, &Device::Cpu).unwrap();
+        save_tensors(&p, &[("w".into(), t.clone())], HashMap::new()).unwrap();
+        let before = std::fs::read(&p).unwrap();
+        // The temporary file's name leads to /dev/full, where every write fails with ENOSPC,
+        // exactly as on a full disk (no privileges needed).
+        let tmp = dir
+            .path()
+            .join(format!(".{LAST_FILE}.tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink("/dev/full", &tmp).unwrap();
+        let big = Tensor::zeros(1 << 16, candle_core::DType::F32, &Device::Cpu).unwrap();
+        let err = save_tensors(&p, &[("w".into(), big)], HashMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the disk is full"), "{err}");
+        assert!(err.contains(&dir.path().display().to_string()), "{err}");
+        assert!(
+            err.contains("262.") && err.contains("KB"),
+            "the space needed: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            before,
+            "the previous checkpoint is untouched"
+        );
+        let (tensors, _) = load_tensors(&p, &Device::Cpu).unwrap();
+        assert_eq!(tensors["w"].dims(), &[16]);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            [std::ffi::OsString::from(LAST_FILE)],
+            "nothing half-written left"
         );
     }
 
