@@ -161,4 +161,25 @@ describe("Models screen", () => {
     await eventually(() => expect($("[data-download]")?.dataset.phase).toBe("cancelled"));
     expect(cancelled).toHaveLength(1);
   });
+
+  it("recognises a suggested model imported from a folder, and offers no download while offline", async () => {
+    const suggested = [
+      { id: "sentence-transformers/all-MiniLM-L6-v2", task: "text-classification", title: "MiniLM", why: "small", architecture: "BertModel", parameters: 22_713_216, license: "apache-2.0" },
+      { id: "HuggingFaceTB/SmolLM2-135M-Instruct", task: "text-generation", title: "Tiny", why: "small", architecture: "LlamaForCausalLM", parameters: 134_515_008, license: "apache-2.0" },
+    ];
+    const imported = { ...list.models[0], id: "local/all-MiniLM-L6-v2", source: "local" as const, path: "/home/ada/models/all-MiniLM-L6-v2" };
+    mockIPC((cmd) => {
+      if (cmd === "models_list") return { ...list, offline: true, models: [imported] };
+      if (cmd === "models_suggested") return suggested;
+      return [];
+    });
+    app = mount(Models, { target: document.body });
+    await eventually(() => expect($('[data-suggested="sentence-transformers/all-MiniLM-L6-v2"] [data-action="use-model"]')).not.toBeNull());
+    // Offline: the model that is not here offers no Download, and says how to bring it in.
+    expect($('[data-suggested="HuggingFaceTB/SmolLM2-135M-Instruct"] [data-action="download"]')).toBeNull();
+    expect(text('[data-suggested="HuggingFaceTB/SmolLM2-135M-Instruct"] [data-offline-note]')).toContain("Import");
+    $('[data-suggested="sentence-transformers/all-MiniLM-L6-v2"] [data-action="use-model"]')?.click();
+    flushSync();
+    expect(currentSelection().model).toBe("/home/ada/models/all-MiniLM-L6-v2");
+  });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   hubAdvice,
   isHubUnreachable,
+  localFor,
   localIds,
   registryOrder,
   suggestionsByTask,
@@ -88,5 +89,13 @@ describe("catalog", () => {
     expect(taskOfFamily("encoder")).toBe("classify");
     expect(taskOfFamily("decoder")).toBe("generate");
     expect(taskOfFamily(null)).toBeUndefined();
+  });
+
+  it("finds a hub model imported from a folder or a .gguf file of the same name", () => {
+    const folder = { ...record("local/all-MiniLM-L6-v2", true), source: "local" as const };
+    const gguf = { ...record("gguf/SmolLM2-135M-Instruct-Q4_1.gguf", true), source: "gguf" as const };
+    expect(localFor([folder, gguf], "sentence-transformers/all-MiniLM-L6-v2")).toBe(folder);
+    expect(localFor([folder, gguf], "HuggingFaceTB/SmolLM2-135M-Instruct")).toBe(gguf);
+    expect(localFor([folder, gguf], "HuggingFaceTB/SmolLM2-360M-Instruct")).toBeNull();
   });
 });

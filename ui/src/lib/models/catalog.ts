@@ -63,6 +63,29 @@ export function localIds(models: ModelRecord[]): Set<string> {
   return new Set(models.map((m) => m.id));
 }
 
+/** A model name compared loosely: lower case, no `.gguf`, no quantisation suffix (`-Q4_1`, `.f16`). */
+function looseName(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/\.gguf$/, "")
+    .replace(/[-._](q\d(_[0-9a-z]+)*|f16|f32|bf16)$/, "");
+}
+
+/**
+ * The model on this computer that is hub model `hubId`: downloaded under that id, or imported from
+ * a folder or a `.gguf` file of the same name (all-MiniLM-L6-v2 imported from a folder is
+ * sentence-transformers/all-MiniLM-L6-v2; SmolLM2-135M-Instruct-Q4_1.gguf is
+ * HuggingFaceTB/SmolLM2-135M-Instruct).
+ */
+export function localFor(models: ModelRecord[], hubId: string): ModelRecord | null {
+  const exact = models.find((m) => m.id === hubId);
+  if (exact) return exact;
+  const wanted = looseName(hubId.split("/").at(-1) ?? hubId);
+  return (
+    models.find((m) => m.source !== "hub" && looseName(m.id.replace(/^(gguf|local)\//, "").split(/[\\/]/).at(-1) ?? "") === wanted) ?? null
+  );
+}
+
 /** Search results with the supported ones first, keeping the hub's order (downloads) within each. */
 export function supportedFirst(results: ModelSummary[]): ModelSummary[] {
   return [...results.filter((r) => r.support.supported), ...results.filter((r) => !r.support.supported)];
