@@ -384,6 +384,10 @@ export type ConfigurationScores = {
 	mean_latency_s: number | null,
 	/**  Answer tokens per second of generation. */
 	tokens_per_s: number | null,
+	/**  Answers that stated every key fact of their reference. */
+	facts_correct: number,
+	/**  Questions whose reference has a key fact to check. */
+	facts_total: number,
 };
 
 /**  One metric's values over a run, for the run page's charts. */
@@ -565,6 +569,11 @@ export type EstimateReport = {
 	model: string,
 	/**  The device and where its free memory came from. */
 	device: FreeMemory,
+	/**
+	 *  The training schedule `train` will choose from the data, with its reason (when the data's
+	 *  size is known: `rows` or `data` given).
+	 */
+	schedule?: SchedulePlan | null,
 } & Estimate;
 
 /**  What is being estimated. */
@@ -670,6 +679,40 @@ export type ExportedFile = {
 	name: string,
 	/**  Its size. */
 	bytes: number,
+};
+
+/**  One question: its reference's key facts and whether each model's answer stated them. */
+export type FactQuestion = {
+	/**  The question. */
+	question: string,
+	/**  The reference answer. */
+	reference: string,
+	/**  The reference's key facts (empty: this question cannot be checked by facts). */
+	facts: string[],
+	/**  The base model's answer. */
+	base_answer: string,
+	/**  Whether it stated every key fact (`None`: nothing to check). */
+	base_correct: boolean | null,
+	/**  The fine-tuned model's answer. */
+	fine_tuned_answer: string,
+	/**  Whether it stated every key fact. */
+	fine_tuned_correct: boolean | null,
+};
+
+/**  Right answers of the base and the fine-tuned model out of the checkable questions. */
+export type FactRecallReport = {
+	/**  Base answers that stated the right fact. */
+	base: number,
+	/**  Fine-tuned answers that stated the right fact. */
+	fine_tuned: number,
+	/**  Questions whose reference has a key fact. */
+	total: number,
+	/**  The plain sentence (`answered 6 of 8 held-out questions with the right fact (base: 0)`). */
+	summary: string,
+	/**  Said when the fine-tuned model rarely states the right fact: what it means and what to try. */
+	warning: string | null,
+	/**  Every question checked. */
+	questions: FactQuestion[],
 };
 
 /**  Encoders (classification, embeddings) or decoders (generation). */
@@ -1298,6 +1341,8 @@ export type Question = {
 
 /**  One question with every configuration's answer. */
 export type QuestionResult = {
+	/**  The reference's key facts a right answer states (empty: none to check). */
+	facts: string[],
 	/**  The answers, in configuration order. */
 	answers: ScoredAnswer[],
 } & Question;
@@ -1510,6 +1555,40 @@ export type SampleAnswer = {
 	fine_tuned: string,
 };
 
+/**  The schedule a run trains with, and why. */
+export type SchedulePlan = {
+	/**  Rows the plan was made for. */
+	train_rows: number,
+	/**  Passes over the training rows. */
+	epochs: number,
+	/**  Rows per optimiser step. */
+	batch_size: number,
+	/**  Optimiser steps per pass. */
+	steps_per_epoch: number,
+	/**  Optimiser steps in all (`epochs x steps_per_epoch`), unless early stopping ends the run. */
+	total_steps: number,
+	/**  Peak learning rate. */
+	lr: number | null,
+	/**  Fraction of the steps warming the learning rate up. */
+	warmup_ratio: number | null,
+	/**  AdamW's decoupled weight decay. */
+	weight_decay: number | null,
+	/**  LoRA rank (LoRA and QLoRA only). */
+	lora_rank: number | null,
+	/**  LoRA alpha (the update is scaled by `alpha / rank`). */
+	lora_alpha: number | null,
+	/**  Which layers get adapters (`all-linear`: every linear layer of attention and MLP). */
+	lora_targets: string | null,
+	/**  Whether only the answer tokens are learned (generation); classification learns the label. */
+	loss_on_answers_only: boolean,
+	/**  Early stopping neither keeps weights from, nor stops, before this step. */
+	min_steps: number,
+	/**  Evaluations without a better validation loss (after `min_steps`) before stopping. */
+	patience: number,
+	/**  One plain line of what was chosen and why. */
+	reason: string,
+};
+
 /**  One configuration's answer to one question, scored. */
 export type ScoredAnswer = {
 	/**  Which configuration answered. */
@@ -1530,6 +1609,12 @@ export type ScoredAnswer = {
 	bleu: number | null,
 	/**  The citations of the passages it was shown (RAG only). */
 	passages: string[],
+	/**  Whether it states every key fact of the reference (`None`: the reference has none). */
+	contains_fact: boolean | null,
+	/**  The reference's key facts it states. */
+	facts_found: string[],
+	/**  Those it does not. */
+	facts_missing: string[],
 };
 
 /**  What a search returns: the hub's results and the curated suggestions for the task. */
@@ -1790,22 +1875,43 @@ export type TrainSummary = {
 	status: TrainStatus,
 	/**  Validation metrics of the kept weights. */
 	metrics: { [key in string]: number | null },
+	/**  The schedule the run trained with and why (chosen from the data, or as the user set it). */
+	schedule?: SchedulePlan | null,
+	/**
+	 *  Generation: the held-out questions answered before and after training, checked for their
+	 *  reference's key facts ("did it learn?").
+	 */
+	fact_recall?: FactRecallReport | null,
 };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
 
 /**  The plain conclusion. */
 export type Verdict = {
-	/**  The sentence (`RAG is enough: base + RAG beats fine-tuned by 0.21 token F1`). */
+	/**
+	 *  The plain sentence (`RAG is enough. The base model with your documents: 6 of 10 answers
+	 *  contained the right fact; the base model alone: 0.`).
+	 */
 	text: string,
-	/**  The metric ranked by. */
+	/**
+	 *  The metric ranked by: `fact_recall` (right answers), or `token_f1` when no reference has a
+	 *  fact to check.
+	 */
 	metric: string,
 	/**  The best configuration. */
 	winner: Configuration,
 	/**  The second best, if more than one was evaluated. */
 	runner_up: Configuration | null,
-	/**  The winner's lead over the runner-up in mean token F1. */
+	/**
+	 *  The winner's lead over the runner-up: in the share of right answers (`fact_recall`, 0-1) or
+	 *  in mean token F1.
+	 */
 	margin: number | null,
+	/**
+	 *  The same comparison in word-overlap metrics (`base + RAG beats fine-tuned by 0.21 token F1
+	 *  over 10 questions.`), for the details view.
+	 */
+	details: string,
 };
 
 /**  Versions of Tunesmith and the libraries that decide its behaviour. */

@@ -85,6 +85,8 @@ function scores(configuration: ConfigurationScores["configuration"], label: stri
     mean_answer_tokens: 12.5,
     mean_latency_s: 1 + f1,
     tokens_per_s: 18,
+    facts_correct: 0,
+    facts_total: 0,
   };
 }
 
@@ -105,6 +107,7 @@ export function compareReport(): CompareReport {
         line: 2,
         question: "When is the clinic open on Saturday?",
         reference: "From 9 to 12.",
+        facts: [],
         answers: [
           {
             configuration: "base",
@@ -116,6 +119,9 @@ export function compareReport(): CompareReport {
             rouge_l: 0,
             bleu: 0,
             passages: [],
+            contains_fact: null,
+            facts_found: [],
+            facts_missing: [],
           },
         ],
       },
@@ -126,6 +132,7 @@ export function compareReport(): CompareReport {
       winner: "base_rag",
       runner_up: "fine_tuned",
       margin: 0.21,
+      details: "RAG is enough: base + RAG beats fine-tuned by 0.21 token F1 over 10 questions.",
     },
     saved: "/home/runs/run-gen-1/compare/compare-1.json",
   };
@@ -178,5 +185,56 @@ export function prediction(): Prediction {
       { label: "technical", probability: 0.1 },
       { label: "other", probability: 0.027 },
     ],
+  };
+}
+
+/** A comparison judged by facts: two questions, base alone and base + documents. */
+export function factReport(): CompareReport {
+  const answer = (configuration: "base" | "base_rag", text: string, right: boolean) => ({
+    configuration,
+    text,
+    tokens: 6,
+    latency_s: 1,
+    exact_match: 0,
+    token_f1: 0.2,
+    rouge_l: 0.2,
+    bleu: 5,
+    passages: configuration === "base_rag" ? ["prices.md"] : [],
+    contains_fact: right,
+    facts_found: right ? ["58 euros"] : [],
+    facts_missing: right ? [] : ["58 euros"],
+  });
+  const r = compareReport();
+  return {
+    ...r,
+    run: null,
+    configurations: [
+      { ...r.configurations[0], facts_correct: 0, facts_total: 2 },
+      { ...r.configurations[2], facts_correct: 1, facts_total: 2 },
+    ],
+    questions: [
+      {
+        line: 2,
+        question: "What does a consultation cost?",
+        reference: "A consultation costs 58 euros.",
+        facts: ["58 euros"],
+        answers: [answer("base", "Between $20 and $50.", false), answer("base_rag", "It costs 58 euros.", true)],
+      },
+      {
+        line: 3,
+        question: "Who sees cats?",
+        reference: "Dr. Anna Weber sees cats.",
+        facts: ["Dr Anna Weber"],
+        answers: [answer("base", "A vet.", false), answer("base_rag", "Dr Weber, Anna.", false)],
+      },
+    ],
+    verdict: {
+      text: "RAG helped. The base model with your documents: 1 of 2 answers contained the right fact; the base model alone: 0.",
+      metric: "fact_recall",
+      winner: "base_rag",
+      runner_up: "base",
+      margin: 0.5,
+      details: "RAG helped: base + RAG beats base by 0.05 token F1 over 2 questions.",
+    },
   };
 }

@@ -79,7 +79,7 @@ describe("a question-set comparison", () => {
     expect([verdictView(close).margin, verdictView(close).tooClose]).toEqual([null, false]);
     const single = compareReport();
     single.configurations = single.configurations.slice(0, 1);
-    single.verdict = { text: "Only base was evaluated …", metric: "token_f1", winner: "base", runner_up: null, margin: 0 };
+    single.verdict = { text: "Only base was evaluated …", metric: "token_f1", winner: "base", runner_up: null, margin: 0, details: "Only base was evaluated …" };
     const v = verdictView(single);
     expect([v.margin, v.winner, v.tooClose]).toEqual([null, null, false]);
     expect(scoreRows(single)[0].winner).toBe(false);

@@ -187,7 +187,7 @@ export type VerdictView = {
   /** The winner's name, or `null` for a single configuration. */
   winner: string | null;
   runnerUp: string | null;
-  /** "+0.21 token F1" */
+  /** "+0.21 token F1", or "+40 % of answers with the right fact" when the verdict is by facts */
   margin: string | null;
   /** Whether the margin is too small to call (the app's tie margin). */
   tooClose: boolean;
@@ -206,8 +206,13 @@ export function verdictView(report: CompareReport): VerdictView {
     sentence: v.text,
     winner: runnerUp === null ? null : columnInfo(v.winner).short,
     runnerUp,
-    margin: runnerUp === null || !isNumber(v.margin) ? null : `+${v.margin.toFixed(2)} token F1`,
-    tooClose: runnerUp !== null && isNumber(v.margin) && v.margin < TIE_MARGIN,
+    margin:
+      runnerUp === null || !isNumber(v.margin)
+        ? null
+        : v.metric === "fact_recall"
+          ? `+${Math.round(v.margin * 100)} % of answers with the right fact`
+          : `+${v.margin.toFixed(2)} token F1`,
+    tooClose: runnerUp !== null && isNumber(v.margin) && (v.metric === "fact_recall" ? v.margin <= 0 : v.margin < TIE_MARGIN),
     basis: `over ${plural(report.questions.length, "question")}`,
   };
 }

@@ -27,8 +27,10 @@ describe("estimate options", () => {
       device: "auto",
       calibrate: "cached",
       rows: 1000,
-      epochs: form.params.epochs,
+      // Balanced leaves the passes to the schedule chosen from the data.
+      epochs: null,
     });
+    expect(estimateOptions({ ...form, preset: "custom" }, 128, 1000)?.epochs).toBe(form.params.epochs);
     expect(estimatorMethod("qlora")).toBe("qlora");
   });
 

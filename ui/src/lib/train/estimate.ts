@@ -35,7 +35,8 @@ export function estimateOptions(
     device: form.device,
     calibrate,
     rows,
-    epochs: whole(epochs) ? epochs : null,
+    // Balanced leaves the passes to the schedule chosen from the data (the estimate returns it).
+    epochs: form.preset !== "balanced" && whole(epochs) ? epochs : null,
   };
 }
 

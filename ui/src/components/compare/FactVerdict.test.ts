@@ -1,0 +1,44 @@
+import { flushSync, mount, unmount } from "svelte";
+import { afterEach, describe, expect, it } from "vitest";
+import { compareReport, factReport } from "../../lib/compare/fixtures";
+import FactVerdict from "./FactVerdict.svelte";
+
+let shown: ReturnType<typeof mount> | undefined;
+
+afterEach(() => {
+  if (shown) unmount(shown);
+  shown = undefined;
+  document.body.innerHTML = "";
+});
+
+const text = (sel: string) => document.querySelector(sel)?.textContent?.replace(/\s+/g, " ").trim() ?? "";
+
+describe("FactVerdict", () => {
+  it("leads with plain words and shows each answer's judgement", () => {
+    shown = mount(FactVerdict, { target: document.body, props: { report: factReport() } });
+    flushSync();
+    expect(text("[data-verdict-sentence]")).toBe(
+      "RAG helped. The base model with your documents: 1 of 2 answers contained the right fact; the base model alone: 0.",
+    );
+    const marks = [...document.querySelectorAll("[data-judgement]")].map((e) => e.getAttribute("data-right"));
+    expect(marks).toEqual(["false", "true", "false", "false"]);
+    expect(text("[data-fact-judgements]")).toContain("looked for: 58 euros");
+  });
+
+  it("lets the expert overrule a judgement and shows the corrected counts", () => {
+    shown = mount(FactVerdict, { target: document.body, props: { report: factReport() } });
+    flushSync();
+    expect(document.querySelector("[data-verdict-corrected]")).toBeNull();
+    (document.querySelector('[data-overrule="3:base_rag"]') as HTMLButtonElement).click();
+    flushSync();
+    expect(text("[data-verdict-corrected]")).toBe("With your corrections: base + RAG 2 of 2 · base 0 of 2.");
+    expect(document.querySelector('[data-judgement="base_rag"][data-right="true"]')).not.toBeNull();
+  });
+
+  it("says the verdict compares wording when no reference has a fact to check", () => {
+    shown = mount(FactVerdict, { target: document.body, props: { report: compareReport() } });
+    flushSync();
+    expect(text("[data-verdict]")).toContain("No reference answer has a number, name or date");
+    expect(document.querySelector("[data-fact-judgements]")).toBeNull();
+  });
+});
