@@ -311,6 +311,9 @@ step("Train: features on the classifier streams loss points and finishes", async
   assertArrivedOneByOne(seen);
   assert.match(await app.text('[data-stat="step"]'), /^\d+ of \d+$/);
   assert.match(await app.text('[data-stat="memory"]'), /\d+(\.\d+)? [KMG]B/, "the memory in use is shown");
+  // The time includes the preparation, and no step time reads as zero.
+  assert.match(await app.text('[data-stat="elapsed"]'), /^\d+ (s|min)/);
+  assert.doesNotMatch(await app.text("main"), /0\.00 s per step/);
   // The doctor's fix chosen on the Data screen reached training: the run split 60 rows, not 62.
   const runs = path.join(app.home, "runs");
   const records = fs.readdirSync(runs).map((id) => JSON.parse(fs.readFileSync(path.join(runs, id, "run.json"), "utf8")));
