@@ -1,13 +1,22 @@
-//! The reader never panics: random bytes and random CSV-shaped text, under every extension.
+//! The reader never panics: random bytes and random CSV-shaped text, under every extension
+//! (`.xlsx` too: a workbook is named and refused with what to do), and neither does loading a
+//! model's text side (`tokenizer.json`, `tokenizer_config.json` and its Jinja chat template) or
+//! rendering a conversation with a damaged template.
 //!
-//! Case counts: `PROPTEST_CASES` (default 2,000 per property here); each case writes a file and
-//! runs the full inspection on it, as a user dropping that file would.
+//! Case counts: `TUNESMITH_FUZZ_CASES`, else `PROPTEST_CASES` (default 2,000 per property here);
+//! each case writes a file and runs the full inspection on it, as a user dropping that file would.
+//! The large run (the fuzz tier) is by hand, in release:
+//! `TUNESMITH_FUZZ_CASES=1000000 cargo test --release -p tunesmith-data --test fuzz`
+//! (counts and times in tests/README.md).
+
+use std::path::PathBuf;
 
 use proptest::prelude::*;
-use tunesmith_data::{inspect, Dataset, InspectOptions};
+use tunesmith_data::{inspect, Dataset, InspectOptions, Message, ModelText};
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
+    std::env::var("TUNESMITH_FUZZ_CASES")
+        .or_else(|_| std::env::var("PROPTEST_CASES"))
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2000)
@@ -44,8 +53,101 @@ fn ext() -> impl Strategy<Value = &'static str> {
         Just("tsv"),
         Just("jsonl"),
         Just("txt"),
-        Just("dat")
+        Just("dat"),
+        Just("xlsx")
     ]
+}
+
+/// Bytes that start like a zip archive (an `.xlsx` workbook), then anything.
+fn zip_shaped() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), 0..300).prop_map(|tail| {
+        let mut b = b"PK\x03\x04\x14\x00\x06\x00".to_vec();
+        b.extend(b"[Content_Types].xml");
+        b.extend(tail);
+        b
+    })
+}
+
+fn tiny_model() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/files/tiny-model")
+}
+
+/// Jinja-shaped text: the pieces chat templates are made of, in any order.
+fn template_shaped() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("{% for m in messages %}".to_string()),
+        Just("{% endfor %}".to_string()),
+        Just("{% if add_generation_prompt %}".to_string()),
+        Just("{% if m.role == 'system' %}".to_string()),
+        Just("{% else %}".to_string()),
+        Just("{% endif %}".to_string()),
+        Just("{{ m.content }}".to_string()),
+        Just("{{ m.role }}".to_string()),
+        Just("{{ bos_token }}".to_string()),
+        Just("{{ eos_token }}".to_string()),
+        Just("{{ messages[0]['content'] }}".to_string()),
+        Just("{{ raise_exception('no') }}".to_string()),
+        Just("{% set x = messages | length %}".to_string()),
+        Just("{{ x * 1000000 }}".to_string()),
+        Just("{%".to_string()),
+        Just("}}".to_string()),
+        Just("<|im_start|>".to_string()),
+        Just("\n".to_string()),
+        "[a-z :]{0,8}",
+    ];
+    proptest::collection::vec(piece, 0..14).prop_map(|v| v.concat())
+}
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::Bool),
+        any::<i64>().prop_map(|n| serde_json::json!(n)),
+        (-1e9f64..1e9).prop_map(|f| serde_json::json!(f)),
+        "[a-zA-Z<>|\\[\\] ]{0,12}".prop_map(serde_json::Value::String),
+        Just(serde_json::json!({"content": "[SEP]"})),
+        Just(serde_json::json!([{"name": "default", "template": "{{ m }}"}])),
+    ]
+}
+
+/// Loads a model folder holding `tokenizer_config` (and the tiny model's tokenizer and config)
+/// and renders a conversation; errors are fine, panics are not.
+fn check_model_text(tokenizer_config: &[u8], tokenizer: Option<&[u8]>) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = tiny_model();
+    std::fs::copy(src.join("config.json"), dir.path().join("config.json")).unwrap();
+    match tokenizer {
+        Some(t) => std::fs::write(dir.path().join("tokenizer.json"), t).unwrap(),
+        None => {
+            std::fs::copy(
+                src.join("tokenizer.json"),
+                dir.path().join("tokenizer.json"),
+            )
+            .unwrap();
+        }
+    }
+    std::fs::write(dir.path().join("tokenizer_config.json"), tokenizer_config).unwrap();
+    let Ok(model) = ModelText::load(dir.path()) else {
+        return;
+    };
+    if let Some(t) = &model.chat_template {
+        let messages = vec![
+            Message {
+                role: "system".into(),
+                content: "Be short.".into(),
+            },
+            Message {
+                role: "user".into(),
+                content: "Hi {{ there }} {% x %}".into(),
+            },
+            Message {
+                role: "assistant".into(),
+                content: "Hello.".into(),
+            },
+        ];
+        let _ = t.render(&messages, true);
+        let _ = t.training_text(&messages);
+    }
 }
 
 /// Text built from the characters that matter to a CSV reader.
@@ -84,6 +186,38 @@ proptest! {
     #[test]
     fn random_csv_shaped_text_never_panics_the_reader(text in csv_shaped(), ext in ext()) {
         check(text.as_bytes(), ext);
+    }
+
+    #[test]
+    fn zip_shaped_bytes_are_refused_as_a_workbook_never_a_panic(bytes in zip_shaped()) {
+        check(&bytes, "xlsx");
+        check(&bytes, "csv");
+    }
+
+    #[test]
+    fn fuzz_chat_templates_never_panic_when_loaded_or_rendered(template in template_shaped(), bos in json_value(), eos in json_value(), len in json_value()) {
+        let cfg = serde_json::json!({
+            "chat_template": template, "bos_token": bos, "eos_token": eos, "model_max_length": len,
+        });
+        check_model_text(cfg.to_string().as_bytes(), None);
+    }
+
+    #[test]
+    fn fuzz_tokenizer_config_json_as_damaged_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200), cut in 0usize..400) {
+        let good = std::fs::read(tiny_model().join("tokenizer_config.json")).unwrap();
+        check_model_text(&bytes, None);
+        check_model_text(&good[..cut.min(good.len())], None);
+    }
+
+    #[test]
+    fn fuzz_tokenizer_json_as_damaged_bytes_never_panics(at in any::<proptest::sample::Index>(), byte in any::<u8>(), cut in any::<proptest::sample::Index>()) {
+        let good = std::fs::read(tiny_model().join("tokenizer.json")).unwrap();
+        let mut damaged = good.clone();
+        let i = at.index(damaged.len());
+        damaged[i] = byte;
+        let cfg = std::fs::read(tiny_model().join("tokenizer_config.json")).unwrap();
+        check_model_text(&cfg, Some(&damaged));
+        check_model_text(&cfg, Some(&good[..cut.index(good.len())]));
     }
 
     #[test]
