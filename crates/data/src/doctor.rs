@@ -338,6 +338,8 @@ impl Doctor {
         let src = cx.source;
         let n = |x: u64| thousands(x);
         let rows_word = |x: u64| if x == 1 { "row" } else { "rows" };
+        // Verbs and pronouns agree with the count: "1 row has", "2 rows have".
+        let agree = |x: u64, one: &'static str, many: &'static str| if x == 1 { one } else { many };
 
         // --- Errors: the data cannot be trained on as it is.
         if d.problem_count > 0 {
@@ -494,23 +496,25 @@ impl Doctor {
         if d.empty.count > 0 && !fx.drop_empty {
             warnings.push(Finding::warning(
                 "empty_cells",
-                format!("{} {} have an empty or whitespace-only {}; they are left out", n(d.empty.count), rows_word(d.empty.count), match cx.schema.task { Task::Classify => "text or label", Task::Generate => "prompt or response" }),
+                format!("{} {} {} an empty or whitespace-only {}; {} left out", n(d.empty.count), rows_word(d.empty.count), agree(d.empty.count, "has", "have"), match cx.schema.task { Task::Classify => "text or label", Task::Generate => "prompt or response" }, agree(d.empty.count, "it is", "they are")),
                 "Rows without a text or an answer cannot teach anything, and many of them often mean a column was guessed wrong.",
             ).fix("--drop-empty").rows(d.empty.count, &d.empty.lines));
         }
         if d.duplicates.count > 0 {
+            let one = d.duplicates.count == 1;
             let (verb, fix) = if fx.drop_duplicates {
-                ("were left out", "--drop-duplicates (applied)")
+                (if one { "it was left out" } else { "they were left out" }, "--drop-duplicates (applied)")
             } else {
-                ("are kept together in one split", "--drop-duplicates")
+                (if one { "it is kept in the same split as the row it repeats" } else { "they are kept together in one split" }, "--drop-duplicates")
             };
             warnings.push(
                 Finding::warning(
                     "duplicates",
                     format!(
-                        "{} {} repeat an earlier row exactly; they {verb}",
+                        "{} {} {} an earlier row exactly; {verb}",
                         n(d.duplicates.count),
-                        rows_word(d.duplicates.count)
+                        rows_word(d.duplicates.count),
+                        agree(d.duplicates.count, "repeats", "repeat")
                     ),
                     "Repeated rows count several times in training, tilting the model toward them.",
                 )
@@ -519,26 +523,28 @@ impl Doctor {
             );
         }
         if d.near_duplicates.count > 0 {
+            let one = d.near_duplicates.count == 1;
             let (verb, fix) = if fx.drop_duplicates {
-                ("were left out", "--drop-duplicates (applied)")
+                (if one { "it was left out" } else { "they were left out" }, "--drop-duplicates (applied)")
             } else {
-                ("are kept together in one split", "--drop-duplicates")
+                (if one { "it is kept in the same split as the row it repeats" } else { "they are kept together in one split" }, "--drop-duplicates")
             };
             warnings.push(Finding::warning(
                 "near_duplicates",
-                format!("{} {} repeat an earlier row's text up to case, spacing or punctuation; they {verb}", n(d.near_duplicates.count), rows_word(d.near_duplicates.count)),
+                format!("{} {} {} an earlier row's text up to case, spacing or punctuation; {verb}", n(d.near_duplicates.count), rows_word(d.near_duplicates.count), agree(d.near_duplicates.count, "repeats", "repeat")),
                 "Near copies in both training and test make the test score look better than the model is.",
             ).fix(fix).rows(d.near_duplicates.count, &d.near_duplicates.lines));
         }
         if conflicts.count > 0 {
+            let one = conflicts.count == 1;
             let (verb, fix) = if fx.drop_conflicts {
-                ("were left out", "--drop-conflicts (applied)")
+                (if one { "it was left out" } else { "they were left out" }, "--drop-conflicts (applied)")
             } else {
-                ("are kept", "--drop-conflicts")
+                (if one { "it is kept" } else { "they are kept" }, "--drop-conflicts")
             };
             warnings.push(Finding::warning(
                 "conflicts",
-                format!("{} {} share their text with a row of a different label; they {verb}", n(conflicts.count), rows_word(conflicts.count)),
+                format!("{} {} {} with a row of a different label; {verb}", n(conflicts.count), rows_word(conflicts.count), agree(conflicts.count, "shares its text", "share their text")),
                 "The same text with two labels teaches the model that either answer is right, and caps the accuracy it can reach.",
             ).fix(fix).rows(conflicts.count, &conflicts.lines));
         }
@@ -573,7 +579,7 @@ impl Doctor {
             let rows: u64 = multi.iter().filter_map(|m| raw_counts.get(m)).sum();
             warnings.push(Finding::warning(
                 "multi_label",
-                format!("{} {} hold several labels in one cell ({}); each such cell is trained as a class of its own", n(rows), rows_word(rows), multi.iter().take(5).map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")),
+                format!("{} {} {} several labels in one cell ({}); each such cell is trained as a class of its own", n(rows), rows_word(rows), agree(rows, "holds", "hold"), multi.iter().take(5).map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")),
                 "Tunesmith trains one label per row; a combined label becomes an extra class with few examples.",
             ).fix("choose one label per row, or repeat the row once per label").rows(rows, &[]));
         }
@@ -623,14 +629,14 @@ impl Doctor {
             let suggest = suggested_max_len(length.p95.max(length.max.min(cx.max_len * 2)));
             warnings.push(Finding::warning(
                 "truncated",
-                format!("{} {} are longer than the maximum length of {} tokens ({}) and would be cut", n(long.count), rows_word(long.count), cx.max_len, length.method),
+                format!("{} {} {} longer than the maximum length of {} tokens ({}) and would be cut", n(long.count), rows_word(long.count), agree(long.count, "is", "are"), cx.max_len, length.method),
                 "Whatever lies past the cut is never seen in training, so answers or evidence there are lost.",
             ).fix(format!("--max-len {suggest}")).rows(long.count, &long.lines));
         }
         for (kind, lines) in &d.pii {
             warnings.push(Finding::warning(
                 &format!("pii_{}", serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
-                format!("{} {} contain what look like {}", n(lines.count), rows_word(lines.count), kind.label()),
+                format!("{} {} {} what look like {}", n(lines.count), rows_word(lines.count), agree(lines.count, "contains", "contain"), kind.label()),
                 "A fine-tuned model can repeat personal data it was trained on to anyone who asks.",
             ).fix("remove or mask them in the file before training").rows(lines.count, &lines.lines));
         }

@@ -221,3 +221,23 @@ fn role_overrides_pick_the_columns_and_unknown_names_are_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn a_single_row_is_spoken_of_in_the_singular() {
+    let r = report(&InspectOptions::default());
+    let message = |code: &str| {
+        r.warnings
+            .iter()
+            .find(|w| w.code == code)
+            .unwrap()
+            .message
+            .clone()
+    };
+    let empty = message("empty_cells");
+    assert!(empty.starts_with("1 row has an empty"), "{empty}");
+    assert!(empty.ends_with("; it is left out"), "{empty}");
+    let dup = message("duplicates");
+    assert!(dup.starts_with("1 row repeats an earlier row exactly; it is kept"), "{dup}");
+    let near = message("near_duplicates");
+    assert!(near.starts_with("1 row repeats an earlier row's text"), "{near}");
+}

@@ -13,10 +13,14 @@
 //!   RoBERTa's `classifier.dense` / `classifier.out_proj`, DistilBERT's `pre_classifier` +
 //!   `classifier`), else a new `classifier` linear over CLS or mean pooling.
 
+use std::sync::Arc;
+
 use candle_core::{DType, Tensor};
 use serde::Deserialize;
 
 use crate::models::checkpoint::read_json;
+use crate::nn::attention::{attention, AttentionSpec};
+use crate::nn::checkpoint::{checkpoint, BlockFn, NewVars};
 use crate::nn::layer_norm::LayerNorm;
 use crate::nn::linear::Linear;
 use crate::nn::ops;
@@ -173,6 +177,9 @@ struct Layer {
     up: Linear,
     down: Linear,
     out_norm: LayerNorm,
+    /// The trainable tensors registered while building the layer (what activation checkpointing
+    /// hands their gradients to).
+    params: Vec<Tensor>,
 }
 
 /// A BERT-family encoder: `forward` gives the last hidden states.
@@ -184,6 +191,8 @@ pub struct BertModel {
     embeddings: Embeddings,
     layers: Vec<Layer>,
     pooler: Option<Linear>,
+    /// Recompute each layer in the backward instead of keeping its activations (training only).
+    checkpointing: bool,
 }
 
 impl BertModel {
@@ -237,7 +246,8 @@ impl BertModel {
         let i = cfg.intermediate_size;
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
         for n in 0..cfg.num_hidden_layers {
-            let layer = match family {
+            let registered = NewVars::mark(p.trainable());
+            let mut layer = match family {
                 Family::DistilBert => {
                     let l = root.pp("transformer").pp("layer").pp(n);
                     let a = l.pp("attention");
@@ -254,6 +264,7 @@ impl BertModel {
                             h,
                             cfg.layer_norm_eps,
                         )?,
+                        params: Vec::new(),
                     }
                 }
                 _ => {
@@ -276,9 +287,11 @@ impl BertModel {
                             h,
                             cfg.layer_norm_eps,
                         )?,
+                        params: Vec::new(),
                     }
                 }
             };
+            layer.params = registered.since(p.trainable());
             layers.push(layer);
         }
         let pooler = if root.contains("pooler.dense.weight") {
@@ -293,7 +306,20 @@ impl BertModel {
             embeddings,
             layers,
             pooler,
+            checkpointing: false,
         })
+    }
+
+    /// Activation checkpointing: when on, a training forward keeps only each layer's input and
+    /// recomputes the layer in the backward (less memory, about a third more time; the same
+    /// losses and gradients). Off by default.
+    pub fn set_activation_checkpointing(&mut self, on: bool) {
+        self.checkpointing = on;
+    }
+
+    /// Whether activation checkpointing is on.
+    pub fn activation_checkpointing(&self) -> bool {
+        self.checkpointing
     }
 
     /// The config.
@@ -344,7 +370,6 @@ impl BertModel {
                 self.cfg.max_position_embeddings
             )));
         }
-        let dtype = self.embeddings.word.dtype();
         let e = &self.embeddings;
         let ids = input_ids.to_dtype(DType::U32)?;
         let word = e.word.embedding(&ids.flatten_all()?)?.reshape((b, s, ()))?;
@@ -362,9 +387,15 @@ impl BertModel {
             x = (x + tt.embedding(&types.flatten_all()?)?.reshape((b, s, ()))?)?;
         }
         let mut x = dropout(&e.norm.forward(&x)?, e.dropout, train)?;
-        let bias = ops::additive_padding_mask(attention_mask, dtype)?;
         for layer in &self.layers {
-            x = self.layer_forward(layer, &x, &bias, train)?;
+            x = if self.checkpointing && train {
+                let (l, cfg, mask) = (layer.clone(), self.cfg.clone(), attention_mask.clone());
+                let f: BlockFn =
+                    Arc::new(move |x: &Tensor| layer_forward(&cfg, &l, x, &mask, true));
+                checkpoint(&x, &layer.params, f)?
+            } else {
+                layer_forward(&self.cfg, layer, &x, attention_mask, train)?
+            };
         }
         Ok(x)
     }
@@ -438,43 +469,54 @@ impl BertModel {
             }
         }
     }
+}
 
-    fn layer_forward(&self, l: &Layer, x: &Tensor, bias: &Tensor, train: bool) -> Result<Tensor> {
-        let (b, s, h) = x.dims3()?;
-        let heads = self.cfg.num_attention_heads;
-        let d = h / heads;
-        let split = |t: Tensor| -> Result<Tensor> {
-            Ok(t.reshape((b, s, heads, d))?.transpose(1, 2)?.contiguous()?)
-        };
-        let q = split(l.q.forward_t(x, train)?)?;
-        let k = split(l.k.forward_t(x, train)?)?;
-        let v = split(l.v.forward_t(x, train)?)?;
-        let scores = (q.matmul(&k.t()?)? / (d as f64).sqrt())?.broadcast_add(bias)?;
-        let probs = dropout(
-            &ops::softmax_last(&scores)?,
-            self.cfg.attention_probs_dropout_prob,
-            train,
-        )?;
-        let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, s, h))?;
-        let attn = dropout(
-            &l.o.forward_t(&ctx, train)?,
-            self.cfg.hidden_dropout_prob,
-            train,
-        )?;
-        let x = l.attn_norm.forward(&(attn + x)?)?;
-        let up = l.up.forward_t(&x, train)?;
-        let act = match self.cfg.hidden_act.as_str() {
-            "gelu" => ops::gelu_erf(&up)?,
-            "relu" => up.relu()?,
-            _ => ops::gelu_tanh(&up)?,
-        };
-        let down = dropout(
-            &l.down.forward_t(&act, train)?,
-            self.cfg.hidden_dropout_prob,
-            train,
-        )?;
-        l.out_norm.forward(&(down + x)?)
-    }
+/// One encoder layer; `mask` is the `[batch, seq]` attention mask (1 = token, 0 = padding).
+fn layer_forward(
+    cfg: &BertConfig,
+    l: &Layer,
+    x: &Tensor,
+    mask: &Tensor,
+    train: bool,
+) -> Result<Tensor> {
+    let (b, s, h) = x.dims3()?;
+    let heads = cfg.num_attention_heads;
+    let d = h / heads;
+    let split = |t: Tensor| -> Result<Tensor> {
+        Ok(t.reshape((b, s, heads, d))?.transpose(1, 2)?.contiguous()?)
+    };
+    let q = split(l.q.forward_t(x, train)?)?;
+    let k = split(l.k.forward_t(x, train)?)?;
+    let v = split(l.v.forward_t(x, train)?)?;
+    // Padding mask, scale and attention dropout inside one op (no [b, heads, s, s] tensor kept).
+    let spec = AttentionSpec {
+        scale: 1.0 / (d as f64).sqrt(),
+        causal: false,
+        offset: 0,
+        key_mask: Some(mask.clone()),
+        dropout: if train {
+            cfg.attention_probs_dropout_prob
+        } else {
+            0.0
+        },
+    };
+    let ctx = attention(&q, &k, &v, &spec)?
+        .transpose(1, 2)?
+        .reshape((b, s, h))?;
+    let attn = dropout(&l.o.forward_t(&ctx, train)?, cfg.hidden_dropout_prob, train)?;
+    let x = l.attn_norm.forward(&(attn + x)?)?;
+    let up = l.up.forward_t(&x, train)?;
+    let act = match cfg.hidden_act.as_str() {
+        "gelu" => ops::gelu_erf(&up)?,
+        "relu" => up.relu()?,
+        _ => ops::gelu_tanh(&up)?,
+    };
+    let down = dropout(
+        &l.down.forward_t(&act, train)?,
+        cfg.hidden_dropout_prob,
+        train,
+    )?;
+    l.out_norm.forward(&(down + x)?)
 }
 
 fn dropout(x: &Tensor, p: f32, train: bool) -> Result<Tensor> {
@@ -637,6 +679,11 @@ impl SequenceClassifier {
     /// The encoder.
     pub fn encoder(&self) -> &BertModel {
         &self.encoder
+    }
+
+    /// Activation checkpointing of the encoder's layers ([`BertModel::set_activation_checkpointing`]).
+    pub fn set_activation_checkpointing(&mut self, on: bool) {
+        self.encoder.set_activation_checkpointing(on);
     }
 
     /// The pooling in use.

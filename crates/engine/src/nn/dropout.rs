@@ -46,6 +46,26 @@ pub fn with_seed<R>(seed: u64, f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// A fresh 64-bit seed drawn from this thread's mask generator, for an op that derives its own
+/// masks from it (the fused attention regenerates its dropout mask from the seed in its backward).
+pub fn draw_seed() -> u64 {
+    GENERATOR.with(|g| g.borrow_mut().next_u64())
+}
+
+/// The state of this thread's mask generator, to replay the same masks later
+/// ([`with_generator`]); activation checkpointing recomputes a block with the masks it drew.
+pub fn generator_state() -> Rng {
+    GENERATOR.with(|g| g.borrow().clone())
+}
+
+/// Runs `f` with this thread's masks drawn from `state` (from [`generator_state`]), then restores
+/// the generator that was in place before.
+pub fn with_generator<R>(state: Rng, f: impl FnOnce() -> R) -> R {
+    let previous = GENERATOR.with(|g| g.replace(state));
+    let _restore = Restore(Some(previous));
+    f()
+}
+
 /// Inverted dropout: each element of `x` is zeroed with probability `p` and the survivors are
 /// scaled by `1 / (1 - p)`, so the expected value is unchanged. Differentiable (the mask is a
 /// constant of the graph). `p = 0` returns `x` unchanged.
