@@ -50,14 +50,28 @@ pub fn baseline_report(
     let word_probs: Vec<Vec<f32>> = test_texts.iter().map(|t| words.probs(t)).collect();
     Ok(BaselineReport {
         majority_label: labels[majority.label].clone(),
-        majority: classification_report(labels, test_truth, &majority_probs, Some(test_texts), worst_k),
-        bag_of_words: classification_report(labels, test_truth, &word_probs, Some(test_texts), worst_k),
+        majority: classification_report(
+            labels,
+            test_truth,
+            &majority_probs,
+            Some(test_texts),
+            worst_k,
+        ),
+        bag_of_words: classification_report(
+            labels,
+            test_truth,
+            &word_probs,
+            Some(test_texts),
+            worst_k,
+        ),
     })
 }
 
 fn check(labels: &[String], texts: &[String], truth: &[usize], split: &str) -> Result<()> {
     if labels.is_empty() {
-        return Err(EngineError::Invalid("a baseline needs at least one label".into()));
+        return Err(EngineError::Invalid(
+            "a baseline needs at least one label".into(),
+        ));
     }
     if texts.len() != truth.len() {
         return Err(EngineError::Invalid(format!(
@@ -222,7 +236,12 @@ fn softmax(z: &[f64]) -> Vec<f64> {
 /// accelerated gradient descent (Nesterov). Rows are L2-normalised, so the loss gradient's
 /// Lipschitz constant is at most 1 (plus the penalty's): a step of 1 / L converges without a
 /// line search.
-fn train_logistic(k: usize, features: usize, rows: &[Row], truth: &[usize]) -> (Vec<Vec<f64>>, Vec<f64>) {
+fn train_logistic(
+    k: usize,
+    features: usize,
+    rows: &[Row],
+    truth: &[usize],
+) -> (Vec<Vec<f64>>, Vec<f64>) {
     let n = rows.len().max(1) as f64;
     let lambda = 1.0 / (C * n);
     let step = 1.0 / (1.0 + lambda);
@@ -239,9 +258,18 @@ fn train_logistic(k: usize, features: usize, rows: &[Row], truth: &[usize]) -> (
         let yw: Vec<Vec<f64>> = w
             .iter()
             .zip(&w_prev)
-            .map(|(a, p)| a.iter().zip(p).map(|(a, p)| a + momentum * (a - p)).collect())
+            .map(|(a, p)| {
+                a.iter()
+                    .zip(p)
+                    .map(|(a, p)| a + momentum * (a - p))
+                    .collect()
+            })
             .collect();
-        let yb: Vec<f64> = b.iter().zip(&b_prev).map(|(a, p)| a + momentum * (a - p)).collect();
+        let yb: Vec<f64> = b
+            .iter()
+            .zip(&b_prev)
+            .map(|(a, p)| a + momentum * (a - p))
+            .collect();
         // The gradient at y.
         for (g, y) in gw.iter_mut().zip(&yw) {
             for (gi, yi) in g.iter_mut().zip(y) {
@@ -259,7 +287,13 @@ fn train_logistic(k: usize, features: usize, rows: &[Row], truth: &[usize]) -> (
                 }
             }
         }
-        let norm = gw.iter().flatten().chain(&gb).map(|g| g * g).sum::<f64>().sqrt();
+        let norm = gw
+            .iter()
+            .flatten()
+            .chain(&gb)
+            .map(|g| g * g)
+            .sum::<f64>()
+            .sqrt();
         w_prev = std::mem::replace(
             &mut w,
             yw.iter()
@@ -267,7 +301,10 @@ fn train_logistic(k: usize, features: usize, rows: &[Row], truth: &[usize]) -> (
                 .map(|(y, g)| y.iter().zip(g).map(|(y, g)| y - step * g).collect())
                 .collect(),
         );
-        b_prev = std::mem::replace(&mut b, yb.iter().zip(&gb).map(|(y, g)| y - step * g).collect());
+        b_prev = std::mem::replace(
+            &mut b,
+            yb.iter().zip(&gb).map(|(y, g)| y - step * g).collect(),
+        );
         if norm < 1e-6 {
             break;
         }
@@ -328,15 +365,34 @@ mod tests {
     #[test]
     fn word_pairs_carry_what_single_words_cannot() {
         // Every single word appears in both classes; only the pairs tell them apart.
-        let train = strings(&["not good bad", "not bad good", "not good bad", "not bad good"]);
+        let train = strings(&[
+            "not good bad",
+            "not bad good",
+            "not good bad",
+            "not bad good",
+        ]);
         let truth = [0, 1, 0, 1];
-        let report = baseline_report(&labels(), &train, &truth, &strings(&["not good", "not bad"]), &[0, 1], 2).unwrap();
+        let report = baseline_report(
+            &labels(),
+            &train,
+            &truth,
+            &strings(&["not good", "not bad"]),
+            &[0, 1],
+            2,
+        )
+        .unwrap();
         assert_eq!(report.bag_of_words.accuracy, 1.0);
     }
 
     #[test]
     fn the_same_rows_give_the_same_numbers() {
-        let train = strings(&["red apple", "green apple", "red cherry", "green pear", "red berry"]);
+        let train = strings(&[
+            "red apple",
+            "green apple",
+            "red cherry",
+            "green pear",
+            "red berry",
+        ]);
         let truth = [1, 0, 1, 0, 1];
         let test = strings(&["red pear", "green berry"]);
         let a = baseline_report(&labels(), &train, &truth, &test, &[1, 0], 2).unwrap();
@@ -348,7 +404,8 @@ mod tests {
     fn an_empty_training_split_or_a_label_out_of_range_is_refused_with_the_reason() {
         let err = baseline_report(&labels(), &[], &[], &strings(&["x"]), &[0], 1).unwrap_err();
         assert!(err.to_string().contains("training split is empty"), "{err}");
-        let err = baseline_report(&labels(), &strings(&["x"]), &[2], &strings(&["x"]), &[0], 1).unwrap_err();
+        let err = baseline_report(&labels(), &strings(&["x"]), &[2], &strings(&["x"]), &[0], 1)
+            .unwrap_err();
         assert!(err.to_string().contains("label index 2"), "{err}");
     }
 }
