@@ -18,6 +18,15 @@ use tunesmith_hub::safetensors::SafetensorsHeader;
 use tunesmith_hub::search::ModelSummary;
 use tunesmith_hub::wire::{parse_model, parse_model_list};
 
+/// A file in a folder kept for the whole run (a fresh folder per case costs more than the parse).
+fn scratch(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    let p = dir.path().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
 fn cases() -> u32 {
     std::env::var("TUNESMITH_FUZZ_CASES")
         .ok()
@@ -257,6 +266,11 @@ proptest! {
 // --- GGUF and safetensors headers -------------------------------------------------------------
 
 fn gguf_seed() -> Vec<u8> {
+    static SEED: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    SEED.get_or_init(make_gguf_seed).clone()
+}
+
+fn make_gguf_seed() -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("seed.gguf");
     write_minimal(
@@ -290,9 +304,7 @@ proptest! {
     #[test]
     fn fuzz_gguf_headers_never_panic_and_damage_is_named(ms in mutations()) {
         let bytes = apply(gguf_seed(), &ms);
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("m.gguf");
-        std::fs::write(&p, &bytes).unwrap();
+        let p = scratch("m.gguf", &bytes);
         match GgufHeader::read(&p) {
             Ok(h) => {
                 let _ = (h.parameters(), h.architecture(), h.has_tokenizer(), h.arch_int("context_length"));
@@ -304,9 +316,7 @@ proptest! {
     #[test]
     fn fuzz_safetensors_headers_never_panic_and_damage_is_named(ms in mutations()) {
         let bytes = apply(safetensors_seed(), &ms);
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("m.safetensors");
-        std::fs::write(&p, &bytes).unwrap();
+        let p = scratch("m.safetensors", &bytes);
         match SafetensorsHeader::read(&p) {
             Ok(h) => {
                 let _ = (h.parameters(), h.weight_bytes());
