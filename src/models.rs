@@ -46,6 +46,12 @@ pub fn search(query: &str, task: Option<&str>, limit: usize) -> Result<SearchRes
     })
 }
 
+/// What the hub says about model `id` at `revision` (owner, licence, gating, files and the bytes a
+/// pull downloads, the supported badge), without downloading it.
+pub fn info(id: &str, revision: &str) -> Result<tunesmith_hub::info::ModelDetails> {
+    Ok(HubClient::from_env()?.model_info(id, revision)?)
+}
+
 /// The curated suggestions (from `assets/suggested-models.json`, compiled in), for `task`
 /// (`text-classification`, `text-generation`) or all of them; works offline.
 pub fn suggested(task: Option<&str>) -> Vec<Suggestion> {

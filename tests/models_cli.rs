@@ -178,6 +178,76 @@ fn models_search_json_lists_results_with_the_badge_and_suggestions() {
 }
 
 #[test]
+fn models_search_reads_the_real_hubs_answer_shape_with_id_and_the_legacy_model_id() {
+    // The mock sends `_id`, `id` and `modelId` together, as the hub does; a client that took
+    // `modelId` as an alias of `id` refused every answer ("error decoding response body").
+    let hub = mock();
+    let dir = tempfile::tempdir().unwrap();
+    let out = tunesmith(&hub, dir.path())
+        .args(["models", "search", "tiny-bert"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&ok(&out).stdout).to_string();
+    assert!(text.contains("tiny-org/tiny-bert"), "{text}");
+    assert!(text.contains("apache-2.0"), "{text}");
+}
+
+#[test]
+fn models_info_json_shows_gating_licence_base_and_the_files_a_pull_takes() {
+    let hub = mock();
+    let dir = tempfile::tempdir().unwrap();
+    let v = json(
+        &tunesmith(&hub, dir.path())
+            .args(["models", "info", "tiny-org/tiny-llama-gated", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(v["summary"]["id"], "tiny-org/tiny-llama-gated");
+    assert_eq!(v["summary"]["gated"], true);
+    assert_eq!(v["gated_mode"], "manual");
+    assert_eq!(v["author"], "tiny-org");
+    assert_eq!(v["base_model"], "tiny-org/tiny-llama-base");
+    assert_eq!(v["summary"]["license"], "llama3.2");
+    assert_eq!(
+        v["commit"].as_str(),
+        hub.commit("tiny-org/tiny-llama-gated").as_deref()
+    );
+    let needed: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["needed"] == true)
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        needed.contains(&"model.safetensors.index.json"),
+        "{needed:?}"
+    );
+    assert!(v["pull_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn models_info_for_people_says_how_to_get_access_and_what_a_pull_downloads() {
+    let hub = mock();
+    let dir = tempfile::tempdir().unwrap();
+    let out = tunesmith(&hub, dir.path())
+        .args(["models", "info", "tiny-org/tiny-llama-gated"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&ok(&out).stdout).to_string();
+    assert!(text.contains("ask for access on its hub page"), "{text}");
+    assert!(text.contains("model-00001-of-00002.safetensors"), "{text}");
+    assert!(text.contains("supported     yes"), "{text}");
+    let out = tunesmith(&hub, dir.path())
+        .args(["models", "info", "tiny-org/no-such-model", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(err["code"], "not_found");
+}
+
+#[test]
 fn models_list_works_offline_and_shows_pulled_and_imported_models() {
     let hub = mock();
     let dir = tempfile::tempdir().unwrap();

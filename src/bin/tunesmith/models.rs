@@ -1,4 +1,4 @@
-//! `tunesmith models search|pull|list|import|estimate`: finding, downloading, importing models and
+//! `tunesmith models search|info|pull|list|import|estimate`: finding, downloading, importing models and
 //! estimating memory before training. Pull shows a progress line (or JSON events with `--json`).
 
 use std::io::Write;
@@ -30,6 +30,14 @@ enum ModelsCommand {
         /// How many results.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+    },
+    /// What the hub says about one model: owner, licence, gating, size, the files a pull takes.
+    Info {
+        /// The hub id, `owner/name`.
+        id: String,
+        /// Branch, tag or commit.
+        #[arg(long, default_value = "main")]
+        revision: String,
     },
     /// Download a model into the Hugging Face cache (resumable; only the files Tunesmith needs).
     Pull {
@@ -128,6 +136,14 @@ pub fn run(ctx: &Context, args: &ModelsArgs) -> tunesmith::Result<ExitCode> {
                         println!("  {:<45} {} ({})", s.id, s.title, s.task);
                     }
                 }
+            }
+        }
+        ModelsCommand::Info { id, revision } => {
+            let d = tunesmith::models::info(id, revision)?;
+            if ctx.json {
+                output::json_pretty(&d);
+            } else {
+                print_info(&d);
             }
         }
         ModelsCommand::Pull { id, revision } => {
@@ -502,5 +518,71 @@ fn human_count(n: u64) -> String {
         1_000..=999_999 => format!("{:.1}K", n as f64 / 1e3),
         1_000_000..=999_999_999 => format!("{:.1}M", n as f64 / 1e6),
         _ => format!("{:.2}B", n as f64 / 1e9),
+    }
+}
+
+/// `models info` for people.
+fn print_info(d: &tunesmith_hub::info::ModelDetails) {
+    let m = &d.summary;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+    println!("{}", m.id);
+    println!("  by            {}", opt(&d.author));
+    println!("  task          {}", opt(&m.task));
+    println!("  library       {}", opt(&d.library));
+    println!("  licence       {}", opt(&m.license));
+    if let Some(b) = &d.base_model {
+        println!("  fine-tune of  {b}");
+    }
+    println!(
+        "  parameters    {}",
+        m.parameters.map(human_count).unwrap_or_else(|| "?".into())
+    );
+    println!(
+        "  access        {}{}{}",
+        match d.gated_mode.as_deref() {
+            Some("auto") =>
+                "gated: accept the licence on its hub page (granted at once), then use a token",
+            Some(_) =>
+                "gated: ask for access on its hub page (the owners approve), then use a token",
+            None => "open",
+        },
+        if d.private { ", private" } else { "" },
+        if d.disabled {
+            ", disabled by the hub"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "  downloads     {} last month, {} likes, last changed {}",
+        m.downloads
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "?".into()),
+        m.likes.map(|n| n.to_string()).unwrap_or_else(|| "?".into()),
+        opt(&m.last_modified)
+    );
+    match &d.pull_refused {
+        Some(why) => println!("  pull          refused: {why}"),
+        None => {
+            println!(
+                "  pull          {} in these files:",
+                human_bytes(d.pull_bytes)
+            );
+            for f in d.files.iter().filter(|f| f.needed) {
+                println!(
+                    "    {:<45} {}",
+                    f.name,
+                    f.size.map(human_bytes).unwrap_or_else(|| "?".into())
+                );
+            }
+        }
+    }
+    if m.support.supported {
+        println!("  supported     yes");
+    } else {
+        println!(
+            "  supported     no: {}",
+            m.support.reason.as_deref().unwrap_or("")
+        );
     }
 }
