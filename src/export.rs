@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device};
 use serde::{Deserialize, Serialize};
 use tunesmith_engine::adapters::peft::PeftAdapter;
+use tunesmith_engine::export::peft_export::export_adapter;
 use tunesmith_engine::export::{modelfile, write_gguf, write_hf_folder, DecoderWeights, GgufType};
 use tunesmith_engine::train::checkpoint::load_tensors;
 use tunesmith_store::ArtefactKind;
@@ -257,11 +258,13 @@ fn write_export(
 ) -> Result<String> {
     if req.format == ExportFormat::Adapter {
         let adapter = crate::eval::adapter_dir(home, run)?;
-        copy_files(&adapter, dir)?;
-        return Ok(format!(
-            "A PEFT LoRA adapter for {}: load the base model, then PeftModel.from_pretrained(base, folder).",
-            run.record.request.model.display()
-        ));
+        return Ok(export_adapter(
+            &adapter,
+            dir,
+            &run.id,
+            method_name(run.record.request.method),
+            &run.record.request.model,
+        )?);
     }
     let mut weights = DecoderWeights::load_base(&run.record.request.model)?;
     match run.record.request.method {
@@ -358,29 +361,6 @@ fn free_folder(parent: &Path, stem: &str) -> PathBuf {
         .map(|i| parent.join(format!("{stem}-{i}")))
         .find(|p| !p.exists())
         .unwrap_or(first)
-}
-
-fn copy_files(from: &Path, to: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(from).map_err(|e| {
-        refuse(format!(
-            "cannot read the adapter folder {}: {e}",
-            from.display()
-        ))
-    })?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_file() {
-            let dest = to.join(entry.file_name());
-            std::fs::copy(&path, &dest).map_err(|e| {
-                refuse(format!(
-                    "cannot copy {} to {}: {e} (is the disk full?)",
-                    path.display(),
-                    dest.display()
-                ))
-            })?;
-        }
-    }
-    Ok(())
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {

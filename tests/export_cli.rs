@@ -27,6 +27,11 @@ fn tiny_llama() -> PathBuf {
 
 /// Trains a generation run on made-up facts with `method` and returns its id.
 fn trained_run(home: &Path, method: &str) -> String {
+    trained_run_on(home, method, &tiny_llama())
+}
+
+/// Trains a generation run of `model` on made-up facts with `method` and returns its id.
+fn trained_run_on(home: &Path, method: &str, model: &Path) -> String {
     let mut s = String::from("prompt,response\n");
     for c in 0..4 {
         for (p, r) in [
@@ -44,7 +49,7 @@ fn trained_run(home: &Path, method: &str) -> String {
             .args(["--prompt-column", "prompt", "--response-column", "response"])
             .args(["--epochs", "3", "--batch", "4", "--lr", "0.01"])
             .arg("--model")
-            .arg(tiny_llama())
+            .arg(model)
             .arg("--data")
             .arg(&data),
     );
@@ -188,6 +193,13 @@ fn a_gguf_export_loads_back_with_the_same_logits_tokens_and_an_ollama_modelfile(
         let path = folder.join(&gguf);
         sizes.push(std::fs::metadata(&path).unwrap().len());
 
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..4], b"GGUF");
+        assert_eq!(
+            u32::from_le_bytes(bytes[4..8].try_into().unwrap()),
+            3,
+            "GGUF format version 3, as current llama.cpp writes"
+        );
         let loaded = LlamaModel::load(&path, &LlamaLoadOptions::default()).unwrap();
         let diff = max_abs_diff(&logits(&loaded.model), &tuned);
         let scale = tuned.iter().fold(0f32, |m, x| m.max(x.abs()));
@@ -238,17 +250,44 @@ fn an_adapter_export_is_the_runs_peft_adapter_and_a_full_run_has_none() {
     let run = trained_run(home.path(), "lora");
     let summary = export(home.path(), &run, &["--format", "adapter"]);
     let folder = PathBuf::from(summary["folder"].as_str().unwrap());
-    for name in ["adapter_config.json", "adapter_model.safetensors"] {
-        let own = std::fs::read(
-            home.path()
-                .join("runs")
-                .join(&run)
-                .join("adapter")
-                .join(name),
-        )
-        .unwrap();
-        assert_eq!(std::fs::read(folder.join(name)).unwrap(), own, "{name}");
+    let own = home.path().join("runs").join(&run).join("adapter");
+    assert_eq!(
+        std::fs::read(folder.join("adapter_model.safetensors")).unwrap(),
+        std::fs::read(own.join("adapter_model.safetensors")).unwrap(),
+        "the weights are the run's own"
+    );
+    // The config is the run's, with no key PEFT warns about; provenance has a file of its own.
+    let read = |p: PathBuf| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let exported = read(folder.join("adapter_config.json"));
+    let trained = read(own.join("adapter_config.json"));
+    assert!(exported.get("library").is_none(), "{exported}");
+    for key in [
+        "r",
+        "lora_alpha",
+        "target_modules",
+        "task_type",
+        "peft_type",
+    ] {
+        assert_eq!(exported[key], trained[key], "{key}");
     }
+    // The tiny fixture is a local folder with no hub id anywhere: PEFT gets its path, and the
+    // README says which base to load.
+    assert_eq!(
+        exported["base_model_name_or_path"].as_str().unwrap(),
+        tiny_llama().display().to_string()
+    );
+    let provenance = read(folder.join("tunesmith.json"));
+    assert_eq!(provenance["library"], "tunesmith");
+    assert_eq!(provenance["run"], run.as_str());
+    let readme = std::fs::read_to_string(folder.join("README.md")).unwrap();
+    assert!(
+        readme.contains("could not tell which hub model"),
+        "{readme}"
+    );
+    assert!(readme.contains("PeftModel.from_pretrained"), "{readme}");
+    assert!(PeftAdapter::load(&folder, &Device::Cpu).is_ok());
 
     let full = trained_run(home.path(), "full");
     let out = tunesmith(home.path())
@@ -383,4 +422,106 @@ fn a_full_fine_tune_chats_through_its_weights_merged_once_into_the_run_folder() 
         1,
         "merged once, reused by the second chat"
     );
+}
+
+/// Copies the tiny Llama fixture into a Hugging Face cache layout, as `models pull` leaves it.
+fn tiny_llama_in_hub_cache(root: &Path) -> PathBuf {
+    let snapshot = root
+        .join("hub/models--tiny-org--tiny-llama/snapshots")
+        .join("0123456789abcdef0123456789abcdef01234567");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    for entry in std::fs::read_dir(tiny_llama()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, snapshot.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    snapshot
+}
+
+#[test]
+fn an_adapter_export_names_the_base_by_its_hub_id_so_peft_can_load_it_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let model = tiny_llama_in_hub_cache(&home.path().join("hf"));
+    let run = trained_run_on(home.path(), "lora", &model);
+    let summary = export(home.path(), &run, &["--format", "adapter"]);
+    let folder = PathBuf::from(summary["folder"].as_str().unwrap());
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("adapter_config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["base_model_name_or_path"], "tiny-org/tiny-llama");
+    assert!(config.get("library").is_none());
+    let readme = std::fs::read_to_string(folder.join("README.md")).unwrap();
+    assert!(readme.contains("`tiny-org/tiny-llama`"), "{readme}");
+    assert!(readme.contains("AutoPeftModelForCausalLM"), "{readme}");
+    assert!(
+        summary["how_to_use"]
+            .as_str()
+            .unwrap()
+            .contains("tiny-org/tiny-llama"),
+        "{summary}"
+    );
+}
+
+/// A `size`-byte tmpfs at `dir` (root only; `None` where mounting is not allowed). Unmounted when
+/// dropped.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .output()
+            .ok()?
+            .status
+            .success();
+        ok.then(|| SmallDisk(dir.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn an_export_onto_a_full_disk_names_the_folder_and_the_space_needed_and_leaves_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let run = trained_run(home.path(), "lora");
+    let small = home.path().join("small disk");
+    let Some(_disk) = SmallDisk::mount(&small, "48k") else {
+        eprintln!("skipped: mounting a small tmpfs needs root (the engine's /dev/full test covers the message)");
+        return;
+    };
+    let out = tunesmith(home.path())
+        .args([
+            "--json", "export", "--run", &run, "--format", "gguf", "--out",
+        ])
+        .arg(small.join("my export"))
+        .output()
+        .unwrap();
+    assert_fails_with(&out, "the disk is full");
+    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.contains("small disk"),
+        "names the folder: {message}"
+    );
+    assert!(
+        !message.contains("my export"),
+        "the export folder was never made: {message}"
+    );
+    assert!(
+        message.contains("KB of free space"),
+        "says the space needed: {message}"
+    );
+    assert!(
+        !message.contains(".partial"),
+        "names the user's folder, not a temporary one: {message}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&small).unwrap().collect();
+    assert!(left.is_empty(), "nothing half-written is left: {left:?}");
 }

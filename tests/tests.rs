@@ -18,6 +18,7 @@
 //! - `runs_resume`: `runs resume` after a SIGKILL continues the same loss curve.
 //! - `real_models`: real tier: all-MiniLM-L6-v2 on 2,000 SST-2 rows reaches issue 3's accuracies.
 //! - `fixtures_shapes`: the committed reference checkpoints are present and their shapes consistent.
+//! - `home_paths`: a home folder with spaces and non-ASCII characters works; a read-only one is refused.
 
 mod chat_cli;
 mod cli;
@@ -28,6 +29,7 @@ mod estimate_peaks;
 mod eval_cli;
 mod export_cli;
 mod fixtures_shapes;
+mod home_paths;
 mod models_cli;
 mod rag_cli;
 mod rag_retrieval;
