@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo bench -p tunesmith-engine --bench train_step -- --model minilm|smollm2 \
-//!     --method full|features|features-forward|lora|qlora [--steps N] [--warmup N] [--split]
+//!     --method full|features|features-forward|lora|qlora [--steps N] [--warmup N] [--split] \
+//!     [--batch N] [--len N]
 //! ```
 //!
 //! It prints one JSON line: the configuration, the median seconds per step over `--steps` timed steps
@@ -34,7 +35,7 @@ use candle_nn::VarMap;
 use tunesmith_engine::adapters::lora::LoraConfig;
 use tunesmith_engine::models::bert::{BertConfig, ClassifierOptions, Pooling, SequenceClassifier};
 use tunesmith_engine::models::checkpoint::Checkpoint;
-use tunesmith_engine::models::llama::{causal_lm_loss, LlamaLoadOptions, LlamaModel};
+use tunesmith_engine::models::llama::{LlamaLoadOptions, LlamaModel};
 use tunesmith_engine::nn::params::{Backbone, LoraSetup};
 use tunesmith_engine::nn::quantized::QuantPolicy;
 use tunesmith_engine::train::{AdamW, AdamWConfig};
@@ -47,6 +48,9 @@ struct Args {
     steps: usize,
     warmup: usize,
     split: bool,
+    /// Rows and tokens per row (0: the model's default).
+    batch: usize,
+    len: usize,
 }
 
 fn parse_args() -> AnyResult<Args> {
@@ -56,6 +60,8 @@ fn parse_args() -> AnyResult<Args> {
         steps: 5,
         warmup: 2,
         split: false,
+        batch: 0,
+        len: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -66,6 +72,8 @@ fn parse_args() -> AnyResult<Args> {
             "--steps" => a.steps = value("--steps")?.parse()?,
             "--warmup" => a.warmup = value("--warmup")?.parse()?,
             "--split" => a.split = true,
+            "--batch" => a.batch = value("--batch")?.parse()?,
+            "--len" => a.len = value("--len")?.parse()?,
             // `cargo bench` passes `--bench` to harness-less benches.
             "--bench" => {}
             other => return Err(format!("unknown argument `{other}`").into()),
@@ -89,6 +97,15 @@ fn peak_mb() -> f64 {
         })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
+}
+
+/// `v`, or `default` when `v` is 0.
+fn or(v: usize, default: usize) -> usize {
+    if v == 0 {
+        default
+    } else {
+        v
+    }
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -174,7 +191,7 @@ fn run_minilm(a: &Args, dev: &Device) -> AnyResult<Outcome> {
     let dir = tunesmith_testkit::paths::real_model(tunesmith_testkit::paths::MINILM)
         .ok_or("all-MiniLM-L6-v2 is not fetched; run scripts/fetch-models")?;
     let cfg = BertConfig::from_file(&dir.join("config.json"))?;
-    let (b, s) = (16usize, 64usize);
+    let (b, s) = (or(a.batch, 16), or(a.len, 64));
     let backbone = match a.method.as_str() {
         "full" => Backbone::Full,
         "features" | "features-forward" => Backbone::Frozen,
@@ -262,7 +279,7 @@ fn run_minilm(a: &Args, dev: &Device) -> AnyResult<Outcome> {
 fn run_smollm2(a: &Args, dev: &Device) -> AnyResult<Outcome> {
     let path = tunesmith_testkit::paths::smollm2_gguf()
         .ok_or("SmolLM2-135M-Instruct's GGUF is not fetched; run scripts/fetch-models")?;
-    let (b, s) = (2usize, 64usize);
+    let (b, s) = (or(a.batch, 2), or(a.len, 64));
     let lora = || {
         Backbone::Lora(LoraSetup {
             config: lora_config(&[
@@ -307,8 +324,8 @@ fn run_smollm2(a: &Args, dev: &Device) -> AnyResult<Outcome> {
     )?;
     let ids = Tensor::from_vec(ids, (b, s), dev)?;
     let mut loss_fn = || -> AnyResult<Tensor> {
-        let logits = model.forward_t(&ids, None, true)?;
-        Ok(causal_lm_loss(&logits, &labels)?)
+        // The training path: the output head and the loss fused (as `SftTask` trains).
+        Ok(model.next_token_loss_t(&ids, None, &labels, true)?.loss)
     };
     let mut times = Vec::new();
     for i in 0..a.warmup + a.steps {

@@ -1,7 +1,8 @@
 """The PyTorch + PEFT reference for bench/train_step.rs: the same training steps, timed the same way.
 
     python bench/reference/train_step.py --model minilm|smollm2 \
-        --method full|features|features-forward|lora|qlora [--steps N] [--warmup N] [--threads N]
+        --method full|features|features-forward|lora|qlora [--steps N] [--warmup N] [--threads N] \
+        [--batch N] [--len N]
 
 Prints one JSON line (the same fields as the Rust side): median seconds per step over --steps timed
 steps after --warmup untimed ones, tokens/s, peak resident memory of this process (VmHWM), and the
@@ -81,7 +82,7 @@ def minilm(args):
     from transformers import AutoModel
 
     path = os.path.join(models_dir(), "all-MiniLM-L6-v2")
-    b, s = 16, 64
+    b, s = args.batch or 16, args.len or 64
     enc = AutoModel.from_pretrained(path, dtype=torch.float32)
     head = torch.nn.Linear(enc.config.hidden_size, 2)
     torch.nn.init.normal_(head.weight, std=0.02)
@@ -189,7 +190,7 @@ def quantize_nf4(model, targets):
 def smollm2(args):
     from peft import LoraConfig, get_peft_model
 
-    b, s = 2, 64
+    b, s = args.batch or 2, args.len or 64
     model = smollm2_f32()
     targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
     weights = "real GGUF Q4_1 -> f32 (transformers)"
@@ -217,6 +218,8 @@ def main():
     ap.add_argument("--method", default="full")
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=0, help="rows per step (0: the model's default)")
+    ap.add_argument("--len", type=int, default=0, help="tokens per row (0: the model's default)")
     ap.add_argument("--threads", type=int, default=int(os.environ.get("RAYON_NUM_THREADS", "2")))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

@@ -1,4 +1,5 @@
-//! LayerNorm built from elementary, differentiable operations.
+//! LayerNorm, differentiable: fused with an analytic backward on the CPU (f32,
+//! [`crate::nn::fused::layer_norm`]), built from elementary operations elsewhere.
 //!
 //! candle's `layer_norm` kernel and its `LayerNorm` module on contiguous input have no backward pass;
 //! this one is `(x - mean) / sqrt(var + eps) * weight + bias` over the last dimension, computed in
@@ -42,8 +43,19 @@ impl LayerNorm {
         &self.weight
     }
 
-    /// Normalises `x` (`[..., dim]`).
+    /// Normalises `x` (`[..., dim]`): the fused op on the CPU (f32), the composed one elsewhere.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let Some(b) = &self.bias {
+            if crate::nn::fused::fused_applies(x, &[&self.weight, b]) {
+                return crate::nn::fused::layer_norm(x, &self.weight, b, self.eps);
+            }
+        }
+        self.composed(x)
+    }
+
+    /// The norm composed of elementary ops (every device and dtype; the reference the fused op is
+    /// tested against).
+    pub fn composed(&self, x: &Tensor) -> Result<Tensor> {
         let dtype = x.dtype();
         // Half precision normalises in f32 (as PyTorch does); f32 and f64 stay as they are.
         let x = if matches!(dtype, DType::F16 | DType::BF16) {

@@ -7,7 +7,9 @@
 //! - [`DenseBase`] holds `W` (`out x in`) and an optional bias as plain tensors. Whether it trains
 //!   depends only on where the tensors came from: a `Var`'s tensor (registered in a `VarMap`, the
 //!   only thing an optimiser sees) trains; a tensor loaded from a checkpoint and detached is frozen.
-//!   [`crate::nn::params::Params::linear`] picks the right one for the chosen method.
+//!   [`crate::nn::params::Params::linear`] picks the right one for the chosen method. A frozen
+//!   weight runs through [`crate::nn::frozen::frozen_linear`], whose backward computes the input's
+//!   gradient only.
 //! - Any other frozen representation (a quantised weight for QLoRA, ...) implements [`LinearBase`]
 //!   in its own module and is wrapped with [`Linear::new`]; nothing here changes. Its `forward` must
 //!   let the gradient flow to `x` (QLoRA's custom op uses the dequantised weight in its backward).
@@ -21,6 +23,7 @@ use std::sync::Arc;
 use candle_core::{Module, Tensor};
 
 use crate::adapters::lora::Lora;
+use crate::nn::frozen::frozen_linear;
 use crate::nn::ops::matmul_t;
 use crate::{EngineError, Result};
 
@@ -73,6 +76,11 @@ impl DenseBase {
 
 impl LinearBase for DenseBase {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        // A frozen weight (and bias) stays out of the graph, so the backward computes only the
+        // input's gradient (candle's matmul backward would also compute and keep `X^T dY`).
+        if !self.weight.track_op() && !self.bias.as_ref().is_some_and(|b| b.track_op()) {
+            return frozen_linear(x, &self.weight, self.bias.as_ref());
+        }
         let y = matmul_t(x, &self.weight)?;
         match &self.bias {
             Some(b) => Ok(y.broadcast_add(b)?),

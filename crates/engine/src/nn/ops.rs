@@ -1,8 +1,9 @@
 //! Differentiable tensor helpers that models share: projections, softmax, GELU, attention masks,
 //! pooling.
 //!
-//! Every function here is a composition of candle operations that have a backward pass; none calls
-//! a fused kernel (`softmax_last_dim`, `layer_norm`, ...) whose gradient candle silently drops.
+//! Every function here has a backward pass: a composition of differentiable candle operations, or
+//! one of our fused ops (`nn::fused`) with an analytic backward; none calls a candle kernel
+//! (`softmax_last_dim`, `layer_norm`, ...) whose gradient candle silently drops.
 
 use candle_core::{DType, Tensor, D};
 
@@ -29,9 +30,22 @@ pub fn softmax_last(x: &Tensor) -> Result<Tensor> {
     Ok(candle_nn::ops::softmax(x, D::Minus1)?)
 }
 
-/// GELU with the exact erf formulation (BERT's `gelu`, PyTorch's default).
+/// GELU with the exact erf formulation (BERT's `gelu`, PyTorch's default): fused with an
+/// analytic backward on the CPU (f32), candle's differentiable unary op elsewhere.
 pub fn gelu_erf(x: &Tensor) -> Result<Tensor> {
+    if crate::nn::fused::fused_applies(x, &[]) {
+        return crate::nn::fused::gelu_erf(x);
+    }
     Ok(x.gelu_erf()?)
+}
+
+/// `silu(gate) * up`, SwiGLU's product: fused with an analytic backward on the CPU (f32), candle's
+/// differentiable ops elsewhere.
+pub fn silu_mul(gate: &Tensor, up: &Tensor) -> Result<Tensor> {
+    if crate::nn::fused::fused_applies(gate, &[up]) && gate.dims() == up.dims() {
+        return crate::nn::fused::silu_mul(gate, up);
+    }
+    Ok((gate.silu()? * up)?)
 }
 
 /// The tanh approximation of GELU (`gelu_new`, `gelu_pytorch_tanh`).

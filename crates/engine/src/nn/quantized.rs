@@ -131,22 +131,32 @@ impl QMatMulWithGrad {
     ) -> candle_core::Result<Option<(CpuStorage, Shape)>> {
         let (n, k) = self.0.shape().dims2()?;
         let rows = l.shape().elem_count() / k.max(1);
-        let (CpuStorage::F32(data), Some((start, end))) = (s, l.contiguous_offsets()) else {
+        let (CpuStorage::F32(_), Some((start, _))) = (s, l.contiguous_offsets()) else {
             return Ok(None);
         };
         if rows < DENSE_FROM_ROWS {
             return Ok(None);
         }
-        let dev = candle_core::Device::Cpu;
-        // Fresh tensors, outside any autograd graph: the op's own backward handles gradients.
-        let x = Tensor::from_slice(&data[start..end], (rows, k), &dev)?;
-        let w = self.0.dequantize(&dev)?;
-        let y = x.matmul(&w.t()?)?.flatten_all()?.to_vec1::<f32>()?;
+        // The product runs on the input's own storage (no copy of the activations in or out);
+        // the dense weight is a fresh tensor outside any autograd graph, dropped after it.
+        let w = self.0.dequantize(&candle_core::Device::Cpu)?;
+        let (ws, wl) = w.storage_and_layout();
+        let candle_core::Storage::Cpu(w_cpu) = &*ws else {
+            return Ok(None);
+        };
+        let x2 = Layout::contiguous_with_offset((rows, k), start);
+        let y = candle_core::backend::BackendStorage::matmul(
+            s,
+            w_cpu,
+            (1, rows, n, k),
+            &x2,
+            &wl.transpose(0, 1)?,
+        )?;
         let mut dims = l.shape().dims().to_vec();
         if let Some(last) = dims.last_mut() {
             *last = n;
         }
-        Ok(Some((CpuStorage::F32(y), Shape::from(dims))))
+        Ok(Some((y, Shape::from(dims))))
     }
 }
 

@@ -1,7 +1,8 @@
-//! RMSNorm (Llama, Qwen2, Mistral) from elementary, differentiable ops.
+//! RMSNorm (Llama, Qwen2, Mistral), differentiable: fused with an analytic backward on the CPU
+//! (f32, [`crate::nn::fused::rms_norm`]), composed of elementary ops elsewhere.
 //!
 //! candle's `ops::rms_norm` and its `RmsNorm` module take a fused kernel with no backward on contiguous
-//! input, so a gradient through them is silently lost. This one is composed of `sqr`, `mean`, `sqrt`
+//! input, so a gradient through them is silently lost. The composed one is made of `sqr`, `mean`, `sqrt`
 //! and broadcasts, all of which candle differentiates; it computes half precision in f32 like transformers and
 //! casts back to the input's dtype before scaling by the weight, as transformers does.
 
@@ -31,8 +32,10 @@ impl RmsNorm {
     }
 }
 
-impl Module for RmsNorm {
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+impl RmsNorm {
+    /// The norm composed of elementary ops (every device and dtype; the reference the fused op is
+    /// tested against).
+    pub fn composed(&self, xs: &Tensor) -> Result<Tensor> {
         let in_dtype = xs.dtype();
         // Half precision is widened as transformers does; f32 and f64 keep their own precision.
         let x = match in_dtype {
@@ -44,6 +47,18 @@ impl Module for RmsNorm {
         normed
             .to_dtype(in_dtype)?
             .broadcast_mul(&self.weight.to_dtype(in_dtype)?)
+    }
+}
+
+impl Module for RmsNorm {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        if crate::nn::fused::fused_applies(xs, &[&self.weight]) {
+            return crate::nn::fused::rms_norm(xs, &self.weight, self.eps).map_err(|e| match e {
+                crate::EngineError::Candle(c) => c,
+                other => candle_core::Error::Msg(other.to_string()),
+            });
+        }
+        self.composed(xs)
     }
 }
 

@@ -11,14 +11,14 @@
 
 use std::path::Path;
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{DType, Device, Var};
 
 use crate::adapters::lora::LoraConfig;
 use crate::adapters::peft::{self, SaveOptions};
 use crate::metrics::generation::{GenerationReport, LossAccumulator};
 use crate::models::llama::LlamaModel;
 use crate::train::batching::{pad, pad_labels};
-use crate::train::loss::{cross_entropy, shift_for_next_token, IGNORE_INDEX};
+use crate::train::loss::{MaskedLoss, IGNORE_INDEX};
 use crate::train::{BatchLoss, Metrics, Rng, TrainTask};
 use crate::{EngineError, Result};
 
@@ -91,17 +91,16 @@ impl SftTask {
         &self.model
     }
 
-    /// Logits and labels of `batch`, shifted so position `t` predicts token `t + 1`.
-    fn shifted(&self, batch: &[&SftExample], train: bool) -> Result<(Tensor, Tensor)> {
+    /// The mean response loss of `batch` (the output head and the loss fused, see
+    /// [`LlamaModel::next_token_loss_t`]).
+    fn batch_loss(&self, batch: &[&SftExample], train: bool) -> Result<MaskedLoss> {
         let seqs: Vec<&[u32]> = batch.iter().map(|e| e.ids.as_slice()).collect();
         let p = pad(&seqs, self.pad_id, usize::MAX, &self.device)?;
         let width = p.input_ids.dim(1)?;
         let labels: Vec<&[i64]> = batch.iter().map(|e| e.labels.as_slice()).collect();
         let labels = pad_labels(&labels, width, &self.device)?;
-        let logits = self
-            .model
-            .forward_t(&p.input_ids, Some(&p.attention_mask), train)?;
-        shift_for_next_token(&logits, &labels)
+        self.model
+            .next_token_loss_t(&p.input_ids, Some(&p.attention_mask), &labels, train)
     }
 
     /// Held-out response loss and perplexity over `examples` (inference mode, token-weighted).
@@ -109,8 +108,7 @@ impl SftTask {
         let mut acc = LossAccumulator::default();
         for chunk in examples.chunks(EVAL_BATCH) {
             let refs: Vec<&SftExample> = chunk.iter().collect();
-            let (logits, labels) = self.shifted(&refs, false)?;
-            let l = cross_entropy(&logits, &labels)?;
+            let l = self.batch_loss(&refs, false)?;
             let mean = l.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             acc.add(mean, l.count, chunk.len());
         }
@@ -153,8 +151,7 @@ impl TrainTask for SftTask {
     }
 
     fn loss(&mut self, batch: &[&SftExample], _rng: &mut Rng) -> Result<BatchLoss> {
-        let (logits, labels) = self.shifted(batch, true)?;
-        let l = cross_entropy(&logits, &labels)?;
+        let l = self.batch_loss(batch, true)?;
         Ok(BatchLoss {
             loss: l.loss,
             units: l.count,

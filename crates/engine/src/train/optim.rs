@@ -4,10 +4,15 @@
 //! update with bias correction), so its numbers can be checked against PyTorch's. Biases and
 //! normalisation weights are not decayed (the convention of the Hugging Face trainer). Its state (the
 //! moments and the step count) is exposed as named tensors so a checkpoint can restore it exactly.
+//!
+//! On the CPU (f32) the update runs in place, three passes per parameter (first moment, second
+//! moment, weight) with no buffer allocated; each element goes through exactly the f32 operations
+//! of the tensor-op path used elsewhere (`x * a + 0` for candle's affine, then the binary op), so
+//! both give the same bits and a run resumes bit for bit whichever path wrote the checkpoint.
 
 use std::collections::HashMap;
 
-use candle_core::{Tensor, Var};
+use candle_core::{CpuStorage, DType, InplaceOp2, InplaceOp3, Layout, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 use crate::{EngineError, Result};
@@ -119,12 +124,40 @@ impl AdamW {
         for (slot, grad) in self.slots.iter_mut().zip(grads) {
             let Some(g) = grad else { continue };
             let g = g.to_dtype(slot.m.dtype())?;
+            let decay = slot.decay && c.weight_decay != 0.0;
+            if in_place_capable(slot.var.as_tensor(), &slot.m, &slot.v, &g) {
+                slot.m.inplace_op2(
+                    &g,
+                    &FirstMoment {
+                        keep: c.beta1 as f32,
+                        take: (1.0 - c.beta1) as f32,
+                    },
+                )?;
+                slot.v.inplace_op2(
+                    &g,
+                    &SecondMoment {
+                        keep: c.beta2 as f32,
+                        take: (1.0 - c.beta2) as f32,
+                    },
+                )?;
+                slot.var.as_tensor().inplace_op3(
+                    &slot.m,
+                    &slot.v,
+                    &Update {
+                        inv_bc2_sqrt: (1.0 / bc2_sqrt) as f32,
+                        eps: c.eps as f32,
+                        step: (lr / bc1) as f32,
+                        decay: decay.then_some((1.0 - lr * c.weight_decay) as f32),
+                    },
+                )?;
+                continue;
+            }
             slot.m = ((&slot.m * c.beta1)? + (&g * (1.0 - c.beta1))?)?;
             slot.v = ((&slot.v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?;
             let denom = ((slot.v.sqrt()? / bc2_sqrt)? + c.eps)?;
             let update = ((&slot.m / &denom)? * (lr / bc1))?;
             let w = slot.var.as_tensor();
-            let decayed = if slot.decay && c.weight_decay != 0.0 {
+            let decayed = if decay {
                 (w * (1.0 - lr * c.weight_decay))?
             } else {
                 w.clone()
@@ -134,7 +167,9 @@ impl AdamW {
         Ok(())
     }
 
-    /// The optimiser's state as named tensors (`m.NAME`, `v.NAME`) plus the step count.
+    /// The optimiser's state as named tensors (`m.NAME`, `v.NAME`) plus the step count. The
+    /// tensors share the live moments' memory (the next step updates them in place): serialise
+    /// them before stepping again, or copy them.
     pub fn state(&self) -> (u64, Vec<(String, Tensor)>) {
         let mut tensors = Vec::with_capacity(self.slots.len() * 2);
         for s in &self.slots {
@@ -159,10 +194,152 @@ impl AdamW {
                         s.var.dims()
                     )));
                 }
-                *target = t.to_device(s.var.device())?.to_dtype(s.var.dtype())?;
+                // A private copy: the moments are updated in place.
+                *target = t
+                    .to_device(s.var.device())?
+                    .to_dtype(s.var.dtype())?
+                    .copy()?;
             }
         }
         self.step = step;
+        Ok(())
+    }
+}
+
+/// Whether the in-place CPU update applies: f32, contiguous, on the CPU, and the weight's storage
+/// not shared with its moments.
+fn in_place_capable(w: &Tensor, m: &Tensor, v: &Tensor, g: &Tensor) -> bool {
+    [w, m, v, g]
+        .iter()
+        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32 && t.is_contiguous())
+        && w.dims() == g.dims()
+        && m.dims() == g.dims()
+        && v.dims() == g.dims()
+}
+
+/// The contiguous f32 slice of a CPU storage under `l`.
+fn f32s<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
+    match (s, l.contiguous_offsets()) {
+        (CpuStorage::F32(v), Some((a, b))) => Ok(&v[a..b]),
+        _ => candle_core::bail!("AdamW: the {what} is not contiguous f32"),
+    }
+}
+
+fn f32s_mut<'a>(s: &'a mut CpuStorage, l: &Layout) -> candle_core::Result<&'a mut [f32]> {
+    match (s, l.contiguous_offsets()) {
+        (CpuStorage::F32(v), Some((a, b))) => Ok(&mut v[a..b]),
+        _ => candle_core::bail!("AdamW: a parameter or moment is not contiguous f32"),
+    }
+}
+
+/// Runs `f(dst_chunk, offset)` over `dst` split among candle's threads (large tensors only).
+fn par_chunks(dst: &mut [f32], f: impl Fn(&mut [f32], usize) + Sync) {
+    const MIN_PER_THREAD: usize = 1 << 16;
+    let threads =
+        candle_core::utils::get_num_threads().clamp(1, dst.len().div_ceil(MIN_PER_THREAD).max(1));
+    if threads == 1 {
+        return f(dst, 0);
+    }
+    let per = dst.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        for (i, chunk) in dst.chunks_mut(per).enumerate() {
+            let f = &f;
+            s.spawn(move || f(chunk, i * per));
+        }
+    });
+}
+
+/// `m <- (m * keep + 0) + (g * take + 0)`, as `m * beta1 + g * (1 - beta1)` in tensor ops.
+struct FirstMoment {
+    keep: f32,
+    take: f32,
+}
+
+impl InplaceOp2 for FirstMoment {
+    fn name(&self) -> &'static str {
+        "tunesmith-adamw-first-moment"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<()> {
+        let g = f32s(s2, l2, "gradient")?;
+        par_chunks(f32s_mut(s1, l1)?, |m, at| {
+            for (m, &g) in m.iter_mut().zip(&g[at..]) {
+                *m = (*m * self.keep + 0.0) + (g * self.take + 0.0);
+            }
+        });
+        Ok(())
+    }
+}
+
+/// `v <- (v * keep + 0) + ((g * g) * take + 0)`, as `v * beta2 + g.sqr() * (1 - beta2)`.
+struct SecondMoment {
+    keep: f32,
+    take: f32,
+}
+
+impl InplaceOp2 for SecondMoment {
+    fn name(&self) -> &'static str {
+        "tunesmith-adamw-second-moment"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<()> {
+        let g = f32s(s2, l2, "gradient")?;
+        par_chunks(f32s_mut(s1, l1)?, |v, at| {
+            for (v, &g) in v.iter_mut().zip(&g[at..]) {
+                *v = (*v * self.keep + 0.0) + ((g * g) * self.take + 0.0);
+            }
+        });
+        Ok(())
+    }
+}
+
+/// `w <- decay(w) - (m / ((sqrt(v) * inv_bc2_sqrt + 0) * 1 + eps)) * step + 0`, the tensor path's
+/// operations in its order.
+struct Update {
+    inv_bc2_sqrt: f32,
+    eps: f32,
+    step: f32,
+    decay: Option<f32>,
+}
+
+impl InplaceOp3 for Update {
+    fn name(&self) -> &'static str {
+        "tunesmith-adamw-update"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<()> {
+        let (m, v) = (
+            f32s(s2, l2, "first moment")?,
+            f32s(s3, l3, "second moment")?,
+        );
+        par_chunks(f32s_mut(s1, l1)?, |w, at| {
+            for ((w, &m), &v) in w.iter_mut().zip(&m[at..]).zip(&v[at..]) {
+                let denom = (v.sqrt() * self.inv_bc2_sqrt + 0.0) * 1.0 + self.eps;
+                let update = (m / denom) * self.step + 0.0;
+                let decayed = match self.decay {
+                    Some(d) => *w * d + 0.0,
+                    None => *w,
+                };
+                *w = decayed - update;
+            }
+        });
         Ok(())
     }
 }

@@ -314,7 +314,7 @@ fn run<T: TrainTask>(
                 for (slot, var) in sums.iter_mut().zip(optimizer.vars()) {
                     if let Some(g) = grads.get(var.as_tensor()) {
                         *slot = Some(match slot.take() {
-                            Some(acc) => (acc + g)?,
+                            Some(acc) => accumulate(acc, g)?,
                             None => g.clone(),
                         });
                     }
@@ -471,6 +471,47 @@ fn run<T: TrainTask>(
         metrics,
         best_step,
     })
+}
+
+/// `acc + g`, in place in `acc` on the CPU (f32, contiguous, same shape): no buffer per
+/// micro-batch. `acc` is the previous micro-batches' sum, owned by the loop alone (candle's
+/// gradient store hands out fresh tensors and is dropped after each micro-batch).
+fn accumulate(acc: Tensor, g: &Tensor) -> Result<Tensor> {
+    let fits = |t: &Tensor| {
+        t.device().is_cpu() && t.dtype() == candle_core::DType::F32 && t.is_contiguous()
+    };
+    if fits(&acc) && fits(g) && acc.dims() == g.dims() {
+        acc.inplace_op2(g, &AddAssign)?;
+        return Ok(acc);
+    }
+    Ok((acc + g)?)
+}
+
+/// `dst += src` elementwise (contiguous f32).
+struct AddAssign;
+
+impl candle_core::InplaceOp2 for AddAssign {
+    fn name(&self) -> &'static str {
+        "tunesmith-add-assign"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &mut candle_core::CpuStorage,
+        l1: &candle_core::Layout,
+        s2: &candle_core::CpuStorage,
+        l2: &candle_core::Layout,
+    ) -> candle_core::Result<()> {
+        use candle_core::CpuStorage::F32;
+        match (s1, l1.contiguous_offsets(), s2, l2.contiguous_offsets()) {
+            (F32(d), Some((a, b)), F32(s), Some((c, e))) => {
+                for (d, s) in d[a..b].iter_mut().zip(&s[c..e]) {
+                    *d += s;
+                }
+                Ok(())
+            }
+            _ => candle_core::bail!("{}: needs contiguous f32 tensors", self.name()),
+        }
+    }
 }
 
 fn weight_tensors(optimizer: &AdamW) -> Vec<(String, Tensor)> {
