@@ -4,6 +4,10 @@
 //! Promises: the tokenizer is used exactly as the checkpoint ships it (normaliser, pre-tokeniser,
 //! post-processor adding `[CLS]`/`[SEP]` or nothing); a batch is right-padded with the tokenizer's
 //! pad id and comes with an attention mask; truncation keeps the special tokens.
+//!
+//! A damaged `tokenizer.json` is refused with its name and what is wrong, never a crash: the file's
+//! size is capped, its JSON and top-level shape are checked first, and the `tokenizers` library
+//! (which panics on some shapes, e.g. a file without `model`) is called behind `catch_unwind`.
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +33,70 @@ impl std::fmt::Debug for TextTokenizer {
     }
 }
 
+/// `tokenizer.json` files above this size are refused (the largest real ones are tens of MB).
+pub const MAX_TOKENIZER_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Reads and checks `path` as a `tokenizer.json`.
+fn read_tokenizer(path: &Path) -> Result<Tokenizer> {
+    let bad = |reason: String| EngineError::Checkpoint {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let len = std::fs::metadata(path)
+        .map_err(|e| bad(format!("cannot be read: {e}")))?
+        .len();
+    if len > MAX_TOKENIZER_BYTES {
+        return Err(bad(format!(
+            "is {len} bytes, more than any real tokenizer.json; the file is damaged or not a tokenizer"
+        )));
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|e| bad(format!("cannot be read as text: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        bad(format!(
+            "is not valid JSON ({e}); the file is damaged: download the model again"
+        ))
+    })?;
+    let Some(top) = v.as_object() else {
+        return Err(bad(
+            "is not a JSON object: it is not a tokenizer.json".into()
+        ));
+    };
+    if !top.get("model").is_some_and(serde_json::Value::is_object) {
+        return Err(bad(
+            "has no `model` section: it is damaged or not a tokenizer.json (download the model again)"
+                .into(),
+        ));
+    }
+    for key in [
+        "normalizer",
+        "pre_tokenizer",
+        "post_processor",
+        "decoder",
+        "truncation",
+        "padding",
+    ] {
+        if top
+            .get(key)
+            .is_some_and(|x| !(x.is_null() || x.is_object()))
+        {
+            return Err(bad(format!(
+                "has a `{key}` that is neither null nor an object: the file is damaged (download the model again)"
+            )));
+        }
+    }
+    // The library panics on some malformed files instead of answering an error: contain it.
+    match std::panic::catch_unwind(|| text.parse::<Tokenizer>()) {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(e)) => Err(bad(format!("is not a usable tokenizer.json: {e}"))),
+        Err(_) => Err(bad(
+            "is not a usable tokenizer.json: the tokenizers library could not read it (it is damaged; \
+             download the model again)"
+                .into(),
+        )),
+    }
+}
+
 /// A batch of token ids, right-padded.
 #[derive(Debug, Clone)]
 pub struct EncodedBatch {
@@ -43,10 +111,7 @@ pub struct EncodedBatch {
 impl TextTokenizer {
     /// Loads `path` (a `tokenizer.json`).
     pub fn from_file(path: &Path) -> Result<Self> {
-        let inner = Tokenizer::from_file(path).map_err(|e| EngineError::Checkpoint {
-            path: path.to_path_buf(),
-            reason: format!("is not a usable tokenizer.json: {e}"),
-        })?;
+        let inner = read_tokenizer(path)?;
         let pad_id = inner
             .get_padding()
             .map(|p| p.pad_id)
@@ -180,6 +245,39 @@ impl TextTokenizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tiny_bert_tokenizer() -> serde_json::Value {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/tiny-bert/tokenizer.json");
+        serde_json::from_str(&std::fs::read_to_string(fixture).expect("fixture")).expect("json")
+    }
+
+    #[test]
+    fn a_tokenizer_json_without_its_model_is_refused_by_name_instead_of_crashing() {
+        // The tokenizers library panics ("Helper") on this one.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut json = tiny_bert_tokenizer();
+        json.as_object_mut().expect("object").remove("model");
+        let p = dir.path().join("tokenizer.json");
+        std::fs::write(&p, json.to_string()).expect("write");
+        let e = TextTokenizer::from_file(&p).expect_err("refused").to_string();
+        assert!(e.contains("tokenizer.json") && e.contains("`model`"), "{e}");
+        json = tiny_bert_tokenizer();
+        json["decoder"] = serde_json::json!(7);
+        std::fs::write(&p, json.to_string()).expect("write");
+        let e = TextTokenizer::from_file(&p).expect_err("refused").to_string();
+        assert!(e.contains("`decoder`"), "{e}");
+    }
+
+    #[test]
+    fn a_truncated_tokenizer_json_is_refused_with_its_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = tiny_bert_tokenizer().to_string();
+        let p = dir.path().join("tokenizer.json");
+        std::fs::write(&p, &text[..text.len() / 2]).expect("write");
+        let e = TextTokenizer::from_file(&p).expect_err("refused").to_string();
+        assert!(e.contains("tokenizer.json") && e.contains("not valid JSON"), "{e}");
+    }
 
     /// The tiny BERT fixture's tokenizer.json with the fixed padding sentence-transformers ship.
     fn padded_tokenizer(dir: &Path) -> PathBuf {
