@@ -22,8 +22,29 @@ impl LengthCounter {
             path: path.to_path_buf(),
             reason,
         };
-        let mut t = tokenizers::Tokenizer::from_file(path)
+        let text = std::fs::read_to_string(path)
             .map_err(|e| model(format!("tokenizer.json could not be read: {e}")))?;
+        // The tokenizers library panics on some damaged files (a syntax error inside `decoder`,
+        // a missing `model`): check the JSON first, and contain what is left.
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            model(format!(
+                "tokenizer.json is not valid JSON ({e}); it is damaged: download the model again"
+            ))
+        })?;
+        if !v.get("model").is_some_and(serde_json::Value::is_object) {
+            return Err(model(
+                "tokenizer.json has no `model` section: it is damaged or not a tokenizer".into(),
+            ));
+        }
+        let mut t =
+            match std::panic::catch_unwind(|| text.parse::<tokenizers::Tokenizer>()) {
+                Ok(Ok(t)) => t,
+                Ok(Err(e)) => return Err(model(format!("tokenizer.json could not be read: {e}"))),
+                Err(_) => return Err(model(
+                    "tokenizer.json could not be read: it is damaged (download the model again)"
+                        .into(),
+                )),
+            };
         t.with_truncation(None).map_err(|e| model(e.to_string()))?;
         t.with_padding(None);
         Ok(LengthCounter::Tokenizer(Box::new(t)))
