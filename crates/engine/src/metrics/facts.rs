@@ -507,6 +507,40 @@ mod tests {
         assert_eq!(FactRecall::default().rate(), 0.0);
     }
 
+    /// The fields of one CSV line (quoted fields may hold commas; `""` is a quote).
+    fn csv_fields(line: &str) -> Vec<String> {
+        let (mut fields, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    cur.push('"');
+                    chars.next();
+                }
+                ('"', _) => quoted = !quoted,
+                (',', false) => fields.push(std::mem::take(&mut cur)),
+                _ => cur.push(c),
+            }
+        }
+        fields.push(cur);
+        fields
+    }
+
+    #[test]
+    fn every_answer_of_the_invented_facts_benchmark_has_a_fact_its_question_does_not_give_away() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/facts/test.csv");
+        let text = std::fs::read_to_string(path).expect("bench/facts/test.csv is committed");
+        let rows: Vec<Vec<String>> = text.lines().skip(1).map(csv_fields).collect();
+        assert_eq!(rows.len(), 40);
+        for r in &rows {
+            let facts = key_facts(&r[1], &r[0]);
+            assert!(!facts.is_empty(), "no key fact in {:?} for {:?}", r[1], r[0]);
+            // The reference itself is a right answer; repeating the question is not.
+            assert_eq!(check(&r[1], &r[1], &r[0]).correct(), Some(true), "{r:?}");
+            assert_eq!(check(&r[0], &r[1], &r[0]).correct(), Some(false), "{r:?}");
+        }
+    }
+
     #[test]
     fn every_fact_must_be_there_for_an_answer_to_be_right() {
         let r = "Open Monday to Friday, 9 to 17.";

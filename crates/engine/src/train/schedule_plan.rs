@@ -143,23 +143,24 @@ pub fn plan(input: &PlanInput) -> SchedulePlan {
 
 impl SchedulePlan {
     /// The plan with the user's explicit settings in place of the chosen ones; steps and the
-    /// early-stopping floor are recounted and the reason names what the user set.
+    /// early-stopping floor are recounted and the reason names what the user set. A setting equal
+    /// to the plan's own (the app's form filled from the plan) changes nothing and is not named.
     pub fn with_overrides(mut self, input: &PlanInput, o: &Overrides) -> SchedulePlan {
         let mut set = Vec::new();
-        if let Some(e) = o.epochs {
+        if let Some(e) = o.epochs.filter(|&e| e as u64 != self.epochs) {
             self.epochs = e as u64;
             set.push("epochs");
         }
-        if let Some(b) = o.batch_size {
+        if let Some(b) = o.batch_size.filter(|&b| b as u64 != self.batch_size) {
             self.batch_size = b as u64;
             set.push("batch size");
         }
-        if let Some(lr) = o.lr {
+        if let Some(lr) = o.lr.filter(|&lr| lr != self.lr) {
             self.lr = lr;
             set.push("learning rate");
         }
         if self.lora_rank.is_some() {
-            if let Some(r) = o.lora_rank {
+            if let Some(r) = o.lora_rank.filter(|&r| Some(r as u64) != self.lora_rank) {
                 self.lora_rank = Some(r as u64);
                 // Alpha follows the rank unless it was set too, so the update keeps its scale.
                 if o.lora_alpha.is_none() {
@@ -167,7 +168,7 @@ impl SchedulePlan {
                 }
                 set.push("LoRA rank");
             }
-            if let Some(a) = o.lora_alpha {
+            if let Some(a) = o.lora_alpha.filter(|&a| Some(a) != self.lora_alpha) {
                 self.lora_alpha = Some(a);
                 set.push("LoRA alpha");
             }
@@ -518,6 +519,19 @@ mod tests {
         );
         assert_eq!(q.lora_rank, None);
         assert_eq!(q, plan(&f));
+        // The plan's own values given back (the app's form filled from it) are not "yours".
+        let p = plan(&i);
+        let same = p.clone().with_overrides(
+            &i,
+            &Overrides {
+                epochs: Some(p.epochs as usize),
+                lr: Some(p.lr),
+                batch_size: Some(p.batch_size as usize),
+                lora_rank: p.lora_rank.map(|r| r as usize),
+                lora_alpha: p.lora_alpha,
+            },
+        );
+        assert_eq!(same, p);
     }
 
     #[test]
