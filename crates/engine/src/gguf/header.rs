@@ -6,7 +6,8 @@
 //! both panic. This reader refuses a damaged or hostile file with a sentence instead:
 //! - every length read from the file (strings, arrays, counts, dimensions) is capped, both by a
 //!   fixed limit and by the bytes left in the file, before anything is allocated;
-//! - nesting, dimensions and the alignment are checked (a power of two, 1 to 65,536 bytes);
+//! - nesting, dimensions and the alignment are checked (a power of two, 1 to 65,536 bytes), and
+//!   an empty tensor is refused (candle would read it through a misaligned pointer: an abort);
 //! - every tensor's byte range is computed with checked arithmetic and must lie inside the file,
 //!   so a truncated download is named as such when opened, not half-way through a load.
 
@@ -300,6 +301,12 @@ pub fn read_header<R: Read + Seek>(r: &mut R) -> Result<Content, String> {
             .ok_or_else(|| {
                 format!("tensor `{name}` claims dimensions {dims:?}, too many elements")
             })?;
+        // No real model has an empty tensor, and candle reads one through a misaligned pointer.
+        if elems == 0 {
+            return Err(format!(
+                "tensor `{name}` has no elements (dimensions {dims:?}): the file is damaged"
+            ));
+        }
         if elems % ty.block_size() != 0 {
             return Err(format!(
                 "tensor `{name}` has {elems} elements, not a whole number of {ty:?} blocks of {}",
@@ -409,6 +416,12 @@ mod tests {
     fn dimensions_that_overflow_are_refused_instead_of_panicking() {
         let e = read(file(&[], &[u64::MAX / 2, 4], 8)).unwrap_err();
         assert!(e.contains("too many"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_tensor_is_refused() {
+        let e = read(file(&[], &[0, 4], 8)).unwrap_err();
+        assert!(e.contains("no elements"), "{e}");
     }
 
     #[test]
