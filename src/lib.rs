@@ -13,6 +13,7 @@ pub mod error;
 pub mod eval;
 pub mod export;
 pub mod home;
+pub mod job;
 pub mod model_registry;
 pub mod models;
 pub mod predict;

@@ -14,6 +14,8 @@
 //! - `chat_cli`: `tunesmith chat` over the tiny Llama fixture, and SmolLM2 (real tier).
 //! - `compare_cli`: `tunesmith compare` base vs a fine-tuned run (tiny Llama), and base vs RAG (real tier).
 //! - `eval_cli`: `tunesmith eval` / `predict` on a run trained on the tiny BERT fixture.
+//! - `job_export`: `tunesmith job export` of fixed tiny runs: the local split, the committed settings mapping.
+//! - `job_import`: `tunesmith job import` of committed TRL outputs: chat/predict as PEFT, refusals.
 //! - `export_cli`: `tunesmith export` (adapter, merged, GGUF + Modelfile) loads back as the fine-tuned model.
 //! - `runs_resume`: `runs resume` after a SIGKILL continues the same loss curve.
 //! - `real_models`: real tier: all-MiniLM-L6-v2 on 2,000 SST-2 rows reaches issue 3's accuracies.
@@ -29,6 +31,8 @@ mod estimate_peaks;
 mod eval_cli;
 mod export_cli;
 mod fixtures_shapes;
+mod job_export;
+mod job_import;
 mod home_paths;
 mod models_cli;
 mod rag_cli;

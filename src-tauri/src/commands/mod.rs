@@ -14,6 +14,8 @@ mod doctor;
 mod eval_generation_run;
 mod eval_run;
 mod job_cancel;
+mod job_export;
+mod job_import;
 mod models_estimate;
 mod models_import;
 mod models_list;
@@ -55,6 +57,8 @@ macro_rules! command_list {
                 train_resume::train_resume,
                 train_rerun::train_rerun,
                 job_cancel::job_cancel,
+                job_export::job_export,
+                job_import::job_import,
                 eval_run::eval_run,
                 eval_generation_run::eval_generation_run,
                 predict::predict,

@@ -9,6 +9,7 @@ mod doctor;
 mod eval;
 mod export;
 mod fix_flags;
+mod job;
 mod models;
 mod output;
 mod predict;
@@ -64,6 +65,8 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Export a generation run's model: PEFT adapter, merged safetensors, or GGUF (+ Ollama Modelfile).
     Export(export::ExportArgs),
+    /// Hand a run to a distributed trainer (TRL, Axolotl) and bring the result back.
+    Job(job::JobArgs),
 }
 
 /// What every subcommand receives.
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
             Command::Eval(args) => eval::run(&ctx, args),
             Command::Predict(args) => predict::run(&ctx, args),
             Command::Export(args) => export::run(&ctx, args),
+            Command::Job(args) => job::run(&ctx, args),
         }
     });
     match result {
