@@ -43,10 +43,6 @@ pub const TIMED_STEPS: usize = 3;
 /// The file in the home folder that keeps calibrations.
 pub const CALIBRATIONS_FILE: &str = "calibrations.json";
 
-fn invalid(msg: String) -> Error {
-    Error::Engine(EngineError::Invalid(msg))
-}
-
 /// What a calibration depends on: the same key measures the same thing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CalibrationKey {
@@ -187,7 +183,7 @@ pub fn remember(home: &Home, cal: &Calibration) -> Result<()> {
     file.calibrations.retain(|c| c.key != cal.key);
     file.calibrations.push(cal.clone());
     let json = serde_json::to_vec_pretty(&file)
-        .map_err(|e| invalid(format!("cannot record the calibration: {e}")))?;
+        .map_err(|e| Error::invalid(format!("cannot record the calibration: {e}")))?;
     tunesmith_engine::train::checkpoint::write_atomic(&file_of(home), &json)?;
     Ok(())
 }
@@ -204,9 +200,8 @@ pub fn measure(
     key: CalibrationKey,
 ) -> Result<Calibration> {
     if batch == 0 || max_len < 2 {
-        return Err(invalid(
-            "calibration needs a batch of at least 1 and a maximum length of at least 2 tokens"
-                .into(),
+        return Err(Error::invalid(
+            "calibration needs a batch of at least 1 and a maximum length of at least 2 tokens",
         ));
     }
     let device = device::open(device_request.parse()?)?;
@@ -216,7 +211,7 @@ pub fn measure(
     let (steps, setup_per_row) = match family {
         Family::Encoder => {
             let Located::Folder(dir) = located else {
-                return Err(invalid(format!(
+                return Err(Error::invalid(format!(
                     "{} is a GGUF file; encoders are model folders",
                     model_path(located).display()
                 )));
@@ -227,8 +222,8 @@ pub fn measure(
                 Method::FeatureExtraction => Backbone::Frozen,
                 Method::Lora => lora_backbone(),
                 Method::Qlora => {
-                    return Err(invalid(
-                        "QLoRA applies to decoder models; for an encoder choose full, feature-extraction or lora".into(),
+                    return Err(Error::invalid(
+                        "QLoRA applies to decoder models; for an encoder choose full, feature-extraction or lora",
                     ))
                 }
             };
@@ -271,8 +266,8 @@ pub fn measure(
                 Method::Full => Backbone::Full,
                 Method::Lora | Method::Qlora => lora_backbone(),
                 Method::FeatureExtraction => {
-                    return Err(invalid(
-                        "feature extraction trains a classification head; for a decoder choose full, lora or qlora".into(),
+                    return Err(Error::invalid(
+                        "feature extraction trains a classification head; for a decoder choose full, lora or qlora",
                     ))
                 }
             };

@@ -19,7 +19,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 use tunesmith_data::{ChatTemplate, Message};
 use tunesmith_engine::adapters::peft::PeftAdapter;
@@ -29,7 +29,6 @@ use tunesmith_engine::models::llama::{LlamaLoadOptions, LlamaModel};
 use tunesmith_engine::models::llama_config::LlamaConfig;
 use tunesmith_engine::nn::params::Backbone;
 use tunesmith_engine::nn::quantized::QuantPolicy;
-use tunesmith_engine::train::checkpoint::{BEST_FILE, LAST_FILE};
 use tunesmith_hub::locate::Located;
 use tunesmith_store::{ArtefactKind, RunRecord};
 
@@ -44,15 +43,11 @@ use crate::{Error, Result};
 pub const DEFAULT_MAX_TOKENS: usize = 256;
 /// Passages retrieved for a RAG answer when none is asked for.
 pub const DEFAULT_PASSAGES: usize = 3;
+/// Sampling temperature when none is asked for: 0, greedy (the same question, the same answer).
+pub const DEFAULT_TEMPERATURE: f64 = 0.0;
 
-/// Chat templates' end-of-turn markers: generation stops on any of them found in the vocabulary.
-const END_OF_TURN: &[&str] = &[
-    "<|im_end|>",
-    "<|eot_id|>",
-    "<|end|>",
-    "<end_of_turn>",
-    "<|endoftext|>",
-];
+// Chat templates' end-of-turn markers: generation stops on any of them found in the vocabulary.
+use tunesmith_engine::tokenizer::END_OF_TURN;
 
 /// How to answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,8 +67,8 @@ impl Default for AnswerOptions {
         Self {
             system: None,
             max_tokens: DEFAULT_MAX_TOKENS,
-            temperature: 0.0,
-            seed: 42,
+            temperature: DEFAULT_TEMPERATURE,
+            seed: crate::run::DEFAULT_SEED,
         }
     }
 }
@@ -93,6 +88,58 @@ pub struct ChatRequest {
     pub prompt: String,
     /// Generation settings.
     pub options: AnswerOptions,
+}
+
+/// One column of Chat & Compare as the app's form gives it, every setting but the prompt optional
+/// (the defaults are this module's constants, applied by `From<ChatArgs> for ChatRequest`). Name a `model`, a `run`, or both (the run's adapter on that
+/// model); `rag` adds passages from that index.
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+pub struct ChatArgs {
+    /// The base model: a folder, a `.gguf` file or a cached hub id.
+    #[specta(optional)]
+    pub model: Option<String>,
+    /// A fine-tuned run (id, prefix or name).
+    #[specta(optional)]
+    pub run: Option<String>,
+    /// A document index to read passages from.
+    #[specta(optional)]
+    pub rag: Option<String>,
+    /// The user's message.
+    pub prompt: String,
+    /// A system prompt (the model's default when left out).
+    #[specta(optional)]
+    pub system: Option<String>,
+    /// The most tokens to generate (default 256).
+    #[specta(optional)]
+    pub max_tokens: Option<u32>,
+    /// 0 (the default) answers greedily; higher values sample more freely.
+    #[specta(optional)]
+    pub temperature: Option<f64>,
+    /// The sampling seed (default 42).
+    #[specta(optional)]
+    pub seed: Option<u64>,
+    /// How many passages to retrieve with `rag` (default 3).
+    #[specta(optional)]
+    pub passages: Option<u32>,
+}
+
+impl From<ChatArgs> for ChatRequest {
+    fn from(a: ChatArgs) -> ChatRequest {
+        let defaults = AnswerOptions::default();
+        ChatRequest {
+            model: a.model,
+            run: a.run,
+            rag: a.rag,
+            passages: a.passages.map_or(DEFAULT_PASSAGES, |p| p as usize),
+            prompt: a.prompt,
+            options: AnswerOptions {
+                system: a.system,
+                max_tokens: a.max_tokens.map_or(DEFAULT_MAX_TOKENS, |m| m as usize),
+                temperature: a.temperature.unwrap_or(defaults.temperature),
+                seed: a.seed.unwrap_or(defaults.seed),
+            },
+        }
+    }
 }
 
 /// A retrieved passage as the model was shown it: its number in the prompt and its citation.
@@ -509,8 +556,8 @@ pub fn run_weights(home: &Home, query: &str) -> Result<RunWeights> {
     };
     let adapter = newest(ArtefactKind::Adapter);
     let mut merged = newest(ArtefactKind::Merged);
-    if adapter.is_none() && merged.is_none() && run.method == "full" && has_weights(&store, &run.id)
-    {
+    let folder = crate::run::RunFolder::new(store.run_dir(&run.id));
+    if adapter.is_none() && merged.is_none() && run.method == "full" && folder.has_weights() {
         // Full fine-tuning keeps its weights in training checkpoints; the first chat merges them
         // into a model folder once (seconds for a small model) and later chats reuse it.
         drop(store);
@@ -528,12 +575,6 @@ pub fn run_weights(home: &Home, query: &str) -> Result<RunWeights> {
         adapter,
         merged,
     })
-}
-
-/// Whether run `id` saved weights (a best or a resumable checkpoint).
-fn has_weights(store: &tunesmith_store::Store, id: &str) -> bool {
-    let dir = store.run_dir(id).join("checkpoints");
-    [BEST_FILE, LAST_FILE].iter().any(|f| dir.join(f).is_file())
 }
 
 /// The `top_k` passages of index `name` for `question`, best first (hybrid ranking).

@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tunesmith_data::source::Row;
 use tunesmith_data::{ReadOptions, Source};
 use tunesmith_engine::generate::CancelHandle;
@@ -113,6 +113,48 @@ pub struct Question {
     pub line: u64,
     /// The question.
     pub question: String,
+/// A comparison as the app's form gives it: the questions file and what to compare, the settings
+/// optional (defaults applied by `From<CompareArgs> for CompareRequest`).
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+pub struct CompareArgs {
+    /// A CSV/TSV/JSONL file with a `question` and an `answer` (reference) column.
+    pub questions: PathBuf,
+    /// The base model (default: the run's).
+    #[specta(optional)]
+    pub model: Option<String>,
+    /// A fine-tuned run.
+    #[specta(optional)]
+    pub run: Option<String>,
+    /// A document index for the RAG configurations.
+    #[specta(optional)]
+    pub rag: Option<String>,
+    /// The most tokens per answer (default 96).
+    #[specta(optional)]
+    pub max_tokens: Option<u32>,
+    /// Passages per question with `rag` (default 3).
+    #[specta(optional)]
+    pub passages: Option<u32>,
+    /// A system prompt.
+    #[specta(optional)]
+    pub system: Option<String>,
+}
+
+impl From<CompareArgs> for CompareRequest {
+    fn from(a: CompareArgs) -> CompareRequest {
+        CompareRequest {
+            questions: a.questions,
+            model: a.model,
+            run: a.run,
+            rag: a.rag,
+            passages: a.passages.map_or(crate::chat::DEFAULT_PASSAGES, |p| p as usize),
+            max_tokens: a
+                .max_tokens
+                .map_or(DEFAULT_COMPARE_MAX_TOKENS, |m| m as usize),
+            system: a.system,
+        }
+    }
+}
+
     /// The reference answer.
     pub reference: String,
 }

@@ -11,7 +11,7 @@ pub use tunesmith_data::{
     Progress, Role, RoleOverrides, Severity, SplitConfig, SplitPlan, Task,
 };
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tunesmith_data::source::Row;
 use tunesmith_data::{ReadOptions, Source};
 
@@ -29,31 +29,190 @@ pub struct DataRequest {
     pub options: InspectOptions,
 }
 
-/// Loads the text side (tokenizer, context length, chat template) of the model the user named.
+/// The data page's choices, as the app's form, the CLI's flags and a training request give them:
+/// the one place user choices become [`InspectOptions`]. Every field but `file` may be left out:
+/// roles are then guessed, the split is the data crate's default (10 % validation, 10 % test, seed
+/// 42), and no fix is applied.
+#[derive(Debug, Clone, Default, Deserialize, specta::Type)]
+// The app's bindings have always called it this.
+#[serde(rename = "DataInspectArgs")]
+pub struct InspectRequest {
+    /// The dataset file (CSV, TSV, JSONL, TXT).
+    pub file: PathBuf,
+    /// The model whose tokenizer counts tokens: a folder, a `tokenizer.json`, a `.gguf` file or a
+    /// cached hub id.
+    #[serde(default)]
+    #[specta(optional)]
+    pub model: Option<String>,
+    /// `classify` or `generate`; guessed from the columns when left out.
+    #[serde(default)]
+    #[specta(optional)]
+    pub task: Option<Task>,
+    /// The text column (classification).
+    #[serde(default)]
+    #[specta(optional)]
+    pub text_column: Option<String>,
+    /// The label column (classification).
+    #[serde(default)]
+    #[specta(optional)]
+    pub label_column: Option<String>,
+    /// The prompt column (generation).
+    #[serde(default)]
+    #[specta(optional)]
+    pub prompt_column: Option<String>,
+    /// The response column (generation).
+    #[serde(default)]
+    #[specta(optional)]
+    pub response_column: Option<String>,
+    /// Further text columns, joined to the first (the CLI's repeated `--text-column`).
+    #[serde(default)]
+    #[specta(optional)]
+    pub more_text_columns: Option<Vec<String>>,
+    /// A column whose rows must stay in the same split (a customer, a document).
+    #[serde(default)]
+    #[specta(optional)]
+    pub group_column: Option<String>,
+    /// The maximum length in tokens (default: the model's context, else 512).
+    #[serde(default)]
+    #[specta(optional)]
+    pub max_len: Option<u32>,
+    /// The share of rows for validation (0 to 1).
+    #[serde(default)]
+    #[specta(optional)]
+    pub val_fraction: Option<f64>,
+    /// The share of rows for the final test (0 to 1).
+    #[serde(default)]
+    #[specta(optional)]
+    pub test_fraction: Option<f64>,
+    /// The split's seed.
+    #[serde(default)]
+    #[specta(optional)]
+    pub seed: Option<u64>,
+    /// The fixes chosen.
+    #[serde(default)]
+    #[specta(optional)]
+    pub fixes: Option<Fixes>,
+}
+
+impl InspectRequest {
+    /// A request for `file` with everything else guessed or defaulted.
+    pub fn new(file: PathBuf) -> Self {
+        InspectRequest {
+            file,
+            ..Default::default()
+        }
+    }
+
+    /// The reader's request: these choices as [`InspectOptions`].
+    pub fn into_data_request(self) -> DataRequest {
+        let mut options = InspectOptions::default();
+        options.roles.task = self.task;
+        options.roles.text_columns = self
+            .text_column
+            .or(self.prompt_column)
+            .into_iter()
+            .chain(self.more_text_columns.unwrap_or_default())
+            .collect();
+        options.roles.label_column = self.label_column;
+        options.roles.response_column = self.response_column;
+        options.max_len = self.max_len;
+        if let Some(v) = self.val_fraction {
+            options.split.validation = v;
+        }
+        if let Some(t) = self.test_fraction {
+            options.split.test = t;
+        }
+        if let Some(s) = self.seed {
+            options.split.seed = s;
+        }
+        options.split.group_column = self.group_column;
+        options.fixes = self.fixes.unwrap_or_default();
+        DataRequest {
+            file: self.file,
+            model: self.model,
+            options,
+        }
+    }
+}
+
+/// Loads the text side (tokenizer, context length, chat template) of the model the user named: a
+/// folder (or its `tokenizer.json`), a `.gguf` file (its own tokenizer, context length and chat
+/// template), or a hub id already in the HF cache. A problem with the model is reported as one
+/// (`DataError::Model`, code `model`), never as a problem with the user's data file.
 pub fn model_text(spec: &str) -> Result<ModelText> {
     let path = Path::new(spec);
-    let dir = if path.exists() {
-        path.to_path_buf()
+    let model_problem = |reason: String| {
+        Error::Data(tunesmith_data::DataError::Model {
+            path: path.to_path_buf(),
+            reason,
+        })
+    };
+    let located = if path.exists() {
+        if is_gguf(path) {
+            tunesmith_hub::locate::Located::Gguf(path.to_path_buf())
+        } else {
+            tunesmith_hub::locate::Located::Folder(path.to_path_buf())
+        }
     } else {
         let cache = tunesmith_hub::cache::hub_cache_dir();
-        let located = tunesmith_hub::locate::locate(spec, &cache, "main").map_err(|e| {
-            tunesmith_data::DataError::Model {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            }
-        })?;
-        match located {
-            Some(tunesmith_hub::locate::Located::Folder(dir)) => dir,
-            Some(tunesmith_hub::locate::Located::Gguf(p)) => p,
-            None => {
-                return Err(Error::Data(tunesmith_data::DataError::Model {
-                    path: path.to_path_buf(),
-                    reason: format!("it is not on this computer (looked in {}); run `tunesmith models pull {spec}` or give the model's folder", cache.display()),
-                }))
-            }
+        match tunesmith_hub::locate::locate(spec, &cache, "main")
+            .map_err(|e| model_problem(e.to_string()))?
+        {
+            Some(located) => located,
+            None => return Err(model_problem(format!("it is not on this computer (looked in {}); run `tunesmith models pull {spec}` or give the model's folder", cache.display()))),
         }
     };
-    Ok(ModelText::load(&dir)?)
+    match located {
+        tunesmith_hub::locate::Located::Folder(dir) => Ok(ModelText::load(&dir)?),
+        tunesmith_hub::locate::Located::Gguf(file) => {
+            gguf_model_text(&file).map_err(|e| model_problem(e.to_string()))
+        }
+    }
+}
+
+/// Whether `path` is a `.gguf` model file (by its extension, as import and locate tell them).
+fn is_gguf(path: &Path) -> bool {
+    path.is_file()
+        && path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+}
+
+/// The text side of a `.gguf` model for the data doctor: the file's own tokenizer (the one
+/// training and chat use), its context length and its chat template. A GGUF has no
+/// `tokenizer.json`; reading the file as one reported the model as a broken data file (issue 18).
+fn gguf_model_text(file: &Path) -> Result<tunesmith_data::ModelText> {
+    use tunesmith_engine::tokenizer::GgufTokenizer;
+    let mut gguf = tunesmith_engine::gguf::GgufFile::open(file)?;
+    let tok = GgufTokenizer::from_gguf(&gguf)?;
+    let (config, _) = tunesmith_engine::gguf::config::llama_config(&mut gguf)?;
+    let name = |id: Option<u32>| {
+        id.and_then(|i| tok.tokenizer.id_to_token(i))
+            .unwrap_or_default()
+    };
+    let chat_template = match &tok.chat_template {
+        Some(t) => Some(tunesmith_data::ChatTemplate::new(
+            t,
+            &name(tok.special.bos),
+            &name(tok.special.eos),
+        )?),
+        None => None,
+    };
+    let mut tokenizer = tok.tokenizer.clone();
+    // Lengths must not be hidden by truncation or padding.
+    tokenizer
+        .with_truncation(None)
+        .map_err(|e| tunesmith_data::DataError::Model {
+            path: file.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    tokenizer.with_padding(None);
+    Ok(tunesmith_data::ModelText {
+        dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
+        counter: tunesmith_data::length::LengthCounter::Tokenizer(Box::new(tokenizer)),
+        context_len: u32::try_from(config.max_position_embeddings).ok(),
+        chat_template,
+    })
 }
 
 /// The doctor's report on `request.file`, read in one streaming pass.

@@ -14,6 +14,11 @@ pub enum Error {
         /// Why it cannot be used.
         reason: String,
     },
+    /// What the user asked for cannot be done as asked (a setting out of range, a run of the wrong
+    /// kind for the action, a data file that changed since its run): the message names the thing and
+    /// what to do instead. Not an engine failure.
+    #[error("{0}")]
+    Invalid(String),
     /// The training engine failed.
     #[error(transparent)]
     Engine(#[from] tunesmith_engine::EngineError),
@@ -57,7 +62,10 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Home { .. } => "home",
+            Error::Invalid(_) => "invalid",
             Error::Engine(_) => "engine",
+            // The model the user chose, not their data file, is what cannot be used.
+            Error::Data(tunesmith_data::DataError::Model { .. }) => "model",
             Error::Store(e) => e.code(),
             Error::Data(_) => "data",
             Error::DataUnusable { .. } => "data_unusable",
@@ -85,6 +93,13 @@ impl From<&Error> for ErrorPayload {
             code: e.code().to_string(),
             message: e.to_string(),
         }
+    }
+}
+
+impl Error {
+    /// An [`Error::Invalid`] with `message`.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::Invalid(message.into())
     }
 }
 

@@ -26,7 +26,7 @@ use tunesmith_engine::export::{modelfile, write_gguf, write_hf_folder, DecoderWe
 use tunesmith_engine::train::checkpoint::load_tensors;
 use tunesmith_store::ArtefactKind;
 
-use crate::eval::FoundRun;
+use crate::run::{find_run, FoundRun};
 use crate::home::Home;
 use crate::{Error, Result};
 use tunesmith_engine::train::Method;
@@ -110,9 +110,6 @@ pub struct ExportSummary {
     pub how_to_use: String,
 }
 
-/// The folder inside a full fine-tuning run's folder that holds its merged weights for chat.
-pub const MERGED_DIR: &str = "merged";
-
 fn refuse(msg: String) -> Error {
     Error::Export(msg)
 }
@@ -137,14 +134,14 @@ pub fn formats_for(run: &FoundRun) -> Vec<ExportFormat> {
 
 /// Exports run `req.run` as `req.format` into a new folder and records it in the run's history.
 pub fn export(home: &Home, req: &ExportRequest) -> Result<ExportSummary> {
-    let run = crate::eval::find_any_run(home, &req.run)?;
+    let run = find_run(home, &req.run)?;
     if run.record.request.task != crate::data::Task::Generate {
         return Err(refuse(format!(
             "run {} is a classification run; exporting classifiers is not available yet (their heads read \
              mean-pooled features, which other tools' classifiers do not compute, so they would answer \
              differently there). Its weights stay in {}",
             run.id,
-            run.dir.join("checkpoints").display()
+            run.folder.checkpoints().display()
         )));
     }
     if !formats_for(&run).contains(&req.format) {
@@ -168,7 +165,7 @@ pub fn export(home: &Home, req: &ExportRequest) -> Result<ExportSummary> {
             let parent = req
                 .into
                 .clone()
-                .unwrap_or_else(|| home.root().join("exports"));
+                .unwrap_or_else(|| crate::run::exports_dir(home));
             free_folder(&parent, &format!("{name}-{}", req.format.as_str()))
         }
     };
@@ -230,8 +227,8 @@ fn write_atomically<T>(out: &Path, write: impl FnOnce(&Path) -> Result<T>) -> Re
 /// the run's folder), written from its best (else last) checkpoint the first time it is asked for
 /// and recorded in the run's history as its merged weights.
 pub fn merged_of_full_run(home: &Home, run: &str) -> Result<PathBuf> {
-    let run = crate::eval::find_any_run(home, run)?;
-    let out = run.dir.join(MERGED_DIR);
+    let run = find_run(home, run)?;
+    let out = run.folder.merged();
     if !out.is_dir() {
         let req = ExportRequest {
             run: run.id.clone(),
@@ -257,7 +254,7 @@ fn write_export(
     dir: &Path,
 ) -> Result<String> {
     if req.format == ExportFormat::Adapter {
-        let adapter = crate::eval::adapter_dir(home, run)?;
+        let adapter = run.adapter_dir(home)?;
         return Ok(export_adapter(
             &adapter,
             dir,
@@ -269,12 +266,12 @@ fn write_export(
     let mut weights = DecoderWeights::load_base(&run.record.request.model)?;
     match run.record.request.method {
         Method::Lora | Method::Qlora => {
-            let adapter_dir = crate::eval::adapter_dir(home, run)?;
+            let adapter_dir = run.adapter_dir(home)?;
             let adapter = PeftAdapter::load(&adapter_dir, &Device::Cpu)?;
             weights.merge_lora(&adapter, &adapter_dir)?;
         }
         _ => {
-            let path = crate::eval::checkpoint_file(&run.record, &run.dir)?;
+            let path = run.folder.weights_file(&run.id)?;
             let (tensors, _) = load_tensors(&path, &Device::Cpu)?;
             let trained = tensors
                 .into_iter()

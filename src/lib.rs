@@ -2,16 +2,24 @@
 //!
 //! The Tauri shell's commands and the CLI's subcommands are thin calls into this crate, so the same
 //! behaviour serves the window, scripts, tests and benchmarks.
+//!
+//! A training run's lifecycle lives in [`run`]: the request resolved once into a plan, the run's
+//! folder and its record. The actions read that plan: [`train`] (new, resume, re-run; classification
+//! in [`train_classify`], generation in [`train_generate`]), [`eval`], [`predict`], [`chat`],
+//! [`compare`] and [`export`]; the loaded models they share are [`encoder`] and [`decoder`].
 #![deny(missing_docs)]
 
 pub mod calibrate;
 pub mod chat;
 pub mod compare;
 pub mod data;
+pub mod decoder;
 pub mod doctor;
+pub mod encoder;
 pub mod error;
 pub mod eval;
 pub mod export;
+pub mod fact_recall;
 pub mod home;
 pub mod job;
 pub mod model_registry;
@@ -19,9 +27,11 @@ pub mod models;
 pub mod predict;
 pub mod rag;
 pub mod resident;
+pub mod run;
 pub mod runs;
-pub mod runs_record;
 pub mod train;
+pub mod train_classify;
 pub mod train_generate;
+pub mod train_schedule;
 
 pub use error::{Error, Result};

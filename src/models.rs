@@ -383,12 +383,13 @@ fn time_estimate(
 
 /// The run's size from `opts.rows` or `opts.data`, split as `train` splits by default.
 fn run_size(e: &Estimate, opts: &EstimateOptions) -> Result<Option<RunSize>> {
-    const VALIDATION: f64 = 0.1;
-    const TEST: f64 = 0.1;
+    // `train`'s default split (the data crate's).
+    let split = tunesmith_data::SplitConfig::default();
+    let (validation, test) = (split.validation, split.test);
     let (train_rows, val_rows) = match (opts.rows, &opts.data) {
         (Some(rows), _) => {
-            let val = (rows as f64 * VALIDATION).round() as u64;
-            let test = (rows as f64 * TEST).round() as u64;
+            let val = (rows as f64 * validation).round() as u64;
+            let test = (rows as f64 * test).round() as u64;
             (rows.saturating_sub(val + test).max(1), val)
         }
         (None, Some(file)) => {
@@ -396,22 +397,13 @@ fn run_size(e: &Estimate, opts: &EstimateOptions) -> Result<Option<RunSize>> {
                 tunesmith_hub::support::Family::Encoder => tunesmith_data::Task::Classify,
                 tunesmith_hub::support::Family::Decoder => tunesmith_data::Task::Generate,
             };
-            let request = crate::data::DataRequest {
-                file: file.clone(),
-                model: None,
-                options: tunesmith_data::InspectOptions {
-                    roles: tunesmith_data::RoleOverrides {
-                        task: Some(task),
-                        ..Default::default()
-                    },
-                    split: tunesmith_data::SplitConfig {
-                        validation: VALIDATION,
-                        test: TEST,
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                },
-            };
+            let request = crate::data::InspectRequest {
+                task: Some(task),
+                val_fraction: Some(validation),
+                test_fraction: Some(test),
+                ..crate::data::InspectRequest::new(file.clone())
+            }
+            .into_data_request();
             let dataset = crate::data::load(&request, &mut |_| {})?;
             let plan = dataset.split(&request.options.split)?;
             (plan.indices(0).len() as u64, plan.indices(1).len() as u64)

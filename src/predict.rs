@@ -6,10 +6,10 @@
 
 use serde::Serialize;
 use tunesmith_engine::task::ClassifyExample;
-use tunesmith_engine::EngineError;
 
-use crate::eval::{find_run, RunModel};
+use crate::encoder::Encoder;
 use crate::home::Home;
+use crate::run::{find_run, TrainPlan};
 use crate::{Error, Result};
 
 /// One label's probability.
@@ -37,13 +37,18 @@ pub struct Prediction {
 /// Classifies `text` with run `query`.
 pub fn predict(home: &Home, query: &str, text: &str) -> Result<Prediction> {
     if text.trim().is_empty() {
-        return Err(Error::Engine(EngineError::Invalid(
-            "the text to classify is empty; give it with --text \"...\"".into(),
-        )));
+        return Err(Error::invalid(
+            "the text to classify is empty; give it with --text \"...\"",
+        ));
     }
-    let run = find_run(home, query)?;
-    let model = RunModel::open(&run.record)?;
-    let task = model.fine_tuned(&run.record, &run.dir)?;
+    let run = find_run(home, query)?.require_classification("`predict`")?;
+    let plan = TrainPlan::of_run(&run);
+    let model = Encoder::open(&plan)?;
+    let task = model.fine_tuned(
+        &plan,
+        &run.record.labels,
+        &run.folder.weights_file(&run.id)?,
+    )?;
     let example = ClassifyExample::new(model.tok.encode(text, true)?, 0, model.max_len);
     let probs = task
         .probabilities(std::slice::from_ref(&example))?
@@ -64,12 +69,7 @@ pub fn predict(home: &Home, query: &str, text: &str) -> Result<Prediction> {
     let label = probabilities
         .first()
         .map(|p| p.label.clone())
-        .ok_or_else(|| {
-            Error::Engine(EngineError::Invalid(format!(
-                "run {} has no labels recorded",
-                run.id
-            )))
-        })?;
+        .ok_or_else(|| Error::invalid(format!("run {} has no labels recorded", run.id)))?;
     Ok(Prediction {
         run_id: run.id,
         text: text.to_string(),

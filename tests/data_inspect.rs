@@ -155,3 +155,62 @@ fn sst2_reports_its_rows_label_balance_and_duplicates() {
         67_349
     );
 }
+
+/// Issue 18: with a GGUF model chosen, token counts use the GGUF's own tokenizer (the one training
+/// and chat use), so they equal the counts of the same model's folder; a GGUF has no
+/// `tokenizer.json`, and reading it as one reported the model as a broken data file.
+#[test]
+fn a_gguf_model_counts_tokens_with_its_own_tokenizer() {
+    use tunesmith_engine::export::{write_gguf, DecoderWeights, GgufType};
+    let dir = tempfile::tempdir().unwrap();
+    let folder = tunesmith_testkit::paths::fixtures_dir().join("tiny-llama");
+    let gguf = dir.path().join("tiny-llama.gguf");
+    write_gguf(
+        &gguf,
+        &DecoderWeights::load_base(&folder).unwrap(),
+        GgufType::F16,
+        "tiny-llama",
+    )
+    .unwrap();
+    let data = dir.path().join("faq.csv");
+    let mut rows = String::from("prompt,response\n");
+    for i in 0..12 {
+        rows.push_str(&format!(
+            "How do I book visit {i}?,Call the front desk{}\n",
+            " soon".repeat(i)
+        ));
+    }
+    std::fs::write(&data, rows).unwrap();
+
+    let task = ["--task", "generate"];
+    let (code, from_gguf, stderr) = inspect_json(
+        &data,
+        &[&task[..], &["--model", gguf.to_str().unwrap()]].concat(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(from_gguf["length"]["method"], "tokenizer", "{from_gguf}");
+    let (code, from_folder, stderr) = inspect_json(
+        &data,
+        &[&task[..], &["--model", folder.to_str().unwrap()]].concat(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(from_gguf["length"], from_folder["length"]);
+}
+
+#[test]
+fn a_model_that_cannot_be_read_is_reported_as_a_model_problem_not_a_data_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.gguf");
+    std::fs::write(&broken, b"GGUF but not really").unwrap();
+    let (code, _, stderr) = inspect_json(
+        &data_file("doctor.csv"),
+        &["--model", broken.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    let err: serde_json::Value = serde_json::from_str(&stderr).unwrap();
+    assert_eq!(err["code"], "model", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("broken.gguf"),
+        "{err}"
+    );
+}

@@ -1,6 +1,7 @@
 //! `tunesmith runs resume`: a run killed with SIGKILL in the middle of training continues from its
 //! last checkpoint, and its loss curve after that checkpoint is the one an uninterrupted run with
-//! the same seed draws (issue 3's and issue 5's "kill -9, then resume").
+//! the same seed draws (issue 3's and issue 5's "kill -9, then resume"); for classification runs
+//! and, since issue 15, for generation runs (tiny Llama, LoRA), which `runs rerun` repeats too.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -256,4 +257,150 @@ fn rerun_reproduces_a_finished_runs_losses_and_metrics_as_a_new_run() {
         .output()
         .unwrap();
     crate::common::assert_fails_with(&out, "changed since run");
+}
+
+/// Prompt/response rows for the tiny Llama fixture (no dropout: two runs with one seed compute the
+/// same numbers).
+fn generation_data(dir: &Path) -> PathBuf {
+    let mut s = String::from("prompt,response\n");
+    for i in 0..24 {
+        s.push_str(&format!(
+            "What is the code word for project {i}?,Word{}\n",
+            i % 5
+        ));
+    }
+    let p = dir.join("facts.csv");
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+fn generation_command(home: &Path, data: &Path) -> Command {
+    let mut c = tunesmith(home);
+    c.args(["train", "--json", "--task", "generate", "--method", "lora"])
+        .args([
+            "--epochs", "2", "--batch", "1", "--lr", "0.01", "--seed", "5",
+        ])
+        .args(["--checkpoint-every", "4"])
+        .args(["--prompt-column", "prompt", "--response-column", "response"])
+        .arg("--model")
+        .arg(tunesmith_testkit::paths::fixtures_dir().join("tiny-llama"))
+        .arg("--data")
+        .arg(data);
+    c
+}
+
+#[test]
+fn a_generation_run_killed_mid_training_resumes_on_the_same_loss_curve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generation_data(tmp.path());
+
+    let reference_home = tmp.path().join("reference");
+    let out = crate::common::succeed(&mut generation_command(&reference_home, &data));
+    let reference_events = events(&out.stdout);
+    let reference = step_losses(&reference_events);
+
+    // Killed (SIGKILL) as soon as it reports its second checkpoint.
+    let home = tmp.path().join("home");
+    let mut child = generation_command(&home, &data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut run_id, mut checkpoints, mut killed_at) = (String::new(), 0, 0);
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let e: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        run_id = e["run_id"].as_str().unwrap().to_string();
+        assert_ne!(
+            e["event"], "finished",
+            "the run ended before it could be killed"
+        );
+        if e["event"] == "checkpoint" {
+            checkpoints += 1;
+            if checkpoints == 2 {
+                child.kill().unwrap();
+                killed_at = e["step"].as_u64().unwrap();
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    assert!(killed_at > 0);
+
+    let out = crate::common::succeed(tunesmith(&home).args(["runs", "resume", &run_id, "--json"]));
+    let resumed = events(&out.stdout);
+    assert_eq!(resumed[0]["event"], "started");
+    assert!(resumed.iter().all(|e| e["run_id"] == run_id.as_str()));
+    let from = resumed[0]["resumed_from"]
+        .as_u64()
+        .expect("not resumed from a checkpoint");
+    assert!(
+        from >= killed_at,
+        "resumed from {from}, a checkpoint at {killed_at} existed"
+    );
+    let losses = step_losses(&resumed);
+    assert_eq!(losses.keys().next(), Some(&(from + 1)));
+    assert_eq!(losses.keys().last(), reference.keys().last());
+    for (step, loss) in &losses {
+        let want = reference[step];
+        assert!(
+            (loss - want).abs() <= 1e-5,
+            "step {step}: resumed loss {loss}, uninterrupted {want}"
+        );
+    }
+    let last = resumed.last().unwrap();
+    assert_eq!(last["event"], "finished");
+    let (ppl, want_ppl) = (
+        last["metrics"]["perplexity"].as_f64().unwrap(),
+        reference_events.last().unwrap()["metrics"]["perplexity"]
+            .as_f64()
+            .unwrap(),
+    );
+    assert!(
+        (ppl - want_ppl).abs() <= 1e-4 * want_ppl,
+        "{ppl} vs {want_ppl}"
+    );
+
+    // The resumed run saved its adapter and the history shows it finished, every step once.
+    assert!(home
+        .join("runs")
+        .join(&run_id)
+        .join("adapter/adapter_config.json")
+        .is_file());
+    let show = crate::common::succeed(tunesmith(&home).args(["runs", "show", &run_id, "--json"]));
+    let d: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(d["run"]["status"], "finished");
+    let loss = d["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "loss" && m["split"] == "train")
+        .cloned()
+        .unwrap();
+    assert_eq!(loss["points"], reference.len() as u64, "{loss}");
+}
+
+#[test]
+fn rerun_reproduces_a_generation_runs_losses_as_a_new_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generation_data(tmp.path());
+    let home = tmp.path().join("home");
+    let first = events(&crate::common::succeed(&mut generation_command(&home, &data)).stdout);
+    let run_id = first[0]["run_id"].as_str().unwrap().to_string();
+    let again = events(
+        &crate::common::succeed(tunesmith(&home).args(["runs", "rerun", &run_id, "--json"])).stdout,
+    );
+    let new_id = again[0]["run_id"].as_str().unwrap().to_string();
+    assert_ne!(new_id, run_id);
+    let (a, b) = (step_losses(&first), step_losses(&again));
+    assert_eq!(a.len(), b.len());
+    for (step, loss) in &a {
+        assert!(
+            (loss - b[step]).abs() <= 1e-5,
+            "step {step}: {loss} vs {}",
+            b[step]
+        );
+    }
+    let show = crate::common::succeed(tunesmith(&home).args(["runs", "show", &new_id, "--json"]));
+    let d: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(d["run"]["parent_run"], run_id.as_str());
 }

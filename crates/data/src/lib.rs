@@ -20,6 +20,7 @@ pub mod normalize;
 pub mod pii;
 pub mod report;
 pub mod rng;
+pub mod role;
 pub mod roles;
 pub mod sniff;
 pub mod source;

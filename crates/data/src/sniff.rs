@@ -4,7 +4,7 @@
 //! that splits the most records into the same number (more than one) of fields wins. Quoted text
 //! (which may hold separators and line breaks) is skipped while counting.
 
-use crate::roles;
+use crate::role;
 
 /// The separators Tunesmith recognises, in order of preference when two fit equally well.
 pub const CANDIDATES: [u8; 4] = [b',', b'\t', b';', b'|'];
@@ -108,7 +108,7 @@ pub fn detect_header(rows: &[Vec<String>]) -> bool {
         return false;
     };
     let data = &rows[1..rows.len().min(101)];
-    if first.iter().any(|c| roles::is_known_name(c)) {
+    if first.iter().any(|c| role::is_known_name(c)) {
         return true;
     }
     if first.iter().any(|c| is_number(c)) {

@@ -28,6 +28,7 @@ pub mod search;
 pub mod suggested;
 pub mod support;
 pub mod token;
+pub mod token_source;
 pub mod wire;
 
 #[cfg(feature = "mock")]

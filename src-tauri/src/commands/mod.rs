@@ -77,6 +77,9 @@ macro_rules! command_list {
                 app_quit::app_quit::<$runtime>,
             ])
             .events(tauri_specta::collect_events![crate::close::CloseRequested])
+            // The Train form's defaults, from where they are defined (the UI keeps no copy).
+            .typ::<tunesmith::run::TrainDefaults>()
+            .constant("TRAIN_DEFAULTS", tunesmith::run::TrainDefaults::current())
             // u64 and usize (row counts, byte sizes, steps) arrive as JSON numbers; none of them
             // comes near 2^53, where a JavaScript number would lose precision.
             .dangerously_cast_bigints_to_number()

@@ -41,10 +41,10 @@ pub struct ChatArgs {
     #[arg(long = "max-tokens", default_value_t = DEFAULT_MAX_TOKENS)]
     max_tokens: usize,
     /// 0 always picks the most likely word (the default); higher values vary the answer.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = tunesmith::chat::DEFAULT_TEMPERATURE)]
     temperature: f64,
     /// The random seed for sampling (the same seed gives the same answer).
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = tunesmith::run::DEFAULT_SEED)]
     seed: u64,
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use tunesmith::data::{DataRequest, InspectOptions, InspectReport, Progress, Task};
+use tunesmith::data::{InspectReport, InspectRequest, Progress, Task};
 
 use crate::fix_flags::FixFlags;
 use crate::Context;
@@ -52,7 +52,7 @@ struct InspectArgs {
     #[arg(long = "group-column", value_name = "C")]
     group_column: Option<String>,
     /// The split's seed.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = tunesmith::run::DEFAULT_SEED)]
     seed: u64,
     /// The doctor's fixes.
     #[command(flatten)]
@@ -67,20 +67,21 @@ pub fn run(ctx: &Context, args: &DataArgs) -> tunesmith::Result<ExitCode> {
 }
 
 fn inspect(ctx: &Context, a: &InspectArgs) -> tunesmith::Result<ExitCode> {
-    let mut options = InspectOptions::default();
-    options.roles.task = a.task;
-    options.roles.text_columns = a.text_columns.clone();
-    options.roles.label_column = a.label_column.clone();
-    options.roles.response_column = a.response_column.clone();
-    options.max_len = a.max_len;
-    options.split.seed = a.seed;
-    options.split.group_column = a.group_column.clone();
-    options.fixes = a.fixes.fixes();
-    let request = DataRequest {
-        file: a.file.clone(),
+    let mut text_columns = a.text_columns.iter().cloned();
+    let request = InspectRequest {
         model: a.model.clone(),
-        options,
-    };
+        task: a.task,
+        text_column: text_columns.next(),
+        more_text_columns: Some(text_columns.collect()),
+        label_column: a.label_column.clone(),
+        response_column: a.response_column.clone(),
+        max_len: a.max_len,
+        seed: Some(a.seed),
+        group_column: a.group_column.clone(),
+        fixes: Some(a.fixes.fixes()),
+        ..InspectRequest::new(a.file.clone())
+    }
+    .into_data_request();
 
     let show_progress = !ctx.json
         && std::fs::metadata(&a.file)

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use tunesmith::train::{RunEvent, TrainRequest};
-use tunesmith_engine::train::{CancelHandle, TrainEvent};
+use tunesmith::run::{RunEvent, TrainPlan, TrainRequest};
+use tunesmith::data::Task;
+use tunesmith_engine::device::DeviceRequest;
+use tunesmith_engine::train::{CancelHandle, Method, TrainEvent};
 
 use crate::{output, Context};
 
@@ -24,11 +26,11 @@ pub struct TrainArgs {
     #[arg(long)]
     data: PathBuf,
     /// classify or generate.
-    #[arg(long, default_value = "classify")]
-    task: String,
+    #[arg(long, default_value = "classify", value_name = "classify|generate")]
+    task: Task,
     /// full, features, lora or qlora.
-    #[arg(long, default_value = "lora")]
-    method: String,
+    #[arg(long, default_value = "lora", value_name = "full|features|lora|qlora")]
+    method: Method,
     /// The text column (classification).
     #[arg(long)]
     text_column: Option<String>,
@@ -41,81 +43,85 @@ pub struct TrainArgs {
     /// The response column (generation).
     #[arg(long)]
     response_column: Option<String>,
-    /// Passes over the training rows (default: by data size).
+    /// Passes over the training rows (default: chosen from the data: many for small sets, one to three for large ones).
     #[arg(long)]
     epochs: Option<usize>,
-    /// Peak learning rate (default: by method).
+    /// Peak learning rate (default: chosen by method and model size).
     #[arg(long)]
     lr: Option<f64>,
-    /// Rows per step (default 16).
+    /// Rows per step (default: chosen from the data).
     #[arg(long)]
     batch: Option<usize>,
     /// Longest input in tokens (default 128).
     #[arg(long)]
     max_len: Option<usize>,
     /// Seed of the split, the order and the initialisation.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = tunesmith::run::DEFAULT_SEED)]
     seed: u64,
-    /// LoRA rank (default 8).
+    /// LoRA rank (default: chosen from the data size).
     #[arg(long)]
     lora_rank: Option<usize>,
-    /// LoRA alpha (default 16).
+    /// LoRA alpha (default: twice the rank).
     #[arg(long)]
     lora_alpha: Option<f64>,
     /// Fraction of rows for validation.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = tunesmith::run::default_val_fraction())]
     val_fraction: f64,
     /// Fraction of rows held out for testing.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = tunesmith::run::default_test_fraction())]
     test_fraction: f64,
     /// auto, cpu, cuda or metal.
-    #[arg(long, default_value = "auto")]
-    device: String,
+    #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda|metal")]
+    device: DeviceRequest,
     /// Write a resumable checkpoint every N steps (default: at the end of each epoch).
     #[arg(long)]
     checkpoint_every: Option<usize>,
 }
 
+impl TrainArgs {
+    /// The request these flags make (shared with `job export`, which takes the same options).
+    pub fn request(&self) -> TrainRequest {
+        TrainRequest {
+            model: self.model.clone(),
+            data: self.data.clone(),
+            task: self.task,
+            method: self.method,
+            text_column: self.text_column.clone(),
+            label_column: self.label_column.clone(),
+            prompt_column: self.prompt_column.clone(),
+            response_column: self.response_column.clone(),
+            epochs: self.epochs,
+            lr: self.lr,
+            batch: self.batch,
+            max_len: self.max_len,
+            seed: self.seed,
+            lora_rank: self.lora_rank,
+            lora_alpha: self.lora_alpha,
+            val_fraction: self.val_fraction,
+            test_fraction: self.test_fraction,
+            device: self.device,
+            checkpoint_every: self.checkpoint_every,
+            fixes: self.fixes.fixes(),
+        }
+    }
+}
+
 /// Runs `tunesmith train`.
 pub fn run(ctx: &Context, args: &TrainArgs) -> tunesmith::Result<ExitCode> {
-    let bad = |m: String| tunesmith::Error::Engine(tunesmith_engine::EngineError::Invalid(m));
-    // A hub id not yet downloaded is pulled here with a progress bar (the library would pull it
-    // silently); a path or a cached id resolves at once.
-    let model = if ctx.json {
-        args.model.clone()
+    let req = args.request();
+    // The model is resolved once, here: a hub id not yet downloaded is pulled with a progress bar
+    // for people (silently with --json); a path or a cached id resolves at once.
+    let plan = if ctx.json {
+        TrainPlan::resolve(&req, &mut |_| {})?
     } else {
         let mut printer = crate::models::ProgressPrinter::default();
-        let path = tunesmith::models::model_path(&args.model.to_string_lossy(), true, &mut |e| {
-            printer.show(e)
-        })?;
+        let plan = TrainPlan::resolve(&req, &mut |e| printer.show(e))?;
         printer.clear();
-        path
-    };
-    let req = TrainRequest {
-        model,
-        data: args.data.clone(),
-        task: args.task.parse().map_err(bad)?,
-        method: args.method.parse()?,
-        text_column: args.text_column.clone(),
-        label_column: args.label_column.clone(),
-        prompt_column: args.prompt_column.clone(),
-        response_column: args.response_column.clone(),
-        epochs: args.epochs,
-        lr: args.lr,
-        batch: args.batch,
-        max_len: args.max_len,
-        seed: args.seed,
-        lora_rank: args.lora_rank,
-        lora_alpha: args.lora_alpha,
-        val_fraction: args.val_fraction,
-        test_fraction: args.test_fraction,
-        device: args.device.parse()?,
-        checkpoint_every: args.checkpoint_every,
-        fixes: args.fixes.fixes(),
+        plan
     };
     let json = ctx.json;
     let summary =
-        tunesmith::train::train(&ctx.home, &req, CancelHandle::new(), &mut |e: &RunEvent| {
+        tunesmith::train::start(&ctx.home, &plan, CancelHandle::new(), &mut |e: &RunEvent| {
             if json {
                 output::json_line(e);
             } else {
@@ -123,6 +129,15 @@ pub fn run(ctx: &Context, args: &TrainArgs) -> tunesmith::Result<ExitCode> {
             }
         })?;
     if !json {
+        if let Some(s) = &summary.schedule {
+            println!("schedule: {}", s.reason);
+        }
+        if let Some(f) = &summary.fact_recall {
+            println!("did it learn? {}", f.summary);
+            if let Some(w) = &f.warning {
+                println!("warning: {w}");
+            }
+        }
         println!(
             "run {} ({:?}) in {}",
             summary.run_id,

@@ -1,0 +1,236 @@
+//! What a user asks of a training run (the CLI's flags, the app's form), the defaults a request
+//! leaves out, and what a run reports back: the run's vocabulary, before anything is resolved.
+//!
+//! The defaults live here once, as constants the CLI's flags, the app's form (through the generated
+//! bindings) and [`super::TrainPlan`] all read; the loop's defaults by method and data size are the
+//! engine's (`tunesmith_engine::train::defaults`), applied by the plan alone.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use tunesmith_data::{SplitConfig, Task};
+use tunesmith_engine::device::DeviceRequest;
+use tunesmith_engine::train::{Method, Metrics, TrainEvent, TrainStatus};
+
+/// The seed of the split, the order and the fresh weights, when none is given.
+pub const DEFAULT_SEED: u64 = 42;
+/// The longest classification input in tokens, when none is given (capped by the model's context).
+pub const DEFAULT_CLASSIFY_MAX_LEN: usize = 128;
+/// The longest generation row (prompt and response) in tokens, when none is given (capped by the
+/// model's context).
+pub const DEFAULT_GENERATE_MAX_LEN: usize = 256;
+
+/// The share of rows held out for validation when none is given: the data crate's split default.
+pub fn default_val_fraction() -> f64 {
+    SplitConfig::default().validation
+}
+
+/// The share of rows held out for the final test when none is given: the data crate's split default.
+pub fn default_test_fraction() -> f64 {
+    SplitConfig::default().test
+}
+
+fn default_seed() -> u64 {
+    DEFAULT_SEED
+}
+
+/// What the user asked for (the CLI's flags, the UI's form). `None` takes the method's default;
+/// the plan ([`super::TrainPlan`]) applies every default, once.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct TrainRequest {
+    /// A local model folder or `.gguf` file, or a hub id (`owner/name`), resolved from the HF
+    /// cache (pulled when missing and online) before training.
+    pub model: PathBuf,
+    /// The data file (CSV, TSV, JSONL).
+    pub data: PathBuf,
+    /// `classify` or `generate`.
+    pub task: Task,
+    /// How to fine-tune.
+    pub method: Method,
+    /// The text column (classification).
+    pub text_column: Option<String>,
+    /// The label column (classification).
+    pub label_column: Option<String>,
+    /// The prompt column (generation).
+    #[serde(default)]
+    pub prompt_column: Option<String>,
+    /// The response column (generation).
+    #[serde(default)]
+    pub response_column: Option<String>,
+    /// Passes over the training rows.
+    pub epochs: Option<usize>,
+    /// Peak learning rate.
+    pub lr: Option<f64>,
+    /// Rows per step.
+    pub batch: Option<usize>,
+    /// Longest input in tokens.
+    pub max_len: Option<usize>,
+    /// Seed of the split, the order and the head's initialisation.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// LoRA rank.
+    pub lora_rank: Option<usize>,
+    /// LoRA alpha.
+    pub lora_alpha: Option<f64>,
+    /// Fraction of rows for validation.
+    #[serde(default = "default_val_fraction")]
+    pub val_fraction: f64,
+    /// Fraction of rows held out for the final test.
+    #[serde(default = "default_test_fraction")]
+    pub test_fraction: f64,
+    /// The compute device.
+    #[serde(default)]
+    pub device: DeviceRequest,
+    /// Write a resumable checkpoint every this many steps (default: at the end of each epoch).
+    #[serde(default)]
+    pub checkpoint_every: Option<usize>,
+    /// The data doctor's fixes to apply before the split (none by default).
+    #[serde(default)]
+    #[specta(optional)]
+    pub fixes: tunesmith_data::Fixes,
+}
+
+impl TrainRequest {
+    /// A request for `model` on `data` with every setting left to its default.
+    pub fn new(model: PathBuf, data: PathBuf, task: Task, method: Method) -> Self {
+        TrainRequest {
+            model,
+            data,
+            task,
+            method,
+            text_column: None,
+            label_column: None,
+            prompt_column: None,
+            response_column: None,
+            epochs: None,
+            lr: None,
+            batch: None,
+            max_len: None,
+            seed: DEFAULT_SEED,
+            lora_rank: None,
+            lora_alpha: None,
+            val_fraction: default_val_fraction(),
+            test_fraction: default_test_fraction(),
+            device: DeviceRequest::default(),
+            checkpoint_every: None,
+            fixes: Default::default(),
+        }
+    }
+}
+
+/// An engine event tagged with its run, as printed by `train --json` and sent to the UI.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct RunEvent {
+    /// The run.
+    pub run_id: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: TrainEvent,
+    /// This process's resident memory when it happened (bytes), where the OS reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub memory_bytes: Option<u64>,
+}
+
+impl RunEvent {
+    /// `event` of run `run_id`, with the memory in use now.
+    pub fn new(run_id: &str, event: TrainEvent) -> Self {
+        RunEvent {
+            run_id: run_id.to_string(),
+            event,
+            memory_bytes: crate::resident::resident_bytes(),
+        }
+    }
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct TrainSummary {
+    /// The run.
+    pub run_id: String,
+    /// Its folder.
+    pub dir: PathBuf,
+    /// Finished or cancelled.
+    pub status: TrainStatus,
+    /// Validation metrics of the kept weights.
+    pub metrics: Metrics,
+    /// The schedule the run trained with and why (chosen from the data, or as the user set it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub schedule: Option<tunesmith_engine::train::SchedulePlan>,
+    /// Generation: the held-out questions answered before and after training, checked for their
+    /// reference's key facts ("did it learn?").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub fact_recall: Option<crate::fact_recall::FactRecallReport>,
+}
+
+/// The defaults the app's Train form shows and starts from, read from where they are defined (the
+/// engine's tables, the LoRA defaults, this module's constants), exported to the UI through the
+/// generated bindings (`TRAIN_DEFAULTS`) so the form never keeps a copy of its own.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct TrainDefaults {
+    /// Rows per optimiser step.
+    pub batch: usize,
+    /// The share of steps spent warming the learning rate up.
+    pub warmup_ratio: f64,
+    /// AdamW's decoupled weight decay.
+    pub weight_decay: f64,
+    /// LoRA rank.
+    pub lora_rank: usize,
+    /// LoRA alpha.
+    pub lora_alpha: f64,
+    /// The share of rows for validation.
+    pub val_fraction: f64,
+    /// The share of rows for the final test.
+    pub test_fraction: f64,
+    /// The seed.
+    pub seed: u64,
+    /// The longest classification input in tokens.
+    pub classify_max_len: usize,
+    /// The longest generation row in tokens.
+    pub generate_max_len: usize,
+    /// The peak learning rate by method.
+    pub lr: LrByMethod,
+}
+
+/// A learning rate for each method.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct LrByMethod {
+    /// Full fine-tuning.
+    pub full: f64,
+    /// A head on frozen features.
+    pub features: f64,
+    /// LoRA.
+    pub lora: f64,
+    /// QLoRA.
+    pub qlora: f64,
+}
+
+impl TrainDefaults {
+    /// The defaults in force.
+    pub fn current() -> Self {
+        use tunesmith_engine::train::defaults::{default_lr, defaults};
+        // Batch, warmup and weight decay do not depend on the method or the data size.
+        let d = defaults(Method::Lora, 0);
+        let lora = tunesmith_engine::adapters::lora::LoraConfig::default();
+        TrainDefaults {
+            batch: d.batch_size,
+            warmup_ratio: d.warmup_ratio,
+            weight_decay: d.weight_decay,
+            lora_rank: lora.r,
+            lora_alpha: lora.alpha,
+            val_fraction: default_val_fraction(),
+            test_fraction: default_test_fraction(),
+            seed: DEFAULT_SEED,
+            classify_max_len: DEFAULT_CLASSIFY_MAX_LEN,
+            generate_max_len: DEFAULT_GENERATE_MAX_LEN,
+            lr: LrByMethod {
+                full: default_lr(Method::Full),
+                features: default_lr(Method::Features),
+                lora: default_lr(Method::Lora),
+                qlora: default_lr(Method::Qlora),
+            },
+        }
+    }
+}
