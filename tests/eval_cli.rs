@@ -115,6 +115,52 @@ fn eval_json_scores_base_and_fine_tuned_on_the_runs_test_rows_and_records_them()
 }
 
 #[test]
+fn eval_json_scores_the_honest_baselines_on_the_same_test_rows() {
+    let home = tempfile::tempdir().unwrap();
+    let data = three_classes(home.path());
+    let run = trained_run(home.path(), &data);
+    let out = tunesmith(home.path())
+        .args(["eval", "--json", "--run", &run])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = r["rows"].as_u64().unwrap();
+    let b = &r["baselines"];
+    for side in ["majority", "bag_of_words"] {
+        assert_eq!(b[side]["rows"].as_u64(), Some(rows), "{side}: {b}");
+    }
+    // Each label has its own words: counting words separates them perfectly.
+    assert_eq!(b["bag_of_words"]["accuracy"].as_f64(), Some(1.0), "{b}");
+    // Always guessing one label scores exactly that label's share of the test rows.
+    let labels: Vec<&str> = b["majority"]["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let guessed = labels
+        .iter()
+        .position(|l| *l == b["majority_label"].as_str().unwrap())
+        .unwrap();
+    let share_row: u64 = b["majority"]["confusion"][guessed]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    let acc = b["majority"]["accuracy"].as_f64().unwrap();
+    assert!(
+        (acc - share_row as f64 / rows as f64).abs() < 1e-12,
+        "{acc} vs {share_row}/{rows}"
+    );
+}
+
+#[test]
 fn eval_refuses_a_data_file_changed_since_training() {
     let home = tempfile::tempdir().unwrap();
     let data = three_classes(home.path());

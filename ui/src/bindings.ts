@@ -129,6 +129,16 @@ export type BaseScores = {
 	note: string,
 } & ClassificationReport;
 
+/**  The baselines' scores on the test rows. */
+export type BaselineReport = {
+	/**  The training split's most common label (what "always guessing" guesses). */
+	majority_label: string,
+	/**  Always answering `majority_label`. */
+	majority: ClassificationReport,
+	/**  TF-IDF word counts with a logistic regression, trained on the training rows. */
+	bag_of_words: ClassificationReport,
+};
+
 /**  The best value of a run's primary metric. */
 export type BestMetric = {
 	/**  Metric name. */
@@ -613,6 +623,12 @@ export type EvalReport = {
 	fine_tuned: ClassificationReport,
 	/**  The base model's scores. */
 	base: BaseScores,
+	/**
+	 *  Honest baselines on the same rows, trained on the run's training rows: always the most
+	 *  common label, and a word-count model (TF-IDF + logistic regression). For feature extraction
+	 *  the base is the fine-tuned model's own frozen backbone, so these are what it is measured by.
+	 */
+	baselines: BaselineReport,
 };
 
 /**  A recorded evaluation. */

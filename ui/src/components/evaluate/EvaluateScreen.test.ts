@@ -54,6 +54,38 @@ describe("Evaluate screen", () => {
     expect($("[data-worst='3']").textContent).toContain("not bad at all");
   });
 
+  it("shows the simple baselines beside the fine-tuned model, and both numbers of each F1 bar", async () => {
+    await open(fakeBackend({ runs: () => Promise.resolve([runSummary("run-1")]), evalRun: () => Promise.resolve(evalReport()) }));
+    button("Run evaluation").click();
+    await settle();
+    flushSync();
+    expect($("[data-eval-headline]").textContent).toContain("Your model 85.0 %, a simple word-count model 78.0 %, always guessing “pos” 55.0 %");
+    expect($("[data-metric=accuracy] [data-model=majority]").textContent).toBe("55.0 %");
+    expect($("[data-metric=accuracy] [data-model=bag_of_words]").textContent).toBe("78.0 %");
+    expect($("[data-baselines-note]").textContent).toContain("training rows only");
+    const bar = $("[data-per-class] [data-class=neg] [data-bar-values]").textContent ?? "";
+    expect(bar).toContain("base 59.0 %");
+    expect(bar).toContain("fine-tuned 84.0 %");
+    // The caption reads true in both themes.
+    expect($("[data-confusion-matrix]").textContent).not.toContain("Darker");
+  });
+
+  it("measures a feature-extraction run against the simple models, not against its identical base", async () => {
+    await open(
+      fakeBackend({ runs: () => Promise.resolve([runSummary("run-1", { method: "features" })]), evalRun: () => Promise.resolve(evalReport()) }),
+    );
+    button("Run evaluation").click();
+    await settle();
+    flushSync();
+    expect($("[data-eval-headline]").textContent).toContain("same by construction");
+    expect($("[data-metric=accuracy] [data-model=base]")).toBeNull();
+    expect([...document.querySelectorAll("[data-confusion-matrix] h2")].map((h) => h.textContent)).toEqual([
+      "Confusion matrix (fine-tuned)",
+      "Confusion matrix (word-count model)",
+    ]);
+    expect($("[data-per-class] [data-class=neg] [data-bar-values]").textContent).toContain("word-count model");
+  });
+
   it("shows a generation run's perplexity and sample answers side by side", async () => {
     const details = runDetails("g", "generate", [
       { model: "base", split: "test", rows: 5, metrics: { perplexity: 30.5 } },
@@ -78,6 +110,9 @@ describe("Evaluate screen", () => {
     expect($("[data-sample='0'] [data-model=base]").textContent).toBe("Alder is a tree.");
     expect($("[data-sample='0'] [data-model=fine_tuned]").textContent).toBe("Bluebird");
     expect($("[data-sample='1'] [data-model=base]").textContent).toBe("(no answer)");
+    // Says which rows each perplexity is measured on, so Train's number and this one can differ.
+    expect($("[data-perplexity-rows]").textContent).toContain("validation rows");
+    expect($("[data-perplexity-rows]").textContent).toContain("test rows");
   });
 
   it("shows a failed evaluation as a dismissible banner", async () => {

@@ -1,8 +1,8 @@
 // What the Evaluate screen computes from an evaluation.
 import { describe, expect, it } from "vitest";
 import { applyEvent, emptyChart } from "./chart";
-import { evalReport, runDetails, runSummary } from "./fixtures";
-import { generationScores, headline, heatMap, metricRows } from "./evaluation";
+import { classification, evalReport, runDetails, runSummary } from "./fixtures";
+import { baselineSentence, generationScores, headline, heatMap, metricRows, runLabel } from "./evaluation";
 
 describe("evaluation", () => {
   it("lists each metric base against fine-tuned with its meaning and whether it improved", () => {
@@ -52,5 +52,29 @@ describe("evaluation", () => {
     const chart = applyEvent(emptyChart(), { run_id: "g", event: "eval", step: 0, metrics: { loss: 3, perplexity: 21 }, best: false });
     expect(generationScores(run, runDetails("g", "generate"), chart)).toMatchObject({ base: 21, fineTuned: 9.5 });
     expect(generationScores(run, null, null).base).toBeNull();
+  });
+
+  it("leads with the honest baselines in plain words", () => {
+    const r = evalReport();
+    expect(headline(r)).toMatch(/^Your model 85\.0 %, a simple word-count model 78\.0 %, always guessing “pos” 55\.0 %\./);
+    expect(headline(r)).toContain("beats the word-count model by 7.0 points");
+    const atChance = { ...r, fine_tuned: classification(0.56) };
+    expect(baselineSentence(atChance.fine_tuned, r.baselines)).toContain("no better than always guessing");
+    const beaten = { ...r, fine_tuned: classification(0.7) };
+    expect(baselineSentence(beaten.fine_tuned, r.baselines)).toContain("The word-count model does better");
+  });
+
+  it("does not call feature extraction's identical base a lack of difference", () => {
+    const r = { ...evalReport(), base: { ...classification(0.85), note: "same" } };
+    const sentence = headline(r, "features");
+    expect(sentence).not.toContain("made no difference");
+    expect(sentence).toContain("same by construction");
+    expect(sentence).toContain("word-count model 78.0 %");
+  });
+
+  it("names a run in the picker with its method and status in words and the one date format", () => {
+    const label = runLabel(runSummary("run-7", { method: "features", started_at: Date.UTC(2026, 11, 4, 17, 5) }));
+    expect(label).toContain("Feature extraction · Finished · ");
+    expect(label).toMatch(/4 Dec 2026/);
   });
 });

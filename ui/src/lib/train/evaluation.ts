@@ -2,8 +2,10 @@
 // the fine-tuned model with a one-line meaning and whether fine-tuning helped, the confusion
 // matrix's shading, and, for generation runs, the perplexities side by side from the run history.
 
+import { formatWhen, statusLabel } from "../history/format";
+import { methodName } from "../history/labels";
 import type { ChartModel } from "./chart";
-import type { ClassificationReport, EvalReport, RunDetails, RunSummary } from "./types";
+import type { BaselineReport, ClassificationReport, EvalReport, RunDetails, RunSummary } from "./types";
 
 /** One metric, base against fine-tuned. */
 export interface MetricRow {
@@ -13,6 +15,9 @@ export interface MetricRow {
   /** `null`: not a number (e.g. an infinite loss). */
   base: number | null;
   fineTuned: number | null;
+  /** The word-count model's value and always-guessing's, when the report has baselines. */
+  bagOfWords: number | null;
+  majority: number | null;
   higherIsBetter: boolean;
   /**
    * Whether fine-tuning improved it (by more than a rounding difference), made it worse, neither,
@@ -81,24 +86,58 @@ export function metricRows(report: EvalReport): MetricRow[] {
     meaning: m.meaning,
     base: report.base[m.key],
     fineTuned: report.fine_tuned[m.key],
+    bagOfWords: report.baselines ? report.baselines.bag_of_words[m.key] : null,
+    majority: report.baselines ? report.baselines.majority[m.key] : null,
     higherIsBetter: m.higherIsBetter,
     change: change(report.base[m.key], report.fine_tuned[m.key], m.higherIsBetter, 0.0005),
     format: m.format,
   }));
 }
 
-/** One sentence on whether fine-tuning helped, from the macro F1 (fair to rare classes). */
-export function headline(report: EvalReport): string {
+/**
+ * Whether the run's "base" is the fine-tuned model itself: feature extraction trains only a head on
+ * the frozen model, which is exactly how the base is scored, so the two are identical by
+ * construction and only the simple baselines say whether the model helps.
+ */
+export function baseIsItself(method: string | null | undefined): boolean {
+  return method === "features";
+}
+
+/** The baselines in one plain sentence, accuracy first, with what they say about the model. */
+export function baselineSentence(fine: ClassificationReport, baselines: BaselineReport): string {
+  const own = fine.accuracy;
+  const words = baselines.bag_of_words.accuracy;
+  const guess = baselines.majority.accuracy;
+  const lead = `Your model ${percent(own)}, a simple word-count model ${percent(words)}, always guessing “${baselines.majority_label}” ${percent(guess)}.`;
+  if (own === null || words === null || guess === null) return lead;
+  if (own <= guess + 0.02)
+    return `${lead} Your model does no better than always guessing the most common label: it has not learned the task yet (try more epochs, another learning rate, or more data).`;
+  const diff = (own - words) * 100;
+  if (diff < -0.5)
+    return `${lead} The word-count model does better: the words alone carry the labels. Try more epochs, LoRA, or a larger model before relying on this one.`;
+  if (diff <= 0.5) return `${lead} Your model does as well as the word-count model, and better than guessing.`;
+  return `${lead} Your model beats the word-count model by ${diff.toFixed(1)} points.`;
+}
+
+/**
+ * One sentence on whether fine-tuning helped: against the simple baselines when the report has
+ * them, then against the base model (from the macro F1, fair to rare classes), except for feature
+ * extraction, whose base is the same model.
+ */
+export function headline(report: EvalReport, method?: string | null): string {
+  const baselines = report.baselines ? `${baselineSentence(report.fine_tuned, report.baselines)} ` : "";
+  if (baseIsItself(method))
+    return `${baselines}Feature extraction keeps the model as it is, so its “base” (the same model with the same kind of head) scores the same by construction; the simple models are the honest comparison.`.trim();
   const base = report.base.macro_f1;
   const fine = report.fine_tuned.macro_f1;
   if (base === null || fine === null)
-    return `Scored on ${report.rows} test rows; the macro F1 could not be computed, so compare the metrics below.`;
+    return `${baselines}Scored on ${report.rows} test rows; the macro F1 could not be computed, so compare the metrics below.`;
   const diff = (fine - base) * 100;
   if (Math.abs(diff) < 0.05)
-    return `Fine-tuning made no difference on the ${report.rows} test rows (macro F1 ${percent(fine)} for both).`;
+    return `${baselines}Against the base model, fine-tuning made no difference on the ${report.rows} test rows (macro F1 ${percent(fine)} for both).`;
   return diff > 0
-    ? `Fine-tuning helped: macro F1 rose from ${percent(base)} to ${percent(fine)} on ${report.rows} test rows the model never saw.`
-    : `Fine-tuning made it worse: macro F1 fell from ${percent(base)} to ${percent(fine)} on ${report.rows} test rows. Try more epochs, a different learning rate, or more data.`;
+    ? `${baselines}Fine-tuning helped: macro F1 rose from ${percent(base)} to ${percent(fine)} on ${report.rows} test rows the model never saw.`
+    : `${baselines}Fine-tuning made it worse: macro F1 fell from ${percent(base)} to ${percent(fine)} on ${report.rows} test rows. Try more epochs, a different learning rate, or more data.`;
 }
 
 /** A confusion-matrix cell: its count, its share of the true class's rows, and whether it is correct. */
@@ -156,9 +195,9 @@ export function generationScores(run: RunSummary, details: RunDetails | null, ch
   };
 }
 
-/** A run's line in the run picker. */
+/** A run's line in the run picker: its name, method and status in words, and the one date format. */
 export function runLabel(run: RunSummary): string {
-  const when = new Date(run.started_at ?? run.created_at);
-  const date = Number.isNaN(when.getTime()) ? "" : ` · ${when.toLocaleString()}`;
-  return `${run.name || run.id} · ${run.method} · ${run.status}${date}`;
+  const when = run.started_at ?? run.created_at;
+  const date = Number.isFinite(when) ? ` · ${formatWhen(when)}` : "";
+  return `${run.name || run.id} · ${methodName(run.method)} · ${statusLabel(run.status)}${date}`;
 }

@@ -74,7 +74,14 @@ export function classification(accuracy: number, labels = ["neg", "pos"]): Class
 
 /** `eval_run`'s answer. */
 export function evalReport(): EvalReport {
-  return { run_id: "run-1", data: "test", rows: 20, fine_tuned: classification(0.85), base: { ...classification(0.6), note: "base = a head on frozen features" } };
+  return {
+    run_id: "run-1",
+    data: "test",
+    rows: 20,
+    fine_tuned: classification(0.85),
+    base: { ...classification(0.6), note: "base = a head on frozen features" },
+    baselines: { majority_label: "pos", majority: classification(0.55), bag_of_words: classification(0.78) },
+  };
 }
 
 /** A line of `runs_list`. */

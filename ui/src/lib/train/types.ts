@@ -8,6 +8,7 @@
 import type { MemoryVerdict } from "../../bindings";
 
 export type {
+  BaselineReport,
   Breakdown,
   ClassificationReport,
   ClassScores,
