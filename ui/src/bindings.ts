@@ -37,6 +37,11 @@ export const commands = {
 	trainRerun: (jobId: string, run: string, onEvent: Channel<RunEvent>) => typedError<TrainSummary, ErrorPayload>(__TAURI_INVOKE("train_rerun", { jobId, run, onEvent })),
 	/**  Asks job `job_id` to stop. */
 	jobCancel: (jobId: string) => typedError<null, ErrorPayload>(__TAURI_INVOKE("job_cancel", { jobId })),
+	/**  Writes the job `request` asks for into a new folder; answers the run id it becomes, the rows,
+	 *  the files and the launch command. */
+	jobExport: (request: JobExportRequest) => typedError<JobExportSummary, ErrorPayload>(__TAURI_INVOKE("job_export", { request })),
+	/**  Imports the job folder `dir`; answers the run, what was imported and its last validation scores. */
+	jobImport: (dir: string) => typedError<JobImportSummary, ErrorPayload>(__TAURI_INVOKE("job_import", { dir })),
 	/**  Evaluates run `run` on its own test split. */
 	evalRun: (run: string) => typedError<EvalReport, ErrorPayload>(__TAURI_INVOKE("eval_run", { run })),
 	/**
@@ -938,6 +943,51 @@ export type InspectReport = {
 };
 
 /**  What kind of work a job does. */
+export type JobExportRequest = {
+	/**  The run's settings, exactly as `train` takes them (same defaults, same doctor fixes). */
+	train: TrainRequest,
+	/**  The trainer that will run it. */
+	trainer: Trainer,
+	/**  A new (or empty) folder to write the job into. */
+	out: string,
+};
+
+export type JobExportSummary = {
+	/**  The run the job becomes once imported (queued in the history until then). */
+	run_id: string,
+	/**  The job folder. */
+	dir: string,
+	/**  The trainer it is written for. */
+	trainer: Trainer,
+	/**  Rows written for training and validation. */
+	train_rows: number,
+	/**  Rows written for validation. */
+	validation_rows: number,
+	/**  The base model as the job names it (a hub id, or the folder copied into the job). */
+	base_model: string,
+	/**  The files written, relative to the folder. */
+	files: string[],
+	/**  The command that launches it on one machine with several GPUs (see the job's README). */
+	launch: string,
+};
+
+export type JobImportSummary = {
+	/**  The run, now finished in the history. */
+	run_id: string,
+	/**  Its folder. */
+	dir: string,
+	/**  What was imported: `adapter` (PEFT LoRA) or `full` (a whole checkpoint). */
+	kind: string,
+	/**  Training steps the trainer logged. */
+	steps: number,
+	/**  Loss points recorded from the trainer's log. */
+	loss_points: number,
+	/**  The last validation metrics the trainer logged (`loss`, `perplexity`, `accuracy` ...). */
+	metrics: { [key in string]: number },
+	/**  Processes the trainer ran on, when it said. */
+	world_size?: number | null,
+};
+
 export type JobKind = 
 /**  Training (a new run, a resumed one, or a re-run). */
 "train" | 
@@ -1899,6 +1949,13 @@ export type TrainSummary = {
 	 */
 	fact_recall?: FactRecallReport | null,
 };
+
+export type Trainer = 
+	/**  Hugging Face TRL (`SFTTrainer`) for generation, transformers `Trainer` + PEFT for
+	 *  classification, launched with Accelerate (DDP, FSDP, DeepSpeed). */
+	"trl" | 
+	/**  Axolotl (generation only), from one YAML config. */
+	"axolotl";
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
 
