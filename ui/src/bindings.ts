@@ -37,8 +37,10 @@ export const commands = {
 	trainRerun: (jobId: string, run: string, onEvent: Channel<RunEvent>) => typedError<TrainSummary, ErrorPayload>(__TAURI_INVOKE("train_rerun", { jobId, run, onEvent })),
 	/**  Asks job `job_id` to stop. */
 	jobCancel: (jobId: string) => typedError<null, ErrorPayload>(__TAURI_INVOKE("job_cancel", { jobId })),
-	/**  Writes the job `request` asks for into a new folder; answers the run id it becomes, the rows,
-	 *  the files and the launch command. */
+	/**
+	 *  Writes the job `request` asks for into a new folder; answers the run id it becomes, the rows,
+	 *  the files and the launch command.
+	 */
 	jobExport: (request: JobExportRequest) => typedError<JobExportSummary, ErrorPayload>(__TAURI_INVOKE("job_export", { request })),
 	/**  Imports the job folder `dir`; answers the run, what was imported and its last validation scores. */
 	jobImport: (dir: string) => typedError<JobImportSummary, ErrorPayload>(__TAURI_INVOKE("job_import", { dir })),
@@ -93,6 +95,9 @@ export const commands = {
 export const events = {
 	closeRequested: makeEvent<CloseRequested, CloseRequested>("close-requested"),
 };
+
+/* Constants */
+export const TRAIN_DEFAULTS = {"batch":16,"classify_max_len":128,"generate_max_len":256,"lora_alpha":16.0,"lora_rank":8,"lr":{"features":0.001,"full":0.00002,"lora":0.0002,"qlora":0.0002},"seed":42,"test_fraction":0.1,"val_fraction":0.1,"warmup_ratio":0.1,"weight_decay":0.01} as const;
 
 /* Types */
 /**  What an artefact is. */
@@ -208,7 +213,8 @@ export type ChatAnswer = {
 };
 
 /**
- *  One column of Chat & Compare. Name a `model`, a `run`, or both (the run's adapter on that
+ *  One column of Chat & Compare as the app's form gives it, every setting but the prompt optional
+ *  (the defaults are this module's constants, applied by `From<ChatArgs> for ChatRequest`). Name a `model`, a `run`, or both (the run's adapter on that
  *  model); `rag` adds passages from that index.
  */
 export type ChatArgs = {
@@ -305,7 +311,10 @@ export type Column = {
 	guessed_from: Reason,
 };
 
-/**  A comparison: the questions file and what to compare. */
+/**
+ *  A comparison as the app's form gives it: the questions file and what to compare, the settings
+ *  optional (defaults applied by `From<CompareArgs> for CompareRequest`).
+ */
 export type CompareArgs = {
 	/**  A CSV/TSV/JSONL file with a `question` and an `answer` (reference) column. */
 	questions: string,
@@ -418,13 +427,18 @@ export type Curve = {
 };
 
 /**
- *  The data page's choices. Every field but `file` may be left out: roles are then guessed, the
- *  split is 10 % validation and 10 % test with seed 42, and no fix is applied.
+ *  The data page's choices, as the app's form, the CLI's flags and a training request give them:
+ *  the one place user choices become [`InspectOptions`]. Every field but `file` may be left out:
+ *  roles are then guessed, the split is the data crate's default (10 % validation, 10 % test, seed
+ *  42), and no fix is applied.
  */
 export type DataInspectArgs = {
 	/**  The dataset file (CSV, TSV, JSONL, TXT). */
 	file: string,
-	/**  The model whose tokenizer counts tokens: a folder, a `tokenizer.json`, or a cached hub id. */
+	/**
+	 *  The model whose tokenizer counts tokens: a folder, a `tokenizer.json`, a `.gguf` file or a
+	 *  cached hub id.
+	 */
 	model?: string | null,
 	/**  `classify` or `generate`; guessed from the columns when left out. */
 	task?: Task | null,
@@ -436,6 +450,8 @@ export type DataInspectArgs = {
 	prompt_column?: string | null,
 	/**  The response column (generation). */
 	response_column?: string | null,
+	/**  Further text columns, joined to the first (the CLI's repeated `--text-column`). */
+	more_text_columns?: string[] | null,
 	/**  A column whose rows must stay in the same split (a customer, a document). */
 	group_column?: string | null,
 	/**  The maximum length in tokens (default: the model's context, else 512). */
@@ -942,7 +958,7 @@ export type InspectReport = {
 	errors: Finding[],
 };
 
-/**  What kind of work a job does. */
+/**  `tunesmith job export`: the run a local `train` would make, written for `trainer` into `out`. */
 export type JobExportRequest = {
 	/**  The run's settings, exactly as `train` takes them (same defaults, same doctor fixes). */
 	train: TrainRequest,
@@ -952,6 +968,7 @@ export type JobExportRequest = {
 	out: string,
 };
 
+/**  What `job export` wrote. */
 export type JobExportSummary = {
 	/**  The run the job becomes once imported (queued in the history until then). */
 	run_id: string,
@@ -971,6 +988,7 @@ export type JobExportSummary = {
 	launch: string,
 };
 
+/**  What `job import` recorded. */
 export type JobImportSummary = {
 	/**  The run, now finished in the history. */
 	run_id: string,
@@ -983,11 +1001,12 @@ export type JobImportSummary = {
 	/**  Loss points recorded from the trainer's log. */
 	loss_points: number,
 	/**  The last validation metrics the trainer logged (`loss`, `perplexity`, `accuracy` ...). */
-	metrics: { [key in string]: number },
+	metrics: { [key in string]: number | null },
 	/**  Processes the trainer ran on, when it said. */
 	world_size?: number | null,
 };
 
+/**  What kind of work a job does. */
 export type JobKind = 
 /**  Training (a new run, a resumed one, or a re-run). */
 "train" | 
@@ -1036,6 +1055,18 @@ export type LengthStats = {
 	mean: number | null,
 	/**  How many examples are longer than `max_len` and would be cut. */
 	truncated: number,
+};
+
+/**  A learning rate for each method. */
+export type LrByMethod = {
+	/**  Full fine-tuning. */
+	full: number | null,
+	/**  A head on frozen features. */
+	features: number | null,
+	/**  LoRA. */
+	lora: number | null,
+	/**  QLoRA. */
+	qlora: number | null,
 };
 
 /**  fits / tight / does_not_fit. */
@@ -1806,6 +1837,36 @@ export type TimeEstimate = {
 	note: string,
 };
 
+/**
+ *  The defaults the app's Train form shows and starts from, read from where they are defined (the
+ *  engine's tables, the LoRA defaults, this module's constants), exported to the UI through the
+ *  generated bindings (`TRAIN_DEFAULTS`) so the form never keeps a copy of its own.
+ */
+export type TrainDefaults = {
+	/**  Rows per optimiser step. */
+	batch: number,
+	/**  The share of steps spent warming the learning rate up. */
+	warmup_ratio: number | null,
+	/**  AdamW's decoupled weight decay. */
+	weight_decay: number | null,
+	/**  LoRA rank. */
+	lora_rank: number,
+	/**  LoRA alpha. */
+	lora_alpha: number | null,
+	/**  The share of rows for validation. */
+	val_fraction: number | null,
+	/**  The share of rows for the final test. */
+	test_fraction: number | null,
+	/**  The seed. */
+	seed: number,
+	/**  The longest classification input in tokens. */
+	classify_max_len: number,
+	/**  The longest generation row in tokens. */
+	generate_max_len: number,
+	/**  The peak learning rate by method. */
+	lr: LrByMethod,
+};
+
 /**  What happened in a training run. */
 export type TrainEvent = 
 /**  Training is about to take its first (or, resumed, its next) step. */
@@ -1877,7 +1938,10 @@ step: number } |
 /**  What went wrong, in words the user can act on. */
 error: string };
 
-/**  What the user asked for (the CLI's flags, the UI's form). `None` takes the method's default. */
+/**
+ *  What the user asked for (the CLI's flags, the UI's form). `None` takes the method's default;
+ *  the plan ([`super::TrainPlan`]) applies every default, once.
+ */
 export type TrainRequest = {
 	/**
 	 *  A local model folder or `.gguf` file, or a hub id (`owner/name`), resolved from the HF
@@ -1907,17 +1971,17 @@ export type TrainRequest = {
 	/**  Longest input in tokens. */
 	max_len: number | null,
 	/**  Seed of the split, the order and the head's initialisation. */
-	seed: number,
+	seed?: number,
 	/**  LoRA rank. */
 	lora_rank: number | null,
 	/**  LoRA alpha. */
 	lora_alpha: number | null,
 	/**  Fraction of rows for validation. */
-	val_fraction: number | null,
+	val_fraction?: number | null,
 	/**  Fraction of rows held out for the final test. */
-	test_fraction: number | null,
+	test_fraction?: number | null,
 	/**  The compute device. */
-	device: DeviceRequest,
+	device?: DeviceRequest,
 	/**  Write a resumable checkpoint every this many steps (default: at the end of each epoch). */
 	checkpoint_every?: number | null,
 	/**  The data doctor's fixes to apply before the split (none by default). */
@@ -1950,12 +2014,15 @@ export type TrainSummary = {
 	fact_recall?: FactRecallReport | null,
 };
 
+/**  The distributed trainer a job is written for. */
 export type Trainer = 
-	/**  Hugging Face TRL (`SFTTrainer`) for generation, transformers `Trainer` + PEFT for
-	 *  classification, launched with Accelerate (DDP, FSDP, DeepSpeed). */
-	"trl" | 
-	/**  Axolotl (generation only), from one YAML config. */
-	"axolotl";
+/**
+ *  Hugging Face TRL (`SFTTrainer`) for generation, transformers `Trainer` + PEFT for
+ *  classification, launched with Accelerate (DDP, FSDP, DeepSpeed).
+ */
+"trl" | 
+/**  Axolotl (generation only), from one YAML config. */
+"axolotl";
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
 
