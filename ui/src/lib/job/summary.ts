@@ -6,10 +6,12 @@ import type { JobImportSummary } from "./types";
 export function importedSummary(s: JobImportSummary): string {
   const what = s.kind === "adapter" ? "a LoRA adapter" : "a whole fine-tuned model";
   const where = s.world_size ? ` on ${s.world_size} process${s.world_size === 1 ? "" : "es"}` : "";
-  const metric = ["accuracy", "perplexity", "loss"].find((k) => s.metrics[k] !== undefined);
+  // A metric the trainer did not log (or logged as NaN, which crosses as null) is left out.
+  const metric = ["accuracy", "perplexity", "loss"].find((k) => typeof s.metrics[k] === "number");
+  const value = metric === undefined ? null : s.metrics[metric];
   const score =
-    metric === undefined
+    metric === undefined || value == null
       ? ""
-      : `; validation ${metric} ${metric === "accuracy" ? `${(s.metrics[metric] * 100).toFixed(1)} %` : s.metrics[metric].toFixed(3)}`;
+      : `; validation ${metric} ${metric === "accuracy" ? `${(value * 100).toFixed(1)} %` : value.toFixed(3)}`;
   return `Run ${s.run_id} is back: ${what} trained for ${s.steps} steps${where}${score}. It is in the table below.`;
 }
