@@ -407,21 +407,24 @@ pub struct Estimate {
 // SiLU-gate and GELU are fused ops keeping one output each, `nn/fused.rs`): each earlier measured
 // peak moved by what the engine benchmark measured the same configuration to drop (bench/README.md,
 // "lean training step"), and the hidden/intermediate/LoRA counts re-solved on those six points
-// (all within 9 %). The attention-score count (`ACT_PER_SCORE`) predates the memory-efficient
-// attention op and is the next to re-fit with tests/estimate_peaks.rs.
+// (all within 9 %). Re-fitted again the same day to the memory-efficient attention op
+// (`nn/attention.rs`): it keeps q, k, v, the output and one number per row, never a (length x
+// length) score matrix, so nothing is counted per score any more (its per-block scratch is
+// transient); the encoder's per-hidden count absorbs what the op keeps, fitted on
+// tests/estimate_peaks.rs's measured peaks (MiniLM 16x64 full 1132 MB, LoRA 1236, features 213).
 
 /// The process itself: the binary, the tokenizer, the run history, the data.
 const RUNTIME_BYTES: u64 = 40 * MIB;
 /// Values kept per token and layer for the backward pass, per hidden unit (residual stream,
 /// projections, fused norms' outputs, dropout masks and their retained gradients).
-const ACT_PER_HIDDEN: [u64; 2] = [20, 30]; // [encoder, decoder]
+const ACT_PER_HIDDEN: [u64; 2] = [50, 30]; // [encoder, decoder]
 /// ... per intermediate (MLP) unit.
 const ACT_PER_INTERMEDIATE: [u64; 2] = [4, 13];
-/// ... per head and key position (scores, scaling, mask, composed softmax, dropout).
-const ACT_PER_SCORE: u64 = 24;
+/// ... per head and key position: none, the attention op recomputes its scores in the backward.
+const ACT_PER_SCORE: u64 = 0;
 /// Extra values per token and layer that LoRA keeps, per unit of its layers' input + output widths
 /// (dropout on the input, the low-rank path, the scaled update and the sum), in hundredths.
-const LORA_ACT_PER_WIDTH_CENTI: [u64; 2] = [320, 200]; // [encoder, decoder]
+const LORA_ACT_PER_WIDTH_CENTI: [u64; 2] = [220, 200]; // [encoder, decoder]
 /// Copies of the logits a decoder's loss keeps: one (the fused head-and-loss op turns it into its
 /// own gradient in place).
 const LOGIT_COPIES: u64 = 1;
@@ -430,8 +433,8 @@ const QUANTISED_HEAD_COPIES: u64 = 1;
 /// Feature extraction computes features (and evaluation runs) in batches of this many rows.
 const EVAL_BATCH: u64 = 32;
 /// Values alive per token during an inference forward pass, per hidden unit and per head x key.
-const INFER_PER_HIDDEN: u64 = 14;
-const INFER_PER_SCORE: u64 = 4;
+const INFER_PER_HIDDEN: u64 = 8;
+const INFER_PER_SCORE: u64 = 0;
 
 fn family_index(f: Family) -> usize {
     match f {
