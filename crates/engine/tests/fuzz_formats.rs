@@ -270,11 +270,17 @@ fn seeds() -> &'static Seeds {
     })
 }
 
-fn in_temp(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join(name);
+/// A folder kept for the whole run: a fresh folder per case costs more than the read.
+fn scratch_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+/// Writes `bytes` as `name` in the scratch folder (each target uses its own name).
+fn in_temp(name: &str, bytes: &[u8]) -> PathBuf {
+    let p = scratch_dir().join(name);
     std::fs::write(&p, bytes).unwrap();
-    (dir, p)
+    p
 }
 
 fn names(e: &impl std::fmt::Display, file: &str) -> bool {
@@ -320,14 +326,14 @@ proptest! {
     #[test]
     fn fuzz_gguf_files_never_panic_and_damage_names_the_file(ms in mutations()) {
         let s = seeds();
-        let (_d, p) = in_temp("m.gguf", &apply(&s.gguf, s.gguf_head, &ms));
+        let p = in_temp("m.gguf", &apply(&s.gguf, s.gguf_head, &ms));
         check_gguf(&p)?;
     }
 
     #[test]
     fn fuzz_safetensors_checkpoints_never_panic_and_damage_names_the_file(ms in mutations()) {
         let s = seeds();
-        let (_d, p) = in_temp("checkpoint.safetensors", &apply(&s.checkpoint, s.checkpoint_head, &ms));
+        let p = in_temp("checkpoint.safetensors", &apply(&s.checkpoint, s.checkpoint_head, &ms));
         check_safetensors(&p, "checkpoint.safetensors")?;
     }
 
@@ -336,7 +342,7 @@ proptest! {
         let s = seeds();
         let drifted = serde_json::to_vec(&drift(&s.tokenizer, &changes)).unwrap();
         for bytes in [drifted.clone(), apply(&drifted, drifted.len(), &ms)] {
-            let (_d, p) = in_temp("tokenizer.json", &bytes);
+            let p = in_temp("tokenizer.json", &bytes);
             match TextTokenizer::from_file(&p) {
                 Ok(t) => {
                     if let Ok(ids) = t.encode("Code word for Alder? Bluebird", true) {
@@ -351,16 +357,17 @@ proptest! {
     #[test]
     fn fuzz_peft_adapters_never_panic_and_damage_names_the_file(changes in drifts(), ms in mutations(), damage_weights in any::<bool>()) {
         let s = seeds();
-        let dir = tempfile::tempdir().unwrap();
+        let dir = scratch_dir().join("adapter");
+        std::fs::create_dir_all(&dir).unwrap();
         let config = serde_json::to_vec(&drift(&s.adapter_config, &changes)).unwrap();
-        std::fs::write(dir.path().join("adapter_config.json"), &config).unwrap();
+        std::fs::write(dir.join("adapter_config.json"), &config).unwrap();
         let weights = if damage_weights {
             apply(&s.adapter_weights, s.adapter_head, &ms)
         } else {
             s.adapter_weights.clone()
         };
-        std::fs::write(dir.path().join("adapter_model.safetensors"), weights).unwrap();
-        if let Err(e) = PeftAdapter::load(dir.path(), &Device::Cpu) {
+        std::fs::write(dir.join("adapter_model.safetensors"), weights).unwrap();
+        if let Err(e) = PeftAdapter::load(&dir, &Device::Cpu) {
             let text = e.to_string();
             prop_assert!(
                 text.contains("adapter_config.json") || text.contains("adapter_model.safetensors"),
@@ -373,11 +380,11 @@ proptest! {
 #[test]
 fn the_fuzz_seeds_are_valid_files() {
     let s = seeds();
-    let (_d, p) = in_temp("m.gguf", &s.gguf);
+    let p = in_temp("seed.gguf", &s.gguf);
     let mut f = GgufFile::open(&p).unwrap();
     llama_config(&mut f).unwrap();
     GgufTokenizer::from_gguf(&f).unwrap();
-    let (_d2, c) = in_temp("checkpoint.safetensors", &s.checkpoint);
+    let c = in_temp("seed-checkpoint.safetensors", &s.checkpoint);
     assert_eq!(load_tensors(&c, &Device::Cpu).unwrap().0.len(), 2);
     PeftAdapter::load(&tiny_llama().join("lora-adapter"), &Device::Cpu).unwrap();
 }
