@@ -8,8 +8,14 @@
 //! - Scores are the engine's text metrics against the references: exact match and token F1
 //!   (SQuAD's normalisation), ROUGE-L F1 (rouge-score), corpus BLEU (sacreBLEU, 0-100); plus mean
 //!   answer length in tokens and mean latency (retrieval, prompt and generation) per answer.
-//! - The verdict ranks configurations by mean token F1 and names the winner, the runner-up and the
-//!   margin; it says when the margin is too small to call.
+//! - Each answer is checked for its reference's key facts (numbers, names, dates the question does
+//!   not give away; see [`tunesmith_engine::metrics::facts`]): a judgement per question a person can
+//!   read and overrule.
+//! - The verdict leads in plain words with those facts ("The base model with your documents: 6 of
+//!   10 answers contained the right fact; the base model alone: 0."), ranking configurations by
+//!   right answers (token F1 breaks ties); the word-overlap metrics stay in `details`. When no
+//!   reference has a fact to check, it ranks by mean token F1 as before. It names the winner, the
+//!   runner-up and the margin, and says when the margin is too small to call.
 //! - With a run, the scores are saved in its history (one evaluation per configuration, on the
 //!   `test` split, and the verdict as a note), and the full report next to the run's files.
 
@@ -20,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use tunesmith_data::source::Row;
 use tunesmith_data::{ReadOptions, Source};
 use tunesmith_engine::generate::CancelHandle;
+use tunesmith_engine::metrics::facts::{check as check_facts, key_facts};
 use tunesmith_engine::metrics::{corpus_bleu, exact_match, rouge_l, sentence_bleu, token_f1};
 use tunesmith_store::{EvalModel, Split};
 
@@ -106,13 +113,6 @@ pub struct CompareRequest {
     pub system: Option<String>,
 }
 
-/// A question and its reference answer.
-#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
-pub struct Question {
-    /// The 1-based line of the file it is on.
-    pub line: u64,
-    /// The question.
-    pub question: String,
 /// A comparison as the app's form gives it: the questions file and what to compare, the settings
 /// optional (defaults applied by `From<CompareArgs> for CompareRequest`).
 #[derive(Debug, Clone, Deserialize, specta::Type)]
@@ -155,6 +155,13 @@ impl From<CompareArgs> for CompareRequest {
     }
 }
 
+/// A question and its reference answer.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct Question {
+    /// The 1-based line of the file it is on.
+    pub line: u64,
+    /// The question.
+    pub question: String,
     /// The reference answer.
     pub reference: String,
 }
@@ -180,6 +187,12 @@ pub struct ScoredAnswer {
     pub bleu: f64,
     /// The citations of the passages it was shown (RAG only).
     pub passages: Vec<String>,
+    /// Whether it states every key fact of the reference (`None`: the reference has none).
+    pub contains_fact: Option<bool>,
+    /// The reference's key facts it states.
+    pub facts_found: Vec<String>,
+    /// Those it does not.
+    pub facts_missing: Vec<String>,
 }
 
 /// One question with every configuration's answer.
@@ -188,6 +201,8 @@ pub struct QuestionResult {
     /// The question and its reference.
     #[serde(flatten)]
     pub question: Question,
+    /// The reference's key facts a right answer states (empty: none to check).
+    pub facts: Vec<String>,
     /// The answers, in configuration order.
     pub answers: Vec<ScoredAnswer>,
 }
@@ -213,21 +228,31 @@ pub struct ConfigurationScores {
     pub mean_latency_s: f64,
     /// Answer tokens per second of generation.
     pub tokens_per_s: f64,
+    /// Answers that stated every key fact of their reference.
+    pub facts_correct: u64,
+    /// Questions whose reference has a key fact to check.
+    pub facts_total: u64,
 }
 
 /// The plain conclusion.
 #[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct Verdict {
-    /// The sentence (`RAG is enough: base + RAG beats fine-tuned by 0.21 token F1`).
+    /// The plain sentence (`RAG is enough. The base model with your documents: 6 of 10 answers
+    /// contained the right fact; the base model alone: 0.`).
     pub text: String,
-    /// The metric ranked by.
+    /// The metric ranked by: `fact_recall` (right answers), or `token_f1` when no reference has a
+    /// fact to check.
     pub metric: String,
     /// The best configuration.
     pub winner: Configuration,
     /// The second best, if more than one was evaluated.
     pub runner_up: Option<Configuration>,
-    /// The winner's lead over the runner-up in mean token F1.
+    /// The winner's lead over the runner-up: in the share of right answers (`fact_recall`, 0-1) or
+    /// in mean token F1.
     pub margin: f64,
+    /// The same comparison in word-overlap metrics (`base + RAG beats fine-tuned by 0.21 token F1
+    /// over 10 questions.`), for the details view.
+    pub details: String,
 }
 
 /// Everything a comparison produced.
@@ -399,6 +424,10 @@ pub fn compare(
         .iter()
         .map(|q| QuestionResult {
             question: q.clone(),
+            facts: key_facts(&q.reference, &q.question)
+                .into_iter()
+                .map(|f| f.text)
+                .collect(),
             answers: Vec::new(),
         })
         .collect();
@@ -440,8 +469,12 @@ pub fn compare(
                 let t = Instant::now();
                 let a = model.answer(&q.question, passages, &options, cancel, &mut |_| {})?;
                 let latency_s = retrieval_s + t.elapsed().as_secs_f64();
+                let facts = check_facts(&a.text, &q.reference, &q.question);
                 results[i].answers.push(ScoredAnswer {
                     configuration,
+                    contains_fact: facts.correct(),
+                    facts_found: facts.found,
+                    facts_missing: facts.missing,
                     exact_match: exact_match(&a.text, &q.reference),
                     token_f1: token_f1(&a.text, &q.reference),
                     rouge_l: rouge_l(&a.text, &q.reference).f1,
@@ -503,6 +536,7 @@ fn score(configuration: Configuration, results: &[QuestionResult]) -> Configurat
         .map(|(_, q)| vec![q.reference.as_str()])
         .collect();
     let tokens: usize = answers.iter().map(|(a, _)| a.tokens).sum();
+    let checked: Vec<bool> = answers.iter().filter_map(|(a, _)| a.contains_fact).collect();
     let seconds: f64 = answers.iter().map(|(a, _)| a.latency_s).sum();
     ConfigurationScores {
         configuration,
@@ -518,22 +552,132 @@ fn score(configuration: Configuration, results: &[QuestionResult]) -> Configurat
         } else {
             0.0
         },
+        facts_correct: checked.iter().filter(|&&ok| ok).count() as u64,
+        facts_total: checked.len() as u64,
     }
 }
 
-/// The verdict over `scores` (at least one), ranked by mean token F1.
+/// The verdict over `scores` (at least one): by right answers when some reference has a key fact
+/// to check (token F1 breaks ties), else by mean token F1; the token-F1 sentence is always in
+/// `details`.
 pub fn verdict(scores: &[ConfigurationScores], questions: usize) -> Verdict {
+    let by_f1 = f1_verdict(scores, questions);
+    let total = scores.iter().map(|s| s.facts_total).max().unwrap_or(0);
+    if total == 0 {
+        return by_f1;
+    }
+    let share = |s: &ConfigurationScores| {
+        if s.facts_total == 0 {
+            0.0
+        } else {
+            s.facts_correct as f64 / s.facts_total as f64
+        }
+    };
+    let mut ranked: Vec<&ConfigurationScores> = scores.iter().collect();
+    // Ties on facts go to token F1, then keep configuration order (the simpler one wins).
+    ranked.sort_by(|a, b| {
+        share(b)
+            .total_cmp(&share(a))
+            .then(b.token_f1.total_cmp(&a.token_f1))
+    });
+    let winner = ranked[0];
+    let counts = |first: &ConfigurationScores, rest: &[&ConfigurationScores]| {
+        let mut t = format!(
+            "{}: {} of {} answers contained the right fact",
+            capitalise(plain(first.configuration, scores)),
+            first.facts_correct,
+            first.facts_total
+        );
+        for o in rest {
+            t.push_str(&format!(
+                "; {}: {}",
+                plain(o.configuration, scores),
+                o.facts_correct
+            ));
+        }
+        t.push('.');
+        t
+    };
+    let Some(second) = ranked.get(1) else {
+        return Verdict {
+            text: format!(
+                "{} Give a run and/or documents to compare it with something.",
+                counts(winner, &[])
+            ),
+            metric: "fact_recall".into(),
+            winner: winner.configuration,
+            runner_up: None,
+            margin: 0.0,
+            details: by_f1.text,
+        };
+    };
+    let margin = share(winner) - share(second);
+    let headline = if winner.facts_correct == second.facts_correct {
+        "Too close to call on facts".to_string()
+    } else {
+        headline(winner.configuration, second.configuration, scores.len()).to_string()
+    };
+    Verdict {
+        text: format!("{headline}. {}", counts(winner, &ranked[1..])),
+        metric: "fact_recall".into(),
+        winner: winner.configuration,
+        runner_up: Some(second.configuration),
+        margin,
+        details: by_f1.text,
+    }
+}
+
+/// What a configuration is, in plain words; "alone" only where a RAG configuration is beside it.
+fn plain(c: Configuration, scores: &[ConfigurationScores]) -> &'static str {
+    let with_rag = scores.iter().any(|s| s.configuration.uses_rag());
+    match c {
+        Configuration::Base if with_rag => "the base model alone",
+        Configuration::Base => "the base model",
+        Configuration::FineTuned if with_rag => "the fine-tuned model alone",
+        Configuration::FineTuned => "the fine-tuned model",
+        Configuration::BaseRag => "the base model with your documents",
+        Configuration::FineTunedRag => "the fine-tuned model with your documents",
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The verdict's first words for `winner` ahead of `second` among `n` configurations.
+fn headline(winner: Configuration, second: Configuration, n: usize) -> &'static str {
+    use Configuration::*;
+    match (winner, second) {
+        (BaseRag, Base) if n == 2 => "RAG helped",
+        (BaseRag, _) => "RAG is enough",
+        (FineTuned, Base) => "Fine-tuning helped",
+        (FineTuned, _) => "Fine-tuning wins",
+        (FineTunedRag, _) => "Use both",
+        (Base, FineTuned) if n == 2 => "Fine-tuning did not help",
+        (Base, BaseRag) if n == 2 => "RAG did not help",
+        (Base, _) => "Neither helped",
+    }
+}
+
+/// The verdict by mean token F1 (what the word-overlap metrics say).
+fn f1_verdict(scores: &[ConfigurationScores], questions: usize) -> Verdict {
     let mut ranked: Vec<&ConfigurationScores> = scores.iter().collect();
     // Ties keep configuration order, so the simpler configuration wins a tie.
     ranked.sort_by(|a, b| b.token_f1.total_cmp(&a.token_f1));
     let winner = ranked[0];
     let metric = "token_f1".to_string();
     let Some(second) = ranked.get(1) else {
+        let text = format!(
+            "Only {} was evaluated ({:.2} token F1 over {questions} questions): give --run and/or --rag to compare it with something.",
+            winner.label, winner.token_f1
+        );
         return Verdict {
-            text: format!(
-                "Only {} was evaluated ({:.2} token F1 over {questions} questions): give --run and/or --rag to compare it with something.",
-                winner.label, winner.token_f1
-            ),
+            details: text.clone(),
+            text,
             metric,
             winner: winner.configuration,
             runner_up: None,
@@ -545,20 +689,11 @@ pub fn verdict(scores: &[ConfigurationScores], questions: usize) -> Verdict {
     let text = if margin < TIE_MARGIN {
         format!("Too close to call: {w} and {r} are within {TIE_MARGIN} token F1 of each other over {questions} questions.")
     } else {
-        use Configuration::*;
-        let headline = match (winner.configuration, second.configuration) {
-            (BaseRag, Base) if scores.len() == 2 => "RAG helped",
-            (BaseRag, _) => "RAG is enough",
-            (FineTuned, Base) => "Fine-tuning helped",
-            (FineTuned, _) => "Fine-tuning wins",
-            (FineTunedRag, _) => "Use both",
-            (Base, FineTuned) if scores.len() == 2 => "Fine-tuning did not help",
-            (Base, BaseRag) if scores.len() == 2 => "RAG did not help",
-            (Base, _) => "Neither helped",
-        };
+        let headline = headline(winner.configuration, second.configuration, scores.len());
         format!("{headline}: {w} beats {r} by {margin:.2} token F1 over {questions} questions.")
     };
     Verdict {
+        details: text.clone(),
         text,
         metric,
         winner: winner.configuration,
@@ -594,6 +729,8 @@ fn save(home: &Home, run_id: &str, report: &CompareReport) -> Result<PathBuf> {
             "mean_answer_tokens": s.mean_answer_tokens,
             "mean_latency_s": s.mean_latency_s,
             "tokens_per_s": s.tokens_per_s,
+            "facts_correct": s.facts_correct,
+            "facts_total": s.facts_total,
             "report": file,
         });
         store.record_evaluation(
@@ -630,7 +767,53 @@ mod tests {
             mean_answer_tokens: 0.0,
             mean_latency_s: 0.0,
             tokens_per_s: 0.0,
+            facts_correct: 0,
+            facts_total: 0,
         }
+    }
+
+    fn facts(c: Configuration, f1: f64, correct: u64, total: u64) -> ConfigurationScores {
+        ConfigurationScores {
+            facts_correct: correct,
+            facts_total: total,
+            ..scores(c, f1)
+        }
+    }
+
+    #[test]
+    fn the_verdict_leads_with_right_facts_in_plain_words_and_keeps_the_metrics_in_details() {
+        use Configuration::*;
+        // Word overlap favours the chatty fine-tuned answers; the facts say the documents won.
+        let v = verdict(
+            &[
+                facts(Base, 0.10, 0, 10),
+                facts(FineTuned, 0.30, 2, 10),
+                facts(BaseRag, 0.12, 6, 10),
+                facts(FineTunedRag, 0.20, 5, 10),
+            ],
+            10,
+        );
+        assert_eq!(
+            v.text,
+            "RAG is enough. The base model with your documents: 6 of 10 answers contained the right fact; the fine-tuned model with your documents: 5; the fine-tuned model alone: 2; the base model alone: 0."
+        );
+        assert_eq!(v.metric, "fact_recall");
+        assert_eq!((v.winner, v.runner_up), (BaseRag, Some(FineTunedRag)));
+        assert!((v.margin - 0.1).abs() < 1e-12);
+        assert_eq!(
+            v.details,
+            "Fine-tuning wins: fine-tuned beats fine-tuned + RAG by 0.10 token F1 over 10 questions."
+        );
+    }
+
+    #[test]
+    fn equal_fact_counts_are_too_close_to_call_and_token_f1_orders_them() {
+        use Configuration::*;
+        let v = verdict(&[facts(Base, 0.2, 3, 5), facts(FineTuned, 0.4, 3, 5)], 5);
+        assert!(v.text.starts_with("Too close to call on facts. The fine-tuned model: 3 of 5"), "{}", v.text);
+        assert_eq!(v.winner, FineTuned);
+        let one = verdict(&[facts(FineTuned, 0.4, 4, 5)], 5);
+        assert!(one.text.starts_with("The fine-tuned model: 4 of 5 answers contained the right fact."), "{}", one.text);
     }
 
     #[test]

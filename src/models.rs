@@ -244,6 +244,11 @@ pub struct EstimateReport {
     /// The estimate.
     #[serde(flatten)]
     pub estimate: Estimate,
+    /// The training schedule `train` will choose from the data, with its reason (when the data's
+    /// size is known: `rows` or `data` given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub schedule: Option<tunesmith_engine::train::SchedulePlan>,
 }
 
 /// Estimates peak memory (and says whether it fits) for training `model` with `opts`, and the time
@@ -310,10 +315,19 @@ pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<Esti
     let device = tunesmith_hub::memory::free_memory(&opts.device);
     let mut estimate = tunesmith_hub::estimate::estimate(&shape, &req, device.bytes);
     estimate.time = time_estimate(home, located.as_ref(), &estimate, opts)?;
+    let schedule = run_size(&estimate, opts).ok().flatten().map(|size| {
+        schedule_of(
+            &estimate,
+            engine_method(estimate.request.method),
+            size.train_rows,
+            opts.epochs,
+        )
+    });
     Ok(EstimateReport {
         model: model.to_string(),
         device,
         estimate,
+        schedule,
     })
 }
 
@@ -381,6 +395,40 @@ fn time_estimate(
     ))
 }
 
+/// The engine's name for an estimate's method.
+fn engine_method(m: Method) -> tunesmith_engine::train::Method {
+    match m {
+        Method::Full => tunesmith_engine::train::Method::Full,
+        Method::FeatureExtraction => tunesmith_engine::train::Method::Features,
+        Method::Lora => tunesmith_engine::train::Method::Lora,
+        Method::Qlora => tunesmith_engine::train::Method::Qlora,
+    }
+}
+
+/// The schedule `train` would choose for `e`'s model and method over `train_rows` rows, `epochs`
+/// over it when given.
+fn schedule_of(
+    e: &Estimate,
+    method: tunesmith_engine::train::Method,
+    train_rows: u64,
+    epochs: Option<u64>,
+) -> tunesmith_engine::train::SchedulePlan {
+    let task = match e.shape.family {
+        tunesmith_hub::support::Family::Encoder => tunesmith_data::Task::Classify,
+        tunesmith_hub::support::Family::Decoder => tunesmith_data::Task::Generate,
+    };
+    crate::train_schedule::schedule(
+        task,
+        method,
+        train_rows as usize,
+        Some(e.shape.parameters).filter(|&p| p > 0),
+        &tunesmith_engine::train::Overrides {
+            epochs: epochs.map(|e| e as usize),
+            ..Default::default()
+        },
+    )
+}
+
 /// The run's size from `opts.rows` or `opts.data`, split as `train` splits by default.
 fn run_size(e: &Estimate, opts: &EstimateOptions) -> Result<Option<RunSize>> {
     // `train`'s default split (the data crate's).
@@ -416,9 +464,10 @@ fn run_size(e: &Estimate, opts: &EstimateOptions) -> Result<Option<RunSize>> {
         Method::Lora => tunesmith_engine::train::Method::Lora,
         Method::Qlora => tunesmith_engine::train::Method::Qlora,
     };
-    let epochs = opts.epochs.unwrap_or_else(|| {
-        tunesmith_engine::train::defaults::default_epochs(engine_method, train_rows as usize) as u64
-    });
+    // The passes `train` will choose from the data (see `train_schedule`), unless given.
+    let epochs = opts
+        .epochs
+        .unwrap_or_else(|| schedule_of(e, engine_method, train_rows, None).epochs);
     let setup_rows = if e.request.method == Method::FeatureExtraction {
         train_rows + val_rows
     } else {

@@ -118,6 +118,9 @@ pub fn run(ctx: &Context, args: &CompareArgs) -> tunesmith::Result<ExitCode> {
     }
     println!();
     println!("{}", report.verdict.text);
+    if report.verdict.details != report.verdict.text {
+        println!("In word overlap: {}", report.verdict.details);
+    }
     if let Some(saved) = &report.saved {
         println!(
             "Saved in the run's history; full report: {}",

@@ -70,6 +70,10 @@ fn print_generation(report: &GenerationEvalReport) {
         println!("{name:<12} {bv:>10.4} {fv:>10.4}");
     }
     println!("note: {}", report.base.note);
+    println!("did it learn? {}", report.fact_recall.summary);
+    if let Some(w) = &report.fact_recall.warning {
+        println!("warning: {w}");
+    }
     for (i, s) in report.samples.iter().enumerate() {
         println!("\nsample {}: {}", i + 1, s.prompt);
         println!("  reference:  {}", s.reference);
