@@ -314,8 +314,10 @@ pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<Esti
     };
     let device = tunesmith_hub::memory::free_memory(&opts.device);
     let mut estimate = tunesmith_hub::estimate::estimate(&shape, &req, device.bytes);
-    estimate.time = time_estimate(home, located.as_ref(), &estimate, opts)?;
-    let schedule = run_size(&estimate, opts).ok().flatten().map(|size| {
+    // The data file is read and split once, for the schedule and the time estimate both. A file
+    // that cannot be read leaves the schedule out; only a calibrated time estimate reports it.
+    let size = run_size(&estimate, opts);
+    let schedule = size.as_ref().ok().and_then(Option::as_ref).map(|size| {
         schedule_of(
             &estimate,
             engine_method(estimate.request.method),
@@ -323,6 +325,7 @@ pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<Esti
             opts.epochs,
         )
     });
+    estimate.time = time_estimate(home, located.as_ref(), &estimate, opts, size)?;
     Ok(EstimateReport {
         model: model.to_string(),
         device,
@@ -331,12 +334,13 @@ pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<Esti
     })
 }
 
-/// The time part of an estimate, as `opts.calibrate` asks.
+/// The time part of an estimate, as `opts.calibrate` asks, for a run of `size` (see `run_size`).
 fn time_estimate(
     home: &Home,
     located: Option<&Located>,
     e: &Estimate,
     opts: &EstimateOptions,
+    size: Result<Option<RunSize>>,
 ) -> Result<TimeEstimate> {
     let r = &e.request;
     if opts.calibrate == Calibrate::Off {
@@ -386,13 +390,21 @@ fn time_estimate(
             )))
         }
     };
-    let size = run_size(e, opts)?;
+    let size = size?;
     Ok(TimeEstimate::from_timing(
         &cal.timing(),
         r.batch,
         size,
         cached,
     ))
+}
+
+/// The task a model of `e`'s family trains for: encoders classify, decoders generate.
+fn task_of(e: &Estimate) -> tunesmith_data::Task {
+    match e.shape.family {
+        tunesmith_hub::support::Family::Encoder => tunesmith_data::Task::Classify,
+        tunesmith_hub::support::Family::Decoder => tunesmith_data::Task::Generate,
+    }
 }
 
 /// The engine's name for an estimate's method.
@@ -413,12 +425,8 @@ fn schedule_of(
     train_rows: u64,
     epochs: Option<u64>,
 ) -> tunesmith_engine::train::SchedulePlan {
-    let task = match e.shape.family {
-        tunesmith_hub::support::Family::Encoder => tunesmith_data::Task::Classify,
-        tunesmith_hub::support::Family::Decoder => tunesmith_data::Task::Generate,
-    };
     crate::train_schedule::schedule(
-        task,
+        task_of(e),
         method,
         train_rows as usize,
         Some(e.shape.parameters).filter(|&p| p > 0),
@@ -441,12 +449,8 @@ fn run_size(e: &Estimate, opts: &EstimateOptions) -> Result<Option<RunSize>> {
             (rows.saturating_sub(val + test).max(1), val)
         }
         (None, Some(file)) => {
-            let task = match e.shape.family {
-                tunesmith_hub::support::Family::Encoder => tunesmith_data::Task::Classify,
-                tunesmith_hub::support::Family::Decoder => tunesmith_data::Task::Generate,
-            };
             let request = crate::data::InspectRequest {
-                task: Some(task),
+                task: Some(task_of(e)),
                 val_fraction: Some(validation),
                 test_fraction: Some(test),
                 ..crate::data::InspectRequest::new(file.clone())
@@ -458,16 +462,10 @@ fn run_size(e: &Estimate, opts: &EstimateOptions) -> Result<Option<RunSize>> {
         }
         (None, None) => return Ok(None),
     };
-    let engine_method = match e.request.method {
-        Method::Full => tunesmith_engine::train::Method::Full,
-        Method::FeatureExtraction => tunesmith_engine::train::Method::Features,
-        Method::Lora => tunesmith_engine::train::Method::Lora,
-        Method::Qlora => tunesmith_engine::train::Method::Qlora,
-    };
     // The passes `train` will choose from the data (see `train_schedule`), unless given.
-    let epochs = opts
-        .epochs
-        .unwrap_or_else(|| schedule_of(e, engine_method, train_rows, None).epochs);
+    let epochs = opts.epochs.unwrap_or_else(|| {
+        schedule_of(e, engine_method(e.request.method), train_rows, None).epochs
+    });
     let setup_rows = if e.request.method == Method::FeatureExtraction {
         train_rows + val_rows
     } else {
