@@ -116,8 +116,8 @@ mod tests {
             &Overrides::default(),
         );
         let c = loop_config(&p, 7, Some(10));
-        assert_eq!((c.epochs, c.batch_size, c.lr), (25, 4, 5e-4));
-        assert_eq!(c.early_stopping.min_steps, 75);
+        assert_eq!((c.epochs, c.batch_size, c.lr), (40, 4, 1e-3));
+        assert_eq!(c.early_stopping.min_steps, 120);
         assert_eq!((c.seed, c.checkpoint_every), (7, Some(10)));
         assert_eq!(c.steps_per_epoch(24) * c.epochs, p.total_steps as usize);
     }

@@ -30,6 +30,7 @@ mod data_inspect;
 mod estimate_peaks;
 mod eval_cli;
 mod export_cli;
+mod facts_defaults;
 mod fixtures_shapes;
 mod job_export;
 mod job_import;

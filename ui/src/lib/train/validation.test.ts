@@ -21,9 +21,10 @@ describe("validate", () => {
     expect(hasErrors(issues)).toBe(true);
   });
 
-  it("warns about a learning rate outside 1e-5 to 5e-4 for LoRA, and refuses 0 or 1", () => {
-    expect(issuesFor(validate(form({}, { lr: 1e-3 }), ctx), "lr")).toMatchObject([{ level: "warning" }]);
-    expect(issuesFor(validate(form({}, { lr: 5e-6 }), ctx), "lr")[0].message).toContain("1e-5 to 5e-4");
+  it("warns about a learning rate outside 1e-5 to 2e-3 for LoRA, and refuses 0 or 1", () => {
+    expect(issuesFor(validate(form({}, { lr: 5e-3 }), ctx), "lr")).toMatchObject([{ level: "warning" }]);
+    expect(issuesFor(validate(form({}, { lr: 1e-3 }), ctx), "lr")).toEqual([]);
+    expect(issuesFor(validate(form({}, { lr: 5e-6 }), ctx), "lr")[0].message).toContain("1e-5 to 2e-3");
     expect(issuesFor(validate(form({}, { lr: 0 }), ctx), "lr")[0].level).toBe("error");
     expect(issuesFor(validate(form({}, { lr: 1 }), ctx), "lr")[0].level).toBe("error");
     expect(issuesFor(validate(form({}, { lr: 3e-4 }), ctx), "lr")).toEqual([]);
@@ -34,8 +35,9 @@ describe("validate", () => {
     expect(issuesFor(validate(form({ method: "full" }, { lr: 3e-4 }), ctx), "lr")[0].level).toBe("warning");
   });
 
-  it("warns about a batch outside 8 to 64 and refuses a fractional one", () => {
-    expect(issuesFor(validate(form({}, { batch: 4 }), ctx), "batch")[0].message).toContain("8 to 64");
+  it("warns about a batch outside 4 to 64 and refuses a fractional one", () => {
+    expect(issuesFor(validate(form({}, { batch: 2 }), ctx), "batch")[0].message).toContain("4 to 64");
+    expect(issuesFor(validate(form({}, { batch: 4 }), ctx), "batch")).toEqual([]);
     expect(issuesFor(validate(form({}, { batch: 128 }), ctx), "batch")[0].level).toBe("warning");
     expect(issuesFor(validate(form({}, { batch: 2.5 }), ctx), "batch")[0].level).toBe("error");
   });

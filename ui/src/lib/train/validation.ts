@@ -75,16 +75,16 @@ export function recommendedRange(field: keyof Hyperparameters, ctx: Context, p: 
         };
       return {
         low: 1e-5,
-        high: 5e-4,
-        text: "1e-5 to 5e-4",
-        why: "Adapters tolerate larger steps than full fine-tuning; 2e-4 is the usual LoRA choice (QLoRA paper).",
+        high: 2e-3,
+        text: "1e-5 to 2e-3",
+        why: "Adapters tolerate larger steps than full fine-tuning: 1e-4 to 1e-3 in the QLoRA paper, the top of it for small models and small sets.",
       };
     case "batch":
       return {
-        low: 8,
+        low: 4,
         high: 64,
-        text: "8 to 64",
-        why: "Smaller batches give noisy steps; larger ones need more memory and often a higher learning rate.",
+        text: "4 to 64",
+        why: "Smaller batches give noisy steps (small sets of questions and answers train well at 4); larger ones need more memory and often a higher learning rate.",
       };
     case "epochs": {
       const rows = trainRows(ctx, p);
