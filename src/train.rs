@@ -57,6 +57,49 @@ pub fn rerun(
     start(home, &TrainPlan::rerun(&run), cancel, on_event)
 }
 
+/// "Train longer": a finished run `query` continues from its last checkpoint for `more_epochs` more
+/// passes over the same rows (`None`: half as many again as it planned, at least one), as the same run (its history goes on from that step; the learning
+/// rate schedule stretches to the new end). For a run that answered too few held-out questions
+/// with the right fact. Its `run.json` records the new length first, so a crash on the way is
+/// resumed with `runs resume` like any other run.
+pub fn longer(
+    home: &Home,
+    query: &str,
+    more_epochs: Option<usize>,
+    cancel: CancelHandle,
+    on_event: &mut dyn FnMut(&RunEvent),
+) -> Result<TrainSummary> {
+    if more_epochs == Some(0) {
+        return Err(Error::invalid(
+            "training longer needs at least 1 more epoch",
+        ));
+    }
+    let from_step = {
+        let store = crate::runs::open_store(home)?;
+        let run = store.resolve_run(query)?;
+        if run.status != RunStatus::Finished {
+            return Err(Error::invalid(format!(
+                "run {} has not finished; `tunesmith runs resume {}` continues it to its planned end first",
+                run.id, run.id
+            )));
+        }
+        store
+            .last_checkpoint(&run.id)?
+            .and_then(|a| a.step)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "run {} kept no checkpoint to continue from; `tunesmith runs rerun {}` trains it again",
+                    run.id, run.id
+                ))
+            })?
+    };
+    let mut run = find_run(home, query)?;
+    let more_epochs = more_epochs.unwrap_or(run.record.config.epochs.div_ceil(2).max(1));
+    run.record.extend_by(more_epochs);
+    run.record.write(&run.dir)?;
+    start(home, &TrainPlan::resume(&run, from_step), cancel, on_event)
+}
+
 /// Continues run `query` (interrupted, cancelled or failed) from its last checkpoint, with the
 /// settings, data and seed it started with; its history continues from that checkpoint's step.
 pub fn resume(

@@ -70,7 +70,9 @@ pub(crate) fn train(
         .collect();
     let answer_tokens = crate::fact_recall::answer_tokens(&val_set);
     let resuming = matches!(plan.start(), Start::Resume { .. });
-    let base_answers = if fact_rows.is_empty() || resuming {
+    // Answered on a resume too (the model is the base until the loop restores the checkpoint), so
+    // a run continued or trained longer still reports what it learned.
+    let base_answers = if fact_rows.is_empty() {
         Vec::new()
     } else {
         answerer.answers(&model, &dataset, &fact_rows, answer_tokens)?

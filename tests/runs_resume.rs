@@ -404,3 +404,47 @@ fn rerun_reproduces_a_generation_runs_losses_as_a_new_run() {
     let d: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
     assert_eq!(d["run"]["parent_run"], run_id.as_str());
 }
+
+#[test]
+fn training_a_finished_generation_run_longer_continues_its_steps_and_reports_what_it_learned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generation_data(tmp.path());
+    let home = tmp.path().join("home");
+    let first = events(&crate::common::succeed(&mut generation_command(&home, &data)).stdout);
+    let run_id = first[0]["run_id"].as_str().unwrap().to_string();
+    let planned = first[0]["total_steps"].as_u64().unwrap();
+    let per_epoch = first[0]["steps_per_epoch"].as_u64().unwrap();
+
+    let longer = events(
+        &crate::common::succeed(tunesmith(&home).args([
+            "runs", "longer", &run_id, "--epochs", "1", "--json",
+        ]))
+        .stdout,
+    );
+    assert_eq!(longer[0]["run_id"], run_id.as_str(), "the same run goes on");
+    assert_eq!(longer[0]["resumed_from"].as_u64(), Some(planned));
+    assert_eq!(longer[0]["total_steps"].as_u64(), Some(planned + per_epoch));
+    let steps: Vec<u64> = step_losses(&longer).into_keys().collect();
+    assert_eq!(steps.first(), Some(&(planned + 1)));
+    assert_eq!(steps.last(), Some(&(planned + per_epoch)));
+    assert_eq!(longer.last().unwrap()["event"], "finished");
+
+    // The history and run.json say how long it trained; a resume now finds nothing left to do.
+    let show = crate::common::succeed(tunesmith(&home).args(["runs", "show", &run_id, "--json"]));
+    let d: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(d["run"]["status"], "finished", "{}", d["run"]);
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(home.join("runs").join(&run_id).join("run.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["config"]["epochs"], 3);
+
+    // Nothing to train longer than zero epochs, and a run id that does not exist is named.
+    let out = tunesmith(&home)
+        .args(["runs", "longer", &run_id, "--epochs", "0", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert!(err["message"].as_str().unwrap().contains("at least 1 more epoch"), "{err}");
+}

@@ -112,6 +112,21 @@ impl RunManifest {
         })
     }
 
+    /// The run made `more_epochs` passes longer ("train longer"): its loop settings and, for a run
+    /// planned from its data, the schedule and its reason.
+    pub fn extend_by(&mut self, more_epochs: usize) {
+        self.config.epochs += more_epochs;
+        if let Some(s) = &mut self.schedule {
+            s.epochs += more_epochs as u64;
+            s.total_steps = s.steps_per_epoch * s.epochs;
+            s.reason = format!(
+                "{} Then trained longer: {more_epochs} more epochs ({} steps in all).",
+                s.reason.trim_end(),
+                s.total_steps
+            );
+        }
+    }
+
     /// Writes the manifest into the run folder `dir`, atomically (never half-written).
     pub fn write(&self, dir: &Path) -> Result<()> {
         let json = serde_json::to_vec_pretty(self)

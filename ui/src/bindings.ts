@@ -35,6 +35,11 @@ export const commands = {
 	trainResume: (jobId: string, run: string, onEvent: Channel<RunEvent>) => typedError<TrainSummary, ErrorPayload>(__TAURI_INVOKE("train_resume", { jobId, run, onEvent })),
 	/**  Re-runs run `run` as job `job_id`, sending every [`RunEvent`] of the new run. */
 	trainRerun: (jobId: string, run: string, onEvent: Channel<RunEvent>) => typedError<TrainSummary, ErrorPayload>(__TAURI_INVOKE("train_rerun", { jobId, run, onEvent })),
+	/**
+	 *  Trains run `run` `more_epochs` epochs longer (`None`: half as many again) as job `job_id`,
+	 *  sending every [`RunEvent`].
+	 */
+	trainLonger: (jobId: string, run: string, moreEpochs: number | null, onEvent: Channel<RunEvent>) => typedError<TrainSummary, ErrorPayload>(__TAURI_INVOKE("train_longer", { jobId, run, moreEpochs, onEvent })),
 	/**  Asks job `job_id` to stop. */
 	jobCancel: (jobId: string) => typedError<null, ErrorPayload>(__TAURI_INVOKE("job_cancel", { jobId })),
 	/**

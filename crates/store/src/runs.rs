@@ -138,6 +138,8 @@ impl RunStatus {
                 // A cancel stops after a step and writes a checkpoint (the app's "pause"), so a
                 // cancelled run can be resumed from it, as the engine and `train::resume` promise.
                 | (Cancelled, Running)
+                // "Train longer" continues a finished run from its last checkpoint as the same run.
+                | (Finished, Running)
         )
     }
 }
@@ -905,7 +907,8 @@ mod tests {
         assert!(Queued.can_become(Running));
         assert!(Running.can_become(Interrupted));
         assert!(Interrupted.can_become(Running));
-        assert!(!Finished.can_become(Running));
+        assert!(Finished.can_become(Running), "train longer");
+        assert!(!Finished.can_become(Cancelled));
         assert!(!Queued.can_become(Finished));
         assert!(!Cancelled.can_become(Cancelled));
         assert!(Cancelled.can_become(Running));

@@ -32,6 +32,7 @@ mod runs_export;
 mod runs_list;
 mod runs_open_folder;
 mod runs_show;
+mod train_longer;
 mod train_rerun;
 mod train_resume;
 mod train_start;
@@ -56,6 +57,7 @@ macro_rules! command_list {
                 train_start::train_start,
                 train_resume::train_resume,
                 train_rerun::train_rerun,
+                train_longer::train_longer,
                 job_cancel::job_cancel,
                 job_export::job_export,
                 job_import::job_import,

@@ -1,4 +1,4 @@
-//! `tunesmith runs list|show|compare|delete|recover`: the run history, for people (tables) and
+//! `tunesmith runs list|show|compare|delete|recover|resume|rerun|longer`: the run history, for people (tables) and
 //! machines (`--json`).
 
 use std::process::ExitCode;
@@ -46,6 +46,15 @@ enum RunsCommand {
         /// The run.
         run: String,
     },
+    /// Train a finished run longer: more passes from its last checkpoint, as the same run (for a run
+    /// that learned too little).
+    Longer {
+        /// The run.
+        run: String,
+        /// More epochs (default: half as many again as the run planned).
+        #[arg(long)]
+        epochs: Option<usize>,
+    },
     /// Train a run again from the start as a new run (same settings and seed; the data file must be unchanged).
     Rerun {
         /// The run.
@@ -63,6 +72,7 @@ pub fn run(ctx: &Context, args: &RunsArgs) -> tunesmith::Result<ExitCode> {
         RunsCommand::Recover => recover(ctx),
         RunsCommand::Resume { run } => train_again(ctx, run, false),
         RunsCommand::Rerun { run } => train_again(ctx, run, true),
+        RunsCommand::Longer { run, epochs } => train_longer(ctx, run, *epochs),
     }
 }
 
@@ -425,26 +435,37 @@ pub(crate) fn bytes(n: u64) -> String {
 /// `runs resume` (continue from the last checkpoint) or `runs rerun` (a new run from the start).
 fn train_again(ctx: &Context, run: &str, rerun: bool) -> tunesmith::Result<ExitCode> {
     let json = ctx.json;
-    let mut on_event = |e: &tunesmith::train::RunEvent| {
-        if json {
-            output::json_line(e);
-        } else {
-            crate::train::print_human(e);
-        }
-    };
+    let mut on_event = |e: &tunesmith::train::RunEvent| print_event(json, e);
     let cancel = tunesmith_engine::train::CancelHandle::new();
     let summary = if rerun {
         tunesmith::train::rerun(&ctx.home, run, cancel, &mut on_event)?
     } else {
         tunesmith::train::resume(&ctx.home, run, cancel, &mut on_event)?
     };
-    if !json {
-        println!(
-            "run {} ({:?}) in {}",
-            summary.run_id,
-            summary.status,
-            summary.dir.display()
-        );
-    }
+    print_end(json, &summary);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `runs longer`: more epochs from a finished run's last checkpoint.
+fn train_longer(ctx: &Context, run: &str, epochs: Option<usize>) -> tunesmith::Result<ExitCode> {
+    let json = ctx.json;
+    let mut on_event = |e: &tunesmith::train::RunEvent| print_event(json, e);
+    let cancel = tunesmith_engine::train::CancelHandle::new();
+    let summary = tunesmith::train::longer(&ctx.home, run, epochs, cancel, &mut on_event)?;
+    print_end(json, &summary);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_event(json: bool, e: &tunesmith::train::RunEvent) {
+    if json {
+        output::json_line(e);
+    } else {
+        crate::train::print_human(e);
+    }
+}
+
+fn print_end(json: bool, summary: &tunesmith::train::TrainSummary) {
+    if !json {
+        crate::train::print_end(summary);
+    }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use tunesmith::run::{RunEvent, TrainPlan, TrainRequest};
+use tunesmith::run::{RunEvent, TrainPlan, TrainRequest, TrainSummary};
 use tunesmith::data::Task;
 use tunesmith_engine::device::DeviceRequest;
 use tunesmith_engine::train::{CancelHandle, Method, TrainEvent};
@@ -129,23 +129,32 @@ pub fn run(ctx: &Context, args: &TrainArgs) -> tunesmith::Result<ExitCode> {
             }
         })?;
     if !json {
-        if let Some(s) = &summary.schedule {
-            println!("schedule: {}", s.reason);
-        }
-        if let Some(f) = &summary.fact_recall {
-            println!("did it learn? {}", f.summary);
-            if let Some(w) = &f.warning {
-                println!("warning: {w}");
-            }
-        }
-        println!(
-            "run {} ({:?}) in {}",
-            summary.run_id,
-            summary.status,
-            summary.dir.display()
-        );
+        print_end(&summary);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The end of a training session for people: the schedule, "did it learn?", where the run is.
+pub fn print_end(summary: &TrainSummary) {
+    if let Some(s) = &summary.schedule {
+        println!("schedule: {}", s.reason);
+    }
+    if let Some(f) = &summary.fact_recall {
+        println!("did it learn? {}", f.summary);
+        if let Some(w) = &f.warning {
+            println!("warning: {w}");
+            println!(
+                "train longer with `tunesmith runs longer {}`",
+                summary.run_id
+            );
+        }
+    }
+    println!(
+        "run {} ({:?}) in {}",
+        summary.run_id,
+        summary.status,
+        summary.dir.display()
+    );
 }
 
 /// Prints one event for people (progress on stderr, milestones on stdout).

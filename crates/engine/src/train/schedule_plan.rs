@@ -432,7 +432,8 @@ mod tests {
 
     #[test]
     fn small_generation_sets_reach_the_target_steps_whatever_their_size() {
-        for rows in [20, 37, 64, 120, 300] {
+        // From 24 rows (6 steps a pass) up; fewer rows reach the epoch cap first.
+        for rows in [24, 37, 64, 120, 300] {
             let p = gen(rows);
             assert!(
                 p.total_steps >= SMALL_SET_TARGET_STEPS as u64,
@@ -483,7 +484,9 @@ mod tests {
         for p in [100_000_000, 1_000_000_000] {
             assert!((1e-5..=5e-5).contains(&at(Generate, Full, p)));
         }
-        assert!(at(Classify, Features, 1) > at(Classify, Lora, 1));
+        // A fresh head on frozen features takes steps at least as large as adapters do.
+        assert!(at(Classify, Features, 1) >= at(Classify, Lora, 1));
+        assert!(at(Classify, Features, 1) > at(Classify, Lora, 335_000_000));
     }
 
     #[test]
@@ -512,7 +515,7 @@ mod tests {
         assert_eq!(small.min_steps, small.total_steps / 2);
         let es = small.early_stopping();
         assert_eq!((es.metric.as_str(), es.higher_is_better), ("loss", false));
-        assert_eq!(es.min_steps, 75);
+        assert_eq!(es.min_steps, 120);
         let large = gen(20_000);
         assert_eq!(large.min_steps, large.steps_per_epoch);
         assert!(large.min_steps <= large.total_steps);

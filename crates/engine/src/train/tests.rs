@@ -459,6 +459,45 @@ fn resuming_with_different_settings_is_refused() {
 }
 
 #[test]
+fn a_finished_run_resumed_with_more_epochs_trains_on_from_its_last_checkpoint() {
+    let tr = data(40, 9);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = TrainOptions {
+        checkpoint_dir: Some(dir.path().into()),
+        ..Default::default()
+    };
+    let first = train(&mut Softmax::new(), &tr, &[], &config(), &opts, &mut |_| {}).unwrap();
+    let longer = TrainConfig {
+        epochs: config().epochs + 2,
+        ..config()
+    };
+    let resume = TrainOptions {
+        resume: true,
+        ..opts.clone()
+    };
+    let mut started_at = None;
+    let mut steps = Vec::new();
+    train(&mut Softmax::new(), &tr, &[], &longer, &resume, &mut |e| match e {
+        TrainEvent::Started { resumed_from, .. } => started_at = *resumed_from,
+        TrainEvent::Step { step, .. } => steps.push(*step),
+        _ => {}
+    })
+    .unwrap();
+    let per_epoch = config().steps_per_epoch(tr.len());
+    assert_eq!(started_at, Some(first.steps));
+    assert_eq!(steps.first(), Some(&(first.steps + 1)));
+    assert_eq!(steps.last(), Some(&(first.steps + 2 * per_epoch)));
+
+    // Fewer epochs than the checkpoint has trained is a different run.
+    let shorter = TrainConfig {
+        epochs: 1,
+        ..config()
+    };
+    let err = train(&mut Softmax::new(), &tr, &[], &shorter, &resume, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("at least as many epochs"), "{err}");
+}
+
+#[test]
 fn resuming_without_a_checkpoint_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let opts = TrainOptions {

@@ -113,6 +113,10 @@ impl TrainConfig {
         // Intervals for evaluation and checkpoints do not change the loss curve.
         c.eval_every = None;
         c.checkpoint_every = None;
+        // The epoch count may grow: "train longer" continues a finished run past its recorded end
+        // (the learning-rate schedule then stretches to the new end). A checkpoint past the new
+        // end is refused in `restore`.
+        c.epochs = 0;
         serde_json::to_string(&c).unwrap_or_default()
     }
 }
@@ -618,6 +622,12 @@ fn restore(
     }
     if state.config != config.curve_fingerprint() || state.train_examples != n {
         return Err(bad("was written with different settings or data; resume with the run's own settings and data".into()));
+    }
+    if state.epoch > config.epochs {
+        return Err(bad(format!(
+            "is at epoch {} of a run now set to {} epochs; resume with at least as many epochs as it has trained",
+            state.epoch, config.epochs
+        )));
     }
     let opt_step: u64 = meta
         .get("tunesmith.optimizer_step")
