@@ -322,6 +322,15 @@ impl ChatModel {
         Ok(template.render(&messages, true)?)
     }
 
+    /// How many tokens `text` is in this model's tokenizer (no special tokens added).
+    pub fn count_tokens(&self, text: &str) -> Result<usize> {
+        let enc = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| Error::Chat(format!("the text cannot be tokenised: {e}")))?;
+        Ok(enc.len())
+    }
+
     /// The token ids of the prompt for `user`.
     pub fn prompt_ids(&self, system: Option<&str>, user: &str) -> Result<Vec<u32>> {
         let text = self.prompt_text(system, user)?;

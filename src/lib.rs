@@ -12,6 +12,8 @@
 pub mod calibrate;
 pub mod chat;
 pub mod compare;
+pub mod compare_length;
+pub mod compare_quick;
 pub mod data;
 pub mod decoder;
 pub mod doctor;
