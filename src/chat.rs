@@ -619,6 +619,7 @@ pub fn chat(
         Some(name) => Some(retrieve(home, name, &request.prompt, request.passages)?),
         None => None,
     };
+    crate::memory_check::before_loading(home, &spec, "chat")?;
     let model = ChatModel::load(&spec, adapter.as_deref())?;
     let answer = model.answer(
         &request.prompt,

@@ -452,6 +452,7 @@ pub fn compare(
             answers: Vec::new(),
         })
         .collect();
+    crate::memory_check::before_loading(home, &base_spec, "compare")?;
     let mut model_label = base_spec.clone();
     // One model in memory at a time: base (alone, then with RAG), then fine-tuned.
     for fine_tuned in [false, true] {

@@ -23,6 +23,7 @@ pub mod eval;
 pub mod export;
 pub mod fact_recall;
 pub mod home;
+pub mod memory_check;
 pub mod job;
 pub mod model_registry;
 pub mod models;

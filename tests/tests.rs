@@ -20,6 +20,7 @@
 //! - `runs_resume`: `runs resume` after a SIGKILL continues the same loss curve.
 //! - `real_models`: real tier: all-MiniLM-L6-v2 on 2,000 SST-2 rows reaches issue 3's accuracies.
 //! - `fixtures_shapes`: the committed reference checkpoints are present and their shapes consistent.
+//! - `memory_check`: a job that would not fit in the free memory is refused with what to change.
 //! - `home_paths`: a home folder with spaces and non-ASCII characters works; a read-only one is refused.
 
 mod chat_cli;
@@ -33,6 +34,7 @@ mod export_cli;
 mod fixtures_shapes;
 mod job_export;
 mod job_import;
+mod memory_check;
 mod home_paths;
 mod models_cli;
 mod rag_cli;

@@ -15,6 +15,7 @@
 pub mod folder;
 pub mod manifest;
 pub mod plan;
+pub(crate) mod preparing;
 pub(crate) mod recorder;
 pub mod request;
 

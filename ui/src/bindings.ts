@@ -1311,6 +1311,19 @@ export type Prediction = {
 	probabilities: LabelProbability[],
 };
 
+/**  What a run does before its first step (reported by the application around the loop). */
+export type PrepStage = 
+/**  Reading, checking and splitting the data file. */
+"reading_data" | 
+/**  Loading the model's weights and tokenizer. */
+"loading_model" | 
+/**  Turning every example into token ids. */
+"tokenising" | 
+/**  Reading each example once through the frozen model (feature extraction). */
+"caching_features" | 
+/**  Measuring the untouched model on the held-out rows, to compare against later. */
+"measuring_base";
+
 /**  The metric that ranks a run ("best metric" in lists), e.g. validation accuracy, max. */
 export type PrimaryMetric = {
 	/**  The metric's name (`accuracy`, `loss`). */
@@ -1889,6 +1902,19 @@ export type TrainDefaults = {
 
 /**  What happened in a training run. */
 export type TrainEvent = 
+/**
+ *  The run is being prepared (before `started`): the application reports each stage, with a
+ *  count where the stage has one. The loop itself never sends it.
+ */
+{ event: "preparing"; 
+/**  What is being done. */
+stage: PrepStage; 
+/**  Items of this stage done so far, where it counts them. */
+done: number | null; 
+/**  Items in this stage, where known. */
+total: number | null; 
+/**  Seconds since the preparation began. */
+elapsed: number | null } | 
 /**  Training is about to take its first (or, resumed, its next) step. */
 { event: "started"; 
 /**  Optimiser steps the whole run takes. */
