@@ -604,7 +604,15 @@ pub fn chat(
     on_event: &mut dyn FnMut(&ChatEvent),
 ) -> Result<ChatAnswer> {
     let (spec, adapter) = match &request.run {
-        Some(run) => run_weights(home, run)?.model_and_adapter(request.model.as_deref()),
+        Some(run) => {
+            let weights = run_weights(home, run)?;
+            let (spec, adapter) = weights.model_and_adapter(request.model.as_deref());
+            // A recorded path (not a hub id) that is gone: say so, not "config.json cannot be read".
+            if adapter.is_some() && request.model.is_none() && Path::new(&spec).is_absolute() {
+                crate::run::model_gone::require_model(&weights.run.id, Path::new(&spec))?;
+            }
+            (spec, adapter)
+        }
         None => match &request.model {
             Some(m) => (m.clone(), None),
             None => {

@@ -82,6 +82,7 @@ pub fn evaluate(home: &Home, query: &str, data: Option<&Path>) -> Result<EvalRep
     }
     let labels = &run.record.labels;
     let plan = TrainPlan::of_run(&run);
+    crate::run::model_gone::require_model(&run.id, plan.model())?;
     crate::memory_check::before_loading(home, &plan.model().display().to_string(), "evaluate")?;
     let model = Encoder::open(&plan)?;
     let (dataset, split) = plan.load_data()?;
@@ -263,6 +264,7 @@ pub fn evaluate_generation(
             run.id, run.id
         )));
     }
+    crate::run::model_gone::require_model(&run.id, plan.model())?;
     crate::memory_check::before_loading(home, &plan.model().display().to_string(), "evaluate")?;
     let device = device::open(plan.request().device)?;
     let (dataset, label, rows) = match data {

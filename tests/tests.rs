@@ -20,6 +20,7 @@
 //! - `runs_resume`: `runs resume` after a SIGKILL continues the same loss curve.
 //! - `real_models`: real tier: all-MiniLM-L6-v2 on 2,000 SST-2 rows reaches issue 3's accuracies.
 //! - `fixtures_shapes`: the committed reference checkpoints are present and their shapes consistent.
+//! - `disk_faults`: a deleted model, a changed dataset, a full disk under an index build.
 //! - `memory_check`: a job that would not fit in the free memory is refused with what to change.
 //! - `home_paths`: a home folder with spaces and non-ASCII characters works; a read-only one is refused.
 
@@ -28,6 +29,7 @@ mod cli;
 mod common;
 mod compare_cli;
 mod data_inspect;
+mod disk_faults;
 mod estimate_peaks;
 mod eval_cli;
 mod export_cli;

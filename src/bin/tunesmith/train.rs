@@ -151,15 +151,17 @@ pub fn run(ctx: &Context, args: &TrainArgs) -> tunesmith::Result<ExitCode> {
 /// Prints one event for people (progress on stderr, milestones on stdout).
 pub fn print_human(e: &RunEvent) {
     match &e.event {
-        TrainEvent::Preparing { stage, done, total, elapsed } => {
-            let count = match (done, total) {
-                (Some(d), Some(t)) => format!(" {d}/{t}"),
-                _ => String::new(),
-            };
-            eprint!("\rpreparing: {}{count} ({elapsed:.0} s)          ", prep_words(*stage))
-        }
+        // One line per stage; a counted stage updates its line until it is done.
+        TrainEvent::Preparing { stage, done, total, .. } => match (done, total) {
+            (Some(d), Some(t)) => {
+                eprint!("\rpreparing: {} {d}/{t}", prep_words(*stage));
+                if d >= t {
+                    eprintln!();
+                }
+            }
+            _ => eprintln!("preparing: {}", prep_words(*stage)),
+        },
         TrainEvent::Started { total_steps, train_examples, val_examples, trainable_params, .. } => {
-            eprintln!(); // ends the preparation's progress line
             println!(
                 "training {}: {train_examples} rows ({val_examples} for validation), {total_steps} steps, {trainable_params} trainable parameters",
                 e.run_id
