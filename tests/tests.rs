@@ -22,6 +22,7 @@
 //! - `fixtures_shapes`: the committed reference checkpoints are present and their shapes consistent.
 //! - `disk_faults`: a deleted model, a changed dataset, a full disk under an index build.
 //! - `memory_check`: a job that would not fit in the free memory is refused with what to change.
+//! - `memory_rounds`: train -> eval -> compare -> chat -> export twice in one process: no growth.
 //! - `home_paths`: a home folder with spaces and non-ASCII characters works; a read-only one is refused.
 
 mod chat_cli;
@@ -37,6 +38,7 @@ mod fixtures_shapes;
 mod job_export;
 mod job_import;
 mod memory_check;
+mod memory_rounds;
 mod home_paths;
 mod models_cli;
 mod rag_cli;
