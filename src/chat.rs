@@ -322,6 +322,15 @@ impl ChatModel {
         Ok(template.render(&messages, true)?)
     }
 
+    /// How many tokens `text` is in this model's tokenizer (no special tokens added).
+    pub fn count_tokens(&self, text: &str) -> Result<usize> {
+        let enc = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| Error::Chat(format!("the text cannot be tokenised: {e}")))?;
+        Ok(enc.len())
+    }
+
     /// The token ids of the prompt for `user`.
     pub fn prompt_ids(&self, system: Option<&str>, user: &str) -> Result<Vec<u32>> {
         let text = self.prompt_text(system, user)?;
@@ -595,7 +604,15 @@ pub fn chat(
     on_event: &mut dyn FnMut(&ChatEvent),
 ) -> Result<ChatAnswer> {
     let (spec, adapter) = match &request.run {
-        Some(run) => run_weights(home, run)?.model_and_adapter(request.model.as_deref()),
+        Some(run) => {
+            let weights = run_weights(home, run)?;
+            let (spec, adapter) = weights.model_and_adapter(request.model.as_deref());
+            // A recorded path (not a hub id) that is gone: say so, not "config.json cannot be read".
+            if adapter.is_some() && request.model.is_none() && Path::new(&spec).is_absolute() {
+                crate::run::model_gone::require_model(&weights.run.id, Path::new(&spec))?;
+            }
+            (spec, adapter)
+        }
         None => match &request.model {
             Some(m) => (m.clone(), None),
             None => {
@@ -610,6 +627,7 @@ pub fn chat(
         Some(name) => Some(retrieve(home, name, &request.prompt, request.passages)?),
         None => None,
     };
+    crate::memory_check::before_loading(home, &spec, "chat")?;
     let model = ChatModel::load(&spec, adapter.as_deref())?;
     let answer = model.answer(
         &request.prompt,

@@ -16,6 +16,10 @@
 //!   right answers (token F1 breaks ties); the word-overlap metrics stay in `details`. When no
 //!   reference has a fact to check, it ranks by mean token F1 as before. It names the winner, the
 //!   runner-up and the margin, and says when the margin is too small to call.
+//! - Answers are as long as the data's answers (the 95th percentile of the training answers'
+//!   length, see [`crate::compare_length`]) unless a length is given, and stop at the end of the
+//!   answer; a quick comparison answers a few questions spread over the set
+//!   ([`crate::compare_quick`]); progress counts answers over the whole comparison.
 //! - With a run, the scores are saved in its history (one evaluation per configuration, on the
 //!   `test` split, and the verdict as a note), and the full report next to the run's files.
 
@@ -35,8 +39,6 @@ use crate::home::Home;
 use crate::rag::Passage;
 use crate::{Error, Result};
 
-/// Answer length for comparisons when none is asked for: reference answers are short.
-pub const DEFAULT_COMPARE_MAX_TOKENS: usize = 96;
 /// Token-F1 differences below this are reported as too close to call.
 pub const TIE_MARGIN: f64 = 0.005;
 
@@ -107,8 +109,10 @@ pub struct CompareRequest {
     pub rag: Option<String>,
     /// Passages per question.
     pub passages: usize,
-    /// The longest answer, in tokens.
-    pub max_tokens: usize,
+    /// The longest answer, in tokens; `None`: fitted to the data (see [`crate::compare_length`]).
+    pub max_tokens: Option<usize>,
+    /// Answer at most this many questions, spread over the set (see [`crate::compare_quick`]).
+    pub max_questions: Option<usize>,
     /// A system prompt for every answer.
     pub system: Option<String>,
 }
@@ -128,9 +132,12 @@ pub struct CompareArgs {
     /// A document index for the RAG configurations.
     #[specta(optional)]
     pub rag: Option<String>,
-    /// The most tokens per answer (default 96).
+    /// The most tokens per answer (default: fitted to the data's answers).
     #[specta(optional)]
     pub max_tokens: Option<u32>,
+    /// Answer at most this many questions, spread over the set (a quick check; default: all).
+    #[specta(optional)]
+    pub max_questions: Option<u32>,
     /// Passages per question with `rag` (default 3).
     #[specta(optional)]
     pub passages: Option<u32>,
@@ -146,10 +153,11 @@ impl From<CompareArgs> for CompareRequest {
             model: a.model,
             run: a.run,
             rag: a.rag,
-            passages: a.passages.map_or(crate::chat::DEFAULT_PASSAGES, |p| p as usize),
-            max_tokens: a
-                .max_tokens
-                .map_or(DEFAULT_COMPARE_MAX_TOKENS, |m| m as usize),
+            passages: a
+                .passages
+                .map_or(crate::chat::DEFAULT_PASSAGES, |p| p as usize),
+            max_tokens: a.max_tokens.map(|m| m as usize),
+            max_questions: a.max_questions.map(|m| m as usize),
             system: a.system,
         }
     }
@@ -266,6 +274,10 @@ pub struct CompareReport {
     pub run: Option<String>,
     /// The index used for RAG, if any.
     pub rag: Option<String>,
+    /// The answer length used, and where it came from.
+    pub answer_length: crate::compare_length::AnswerLength,
+    /// Questions in the file (more than were answered in a quick comparison).
+    pub questions_in_file: usize,
     /// Scores per configuration, in configuration order.
     pub configurations: Vec<ConfigurationScores>,
     /// Every question's answers.
@@ -293,6 +305,10 @@ pub enum CompareProgress {
         question: usize,
         /// Of how many.
         of: usize,
+        /// Answers given so far, over every configuration.
+        answered: usize,
+        /// Answers the whole comparison gives.
+        total: usize,
     },
 }
 
@@ -379,7 +395,9 @@ pub fn compare(
     cancel: Option<&CancelHandle>,
     on_progress: &mut dyn FnMut(&CompareProgress),
 ) -> Result<CompareReport> {
-    let questions = read_questions(&request.questions)?;
+    let all = read_questions(&request.questions)?;
+    let questions_in_file = all.len();
+    let questions = crate::compare_quick::spread(all, request.max_questions);
     let weights = match &request.run {
         Some(run) => Some(run_weights(home, run)?),
         None => None,
@@ -414,12 +432,15 @@ pub fn compare(
         }
     }
 
-    let options = AnswerOptions {
+    let mut options = AnswerOptions {
         system: request.system.clone(),
-        max_tokens: request.max_tokens,
+        max_tokens: request.max_tokens.unwrap_or(0),
         temperature: 0.0,
         seed: 0,
     };
+    let mut answer_length = request.max_tokens.map(crate::compare_length::given);
+    let total = questions.len() * configurations.len();
+    let mut answered = 0;
     let mut results: Vec<QuestionResult> = questions
         .iter()
         .map(|q| QuestionResult {
@@ -431,6 +452,7 @@ pub fn compare(
             answers: Vec::new(),
         })
         .collect();
+    crate::memory_check::before_loading(home, &base_spec, "compare")?;
     let mut model_label = base_spec.clone();
     // One model in memory at a time: base (alone, then with RAG), then fine-tuned.
     for fine_tuned in [false, true] {
@@ -454,6 +476,16 @@ pub fn compare(
             model_label = m.source().display().to_string();
             m
         };
+        // Fitted once, with the first model's tokenizer (a run's adapter keeps its base's).
+        if answer_length.is_none() {
+            let fitted = crate::compare_length::for_comparison(
+                &model,
+                weights.as_ref().map(|w| &w.run),
+                &questions,
+            )?;
+            answer_length = Some(fitted);
+        }
+        options.max_tokens = answer_length.as_ref().map_or(0, |l| l.max_tokens);
         for configuration in group {
             for (i, q) in questions.iter().enumerate() {
                 if cancel.is_some_and(|c| c.is_cancelled()) {
@@ -484,10 +516,13 @@ pub fn compare(
                     latency_s,
                     text: a.text,
                 });
+                answered += 1;
                 on_progress(&CompareProgress::Answered {
                     configuration,
                     question: i + 1,
                     of: questions.len(),
+                    answered,
+                    total,
                 });
             }
         }
@@ -505,6 +540,9 @@ pub fn compare(
         model: model_label,
         run: weights.as_ref().map(|w| w.run.id.clone()),
         rag: request.rag.clone(),
+        answer_length: answer_length
+            .unwrap_or_else(|| crate::compare_length::given(options.max_tokens)),
+        questions_in_file,
         configurations: scores,
         questions: results,
         verdict,

@@ -52,6 +52,11 @@ pub enum Error {
     #[error("{0}")]
     Export(String),
 
+    /// A job would not fit in the memory free now (see [`crate::memory_check`]): the message says
+    /// how much it needs, how much is free, and what to change.
+    #[error("{0}")]
+    Memory(String),
+
     /// The operating system could not do what was asked (e.g. open a folder in its file manager).
     #[error("{0}")]
     System(String),
@@ -73,6 +78,7 @@ impl Error {
             Error::Rag(_) => "rag",
             Error::Chat(_) => "chat",
             Error::Export(_) => "export",
+            Error::Memory(_) => "memory",
             Error::System(_) => "system",
         }
     }

@@ -82,6 +82,8 @@ pub fn evaluate(home: &Home, query: &str, data: Option<&Path>) -> Result<EvalRep
     }
     let labels = &run.record.labels;
     let plan = TrainPlan::of_run(&run);
+    crate::run::model_gone::require_model(&run.id, plan.model())?;
+    crate::memory_check::before_loading(home, &plan.model().display().to_string(), "evaluate")?;
     let model = Encoder::open(&plan)?;
     let (dataset, split) = plan.load_data()?;
     let (examples, texts) = model.examples(&dataset, labels)?;
@@ -262,6 +264,8 @@ pub fn evaluate_generation(
             run.id, run.id
         )));
     }
+    crate::run::model_gone::require_model(&run.id, plan.model())?;
+    crate::memory_check::before_loading(home, &plan.model().display().to_string(), "evaluate")?;
     let device = device::open(plan.request().device)?;
     let (dataset, label, rows) = match data {
         None => {

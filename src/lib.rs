@@ -12,6 +12,8 @@
 pub mod calibrate;
 pub mod chat;
 pub mod compare;
+pub mod compare_length;
+pub mod compare_quick;
 pub mod data;
 pub mod decoder;
 pub mod doctor;
@@ -21,6 +23,7 @@ pub mod eval;
 pub mod export;
 pub mod fact_recall;
 pub mod home;
+pub mod memory_check;
 pub mod job;
 pub mod model_registry;
 pub mod models;

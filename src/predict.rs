@@ -43,6 +43,7 @@ pub fn predict(home: &Home, query: &str, text: &str) -> Result<Prediction> {
     }
     let run = find_run(home, query)?.require_classification("`predict`")?;
     let plan = TrainPlan::of_run(&run);
+    crate::run::model_gone::require_model(&run.id, plan.model())?;
     let model = Encoder::open(&plan)?;
     let task = model.fine_tuned(
         &plan,

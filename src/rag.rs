@@ -108,17 +108,40 @@ pub fn index(
         .embed_model
         .clone()
         .unwrap_or_else(|| DEFAULT_EMBED_MODEL.to_string());
+    let existed = path.exists();
     let mut index = Index::open(&path)?;
+    let result = ingest_into(&mut index, request, &spec, &options, progress);
+    if result.is_err() && !existed {
+        // A new index whose first build failed (a full disk, an unreadable path) is removed, not
+        // left behind empty; an existing one keeps its last complete state (each file is one
+        // transaction).
+        drop(index);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    result
+}
+
+fn ingest_into(
+    index: &mut Index,
+    request: &IndexRequest,
+    spec: &str,
+    options: &IngestOptions,
+    progress: &mut dyn FnMut(IngestProgress),
+) -> Result<IngestReport> {
     if spec == NO_EMBED_MODEL {
         return Ok(index.ingest(
             &request.paths,
             None,
             &WhitespaceTokenizer,
-            &options,
+            options,
             progress,
         )?);
     }
-    let encoder = SentenceEncoder::load(&spec, request.allow_download)?;
+    let encoder = SentenceEncoder::load(spec, request.allow_download)?;
     if options.chunk.chunk_tokens > encoder.max_tokens {
         return Err(RagError::Settings(format!(
             "passages of {} tokens are longer than {} reads ({} tokens); use --chunk-tokens {} or less",
@@ -126,7 +149,7 @@ pub fn index(
         ))
         .into());
     }
-    Ok(index.ingest(&request.paths, Some(&encoder), &encoder, &options, progress)?)
+    Ok(index.ingest(&request.paths, Some(&encoder), &encoder, options, progress)?)
 }
 
 /// The `top_k` passages of index `name` that best answer `question`, best first.

@@ -54,7 +54,9 @@ pub fn rerun(
     on_event: &mut dyn FnMut(&RunEvent),
 ) -> Result<TrainSummary> {
     let run = find_run(home, query)?;
-    start(home, &TrainPlan::rerun(&run), cancel, on_event)
+    let plan = TrainPlan::rerun(&run);
+    crate::run::model_gone::require_model(&run.id, plan.model())?;
+    start(home, &plan, cancel, on_event)
 }
 
 /// "Train longer": a finished run `query` continues from its last checkpoint for `more_epochs` more
@@ -137,5 +139,7 @@ pub fn resume(
             })?
     };
     let run = find_run(home, query)?;
-    start(home, &TrainPlan::resume(&run, from_step), cancel, on_event)
+    let plan = TrainPlan::resume(&run, from_step);
+    crate::run::model_gone::require_model(&run.id, plan.model())?;
+    start(home, &plan, cancel, on_event)
 }

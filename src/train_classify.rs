@@ -6,10 +6,11 @@
 //! with the engine's loop in the run's folder (see [`crate::run`]).
 
 use tunesmith_engine::device;
-use tunesmith_engine::train::{CancelHandle, Method};
+use tunesmith_engine::train::{CancelHandle, Method, PrepStage};
 
 use crate::encoder::Encoder;
 use crate::home::Home;
+use crate::run::preparing::Preparation;
 use crate::run::{recorder, RunEvent, TrainPlan, TrainSummary};
 use crate::Result;
 
@@ -20,13 +21,20 @@ pub(crate) fn train(
     cancel: CancelHandle,
     on_event: &mut dyn FnMut(&RunEvent),
 ) -> Result<TrainSummary> {
+    let mut prep = Preparation::begin(plan);
+    prep.stage(PrepStage::ReadingData, on_event);
     let (dataset, split) = plan.load_data()?;
     let labels = dataset.classes.clone();
     // The schedule (and LoRA rank) chosen from the data, before the adapters are built.
     let mut plan = plan.clone();
     let schedule = plan.settle(split.indices(0).len());
     let plan = &plan;
+    // Refused here, before the model is loaded, when it would not fit in the memory free now.
+    let batch = plan.train_config(split.indices(0).len()).batch_size;
+    crate::memory_check::before_training(home, plan, batch)?;
+    prep.stage(PrepStage::LoadingModel, on_event);
     let encoder = Encoder::open(plan)?;
+    prep.stage(PrepStage::Tokenising, on_event);
     let (examples, _) = encoder.examples(&dataset, &labels)?;
     let pick = |b: usize| -> Vec<_> {
         split
@@ -41,8 +49,16 @@ pub(crate) fn train(
     let features = plan.method() == Method::Features;
     let mut task = encoder.task(plan, &labels, plan.backbone(), features)?;
     if features {
-        task.cache_features(&mut train_set, &mut |_, _| {})?;
-        task.cache_features(&mut val_set, &mut |_, _| {})?;
+        // One count over both sets: the user waits for the sum.
+        let (n_train, all) = (train_set.len(), train_set.len() + val_set.len());
+        prep.stage(PrepStage::CachingFeatures, on_event);
+        let stage = PrepStage::CachingFeatures;
+        task.cache_features(&mut train_set, &mut |done, _| {
+            prep.count(stage, done, all, on_event)
+        })?;
+        task.cache_features(&mut val_set, &mut |done, _| {
+            prep.count(stage, n_train + done, all, on_event)
+        })?;
     }
 
     let config = plan.train_config(train_set.len());
@@ -65,6 +81,7 @@ pub(crate) fn train(
             split: tunesmith_store::Split::Validation,
             goal: tunesmith_store::Goal::Max,
         },
+        prep.started_ms(),
     )?;
     let (run_id, dir) = (run.id.clone(), run.folder.dir().to_path_buf());
     let out = recorder::drive(

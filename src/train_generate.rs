@@ -20,11 +20,12 @@
 
 use tunesmith_engine::device;
 use tunesmith_engine::task::{SftExample, SftTask};
-use tunesmith_engine::train::{CancelHandle, Method, Metrics, TrainEvent, TrainStatus};
+use tunesmith_engine::train::{CancelHandle, Method, Metrics, PrepStage, TrainEvent, TrainStatus};
 use tunesmith_store::ArtefactKind;
 
 use crate::decoder::Decoder;
 use crate::home::Home;
+use crate::run::preparing::Preparation;
 use crate::run::{recorder, RunEvent, Start, TrainPlan, TrainSummary};
 use crate::{Error, Result};
 
@@ -35,14 +36,21 @@ pub(crate) fn train(
     cancel: CancelHandle,
     on_event: &mut dyn FnMut(&RunEvent),
 ) -> Result<TrainSummary> {
+    let mut prep = Preparation::begin(plan);
+    prep.stage(PrepStage::ReadingData, on_event);
     let (dataset, split) = plan.load_data()?;
     let device = device::open(plan.request().device)?;
     // The schedule (and LoRA rank) chosen from the data, before the adapters are built.
     let mut plan = plan.clone();
     let schedule = plan.settle(split.indices(0).len());
     let plan = &plan;
+    // Refused here, before the model is loaded, when it would not fit in the memory free now.
+    let batch = plan.train_config(split.indices(0).len()).batch_size;
+    crate::memory_check::before_training(home, plan, batch)?;
 
+    prep.stage(PrepStage::LoadingModel, on_event);
     let decoder = Decoder::load(plan, plan.backbone(), &device)?;
+    prep.stage(PrepStage::Tokenising, on_event);
     let examples = decoder.examples(&dataset)?;
     let (model, pad_id, answerer) = decoder.into_parts();
     let pick = |b: usize| -> Vec<SftExample> {
@@ -70,6 +78,9 @@ pub(crate) fn train(
         .collect();
     let answer_tokens = crate::fact_recall::answer_tokens(&val_set);
     let resuming = matches!(plan.start(), Start::Resume { .. });
+    if !fact_rows.is_empty() || !resuming {
+        prep.stage(PrepStage::MeasuringBase, on_event);
+    }
     // Answered on a resume too (the model is the base until the loop restores the checkpoint), so
     // a run continued or trained longer still reports what it learned.
     let base_answers = if fact_rows.is_empty() {
@@ -105,6 +116,7 @@ pub(crate) fn train(
             split: tunesmith_store::Split::Validation,
             goal: tunesmith_store::Goal::Min,
         },
+        prep.started_ms(),
     )?;
     let (run_id, folder) = (run.id.clone(), run.folder.clone());
     // The untouched model's held-out numbers, reported as an evaluation at step 0 right after the

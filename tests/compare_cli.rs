@@ -32,6 +32,11 @@ fn write_questions(dir: &Path, rows: &[(&str, &str)]) -> String {
 
 /// A finished LoRA run on the tiny Llama whose adapter is the fixture's PEFT adapter.
 fn lora_run(home: &Path) -> String {
+    lora_run_on(home, "questions.csv")
+}
+
+/// [`lora_run`] trained (as its history says) on the data file `dataset_ref`.
+fn lora_run_on(home: &Path, dataset_ref: &str) -> String {
     let store = Store::open(&home.join(DATABASE_FILE), &home.join("runs")).unwrap();
     let run = store
         .create_run(&NewRun {
@@ -41,7 +46,7 @@ fn lora_run(home: &Path) -> String {
             model_id: None,
             model_ref: tiny_llama(),
             dataset_id: None,
-            dataset_ref: "questions.csv".into(),
+            dataset_ref: dataset_ref.into(),
             data_fingerprint: None,
             config: json!({"lora": {"r": 4}}),
             device: "cpu".into(),
@@ -132,6 +137,97 @@ fn compare_scores_base_against_a_fine_tuned_run_and_saves_the_result_in_its_hist
     assert!(store.notes(&run).unwrap()[0]
         .text
         .contains(r["verdict"]["text"].as_str().unwrap()));
+}
+
+#[test]
+fn issue_18_compare_fits_the_answer_length_to_the_training_answers_and_a_quick_check_answers_fewer_questions(
+) {
+    let home = tempfile::tempdir().unwrap();
+    // 19 answers of about 30 words and one of 600: the fitted length follows the many, not the one.
+    let train = home.path().join("train.csv");
+    let mut text = String::from("prompt,response\n");
+    for i in 0..19 {
+        text.push_str(&format!(
+            "\"q{i}\",\"{}\"\n",
+            "the clinic opens at nine ".repeat(6)
+        ));
+    }
+    text.push_str(&format!("\"long\",\"{}\"\n", "word ".repeat(600)));
+    std::fs::write(&train, text).unwrap();
+    let run = lora_run_on(home.path(), train.to_str().unwrap());
+    let rows: Vec<(String, String)> = (1..=6)
+        .map(|i| (format!("Question {i}?"), format!("Answer {i}")))
+        .collect();
+    let rows: Vec<(&str, &str)> = rows.iter().map(|(q, a)| (q.as_str(), a.as_str())).collect();
+    let questions = write_questions(home.path(), &rows);
+
+    let out = tunesmith(
+        home.path(),
+        &[
+            "compare",
+            "--questions",
+            &questions,
+            "--run",
+            &run,
+            "--max-questions",
+            "2",
+            "--json",
+        ],
+    );
+    let r = report(&out);
+    let length = &r["answer_length"];
+    let max = length["max_tokens"].as_u64().unwrap();
+    assert!((24..256).contains(&max), "{length:#}");
+    assert!(
+        length["basis"]
+            .as_str()
+            .unwrap()
+            .starts_with("the 95th percentile of 20 training answers"),
+        "{length:#}"
+    );
+    let qs = r["questions"].as_array().unwrap();
+    assert_eq!(
+        qs.len(),
+        2,
+        "a quick check answers only the questions asked for"
+    );
+    assert_eq!(
+        (qs[0]["line"].as_u64(), qs[1]["line"].as_u64()),
+        (Some(2), Some(5))
+    );
+    assert_eq!(r["questions_in_file"], 6);
+    for q in qs {
+        for a in q["answers"].as_array().unwrap() {
+            assert!(a["tokens"].as_u64().unwrap() <= max, "{a:#}");
+        }
+    }
+    // Progress counts answers over the whole comparison.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("4 of 4 answers"), "{err}");
+
+    // Without a run the reference answers set the length; --quick takes the quick-check size.
+    let out = tunesmith(
+        home.path(),
+        &[
+            "compare",
+            "--questions",
+            &questions,
+            "--model",
+            &tiny_llama(),
+            "--quick",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("5 questions (a quick check: of 6)"), "{text}");
+    assert!(
+        text.contains("Answers up to 24 tokens: the 95th percentile of 5 reference answers"),
+        "{text}"
+    );
 }
 
 #[test]

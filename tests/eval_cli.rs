@@ -49,8 +49,12 @@ fn trained_run(home: &Path, data: &Path) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let first: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    // The run's id comes with `started` (`preparing` events come before the run has one).
+    let first: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "started")
+        .unwrap();
     first["run_id"].as_str().unwrap().to_string()
 }
 

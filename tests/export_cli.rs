@@ -370,8 +370,12 @@ fn export_refuses_an_existing_folder_and_a_classification_run_leaving_nothing_be
             .arg("--data")
             .arg(home.path().join("labels.csv")),
     );
-    let first: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    // The run's id comes with `started` (`preparing` events come before the run has one).
+    let first: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "started")
+        .unwrap();
     let out = tunesmith(home.path())
         .args([
             "--json",

@@ -63,10 +63,12 @@ fn train_command(home: &Path, model: &Path, data: &Path) -> Command {
     c
 }
 
+/// The run's events from `started` on (the `preparing` events before it are train_cli's subject).
 fn events(stdout: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(stdout)
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] != "preparing")
         .collect()
 }
 

@@ -20,6 +20,9 @@
 //! - `runs_resume`: `runs resume` after a SIGKILL continues the same loss curve.
 //! - `real_models`: real tier: all-MiniLM-L6-v2 on 2,000 SST-2 rows reaches issue 3's accuracies.
 //! - `fixtures_shapes`: the committed reference checkpoints are present and their shapes consistent.
+//! - `disk_faults`: a deleted model, a changed dataset, a full disk under an index build.
+//! - `memory_check`: a job that would not fit in the free memory is refused with what to change.
+//! - `memory_rounds`: train -> eval -> compare -> chat -> export twice in one process: no growth.
 //! - `home_paths`: a home folder with spaces and non-ASCII characters works; a read-only one is refused.
 
 mod chat_cli;
@@ -27,6 +30,7 @@ mod cli;
 mod common;
 mod compare_cli;
 mod data_inspect;
+mod disk_faults;
 mod estimate_peaks;
 mod eval_cli;
 mod export_cli;
@@ -34,6 +38,8 @@ mod facts_defaults;
 mod fixtures_shapes;
 mod job_export;
 mod job_import;
+mod memory_check;
+mod memory_rounds;
 mod home_paths;
 mod models_cli;
 mod rag_cli;

@@ -57,10 +57,26 @@ fn train_json_prints_one_event_per_line_ending_with_finished() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+    let all: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // Issue 18: the preparation before the first step is reported stage by stage (a new run has
+    // no id yet), feature caching with its count, then `started`.
+    let preparing: Vec<&serde_json::Value> =
+        all.iter().take_while(|l| l["event"] == "preparing").collect();
+    let stages: Vec<&str> = preparing.iter().map(|p| p["stage"].as_str().unwrap()).collect();
+    let mut distinct = stages.clone();
+    distinct.dedup();
+    assert_eq!(
+        distinct,
+        ["reading_data", "loading_model", "tokenising", "caching_features"]
+    );
+    let last = preparing.last().unwrap();
+    assert_eq!(last["done"], last["total"], "{last}");
+    assert!(last["total"].as_u64().unwrap() > 0);
+    assert!(preparing.iter().all(|p| p["run_id"] == "" && p["elapsed"].is_number()));
+    let lines: Vec<serde_json::Value> = all[preparing.len()..].to_vec();
     assert_eq!(lines[0]["event"], "started");
     let run_id = lines[0]["run_id"].as_str().unwrap().to_string();
     assert!(lines.iter().all(|l| l["run_id"] == run_id.as_str()));
@@ -136,7 +152,12 @@ fn train_record(
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let first: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    // The run's id comes with `started` (a new run's `preparing` events come before it has one).
+    let first: serde_json::Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "started")
+        .unwrap();
     let run_id = first["run_id"].as_str().unwrap();
     let record = std::fs::read(home.join("runs").join(run_id).join("run.json")).unwrap();
     serde_json::from_slice(&record).unwrap()
@@ -166,4 +187,45 @@ fn train_applies_the_data_doctors_fix_the_user_chose_and_records_it() {
     assert_eq!(rows_trained_on(&kept), 62);
     assert_eq!(rows_trained_on(&fixed), 60);
     assert_eq!(fixed["request"]["fixes"]["drop_duplicates"], true);
+}
+
+#[test]
+fn issue_18_a_runs_recorded_duration_includes_its_preparation() {
+    use tunesmith::train::{CancelHandle, RunEvent, TrainRequest};
+    use tunesmith_engine::train::{Method, TrainEvent};
+    let home = tempfile::tempdir().unwrap();
+    let data = write_data(home.path());
+    let mut req = TrainRequest::new(
+        tiny_bert(),
+        data,
+        tunesmith::data::Task::Classify,
+        Method::Features,
+    );
+    req.text_column = Some("sentence".into());
+    req.label_column = Some("label".into());
+    req.epochs = Some(1);
+    let app = tunesmith::home::Home::at(home.path().join("home")).unwrap();
+    let (mut first_prep, mut started, mut finished) = (None, None, None);
+    let now = tunesmith_store::clock::now_ms;
+    let summary = tunesmith::train::train(&app, &req, CancelHandle::new(), &mut |e: &RunEvent| {
+        match e.event {
+            TrainEvent::Preparing { .. } => {
+                first_prep.get_or_insert(now());
+            }
+            TrainEvent::Started { .. } => started = Some(now()),
+            TrainEvent::Finished { .. } => finished = Some(now()),
+            _ => {}
+        }
+    })
+    .unwrap();
+    let (first_prep, started, finished) =
+        (first_prep.unwrap(), started.unwrap(), finished.unwrap());
+    assert!(started > first_prep, "the preparation takes some time");
+    let details = tunesmith::runs::show(&app, &summary.run_id).unwrap();
+    let record_start = details.run.started_at.unwrap();
+    assert!(
+        record_start <= first_prep,
+        "the run is recorded from its preparation ({record_start}), not from its first step ({started})"
+    );
+    assert!(details.duration_ms.unwrap() >= finished - first_prep);
 }

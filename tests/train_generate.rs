@@ -54,9 +54,11 @@ fn train(model: &Path, data: &Path, home: &Path, extra: &[&str]) -> Vec<serde_js
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // From `started` on: the `preparing` events before it are train_cli's subject.
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] != "preparing")
         .collect()
 }
 

@@ -102,9 +102,11 @@ fn a_trained_run_is_in_the_history_with_its_metrics_artefacts_and_split() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // From `started` on (a new run's `preparing` events come before it has an id).
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] != "preparing")
         .collect();
     let run_id = lines[0]["run_id"].as_str().unwrap().to_string();
     let steps = lines.iter().filter(|l| l["event"] == "step").count();

@@ -14,7 +14,9 @@
 
 pub mod folder;
 pub mod manifest;
+pub(crate) mod model_gone;
 pub mod plan;
+pub(crate) mod preparing;
 pub(crate) mod recorder;
 pub mod request;
 

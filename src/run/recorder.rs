@@ -37,12 +37,14 @@ pub(crate) struct OpenedRun<'s> {
 
 /// Opens the run `plan` trains in `store`: for a resume, the run itself, its history continued from
 /// the checkpoint's step; otherwise a new run (pointing back at its parent for a re-run) created
-/// from `manifest`, whose `run.json` is written before the first step.
+/// from `manifest`, whose `run.json` is written before the first step, and whose recorded start is
+/// `started_ms` (when its preparation began).
 pub(crate) fn open<'s>(
     store: &'s Store,
     plan: &TrainPlan,
     mut manifest: RunManifest,
     primary_metric: PrimaryMetric,
+    started_ms: i64,
 ) -> Result<OpenedRun<'s>> {
     let parent = match plan.start() {
         Start::Resume { run_id, from_step } => {
@@ -61,7 +63,7 @@ pub(crate) fn open<'s>(
     manifest.run_id = created.id.clone();
     manifest.write(folder.dir())?;
     Ok(OpenedRun {
-        recorder: RunRecorder::start(store, &created.id)?,
+        recorder: RunRecorder::start_at(store, &created.id, started_ms)?,
         id: created.id,
         folder,
         resume: false,
@@ -146,7 +148,7 @@ impl<'s> EventRecorder<'s> {
             return Ok(());
         };
         match event {
-            TrainEvent::Started { .. } => Ok(()),
+            TrainEvent::Preparing { .. } | TrainEvent::Started { .. } => Ok(()),
             TrainEvent::Step {
                 step,
                 epoch,

@@ -102,9 +102,19 @@ export const events = {
 };
 
 /* Constants */
+export const COMPARE_QUICK_QUESTIONS = 5 as const;
+
 export const TRAIN_DEFAULTS = {"batch":16,"classify_max_len":128,"generate_max_len":256,"lora_alpha":16.0,"lora_rank":8,"lr":{"features":0.001,"full":0.00002,"lora":0.0002,"qlora":0.0002},"seed":42,"test_fraction":0.1,"val_fraction":0.1,"warmup_ratio":0.1,"weight_decay":0.01} as const;
 
 /* Types */
+/**  The answer length a comparison used, and why. */
+export type AnswerLength = {
+	/**  The most tokens per answer. */
+	max_tokens: number,
+	/**  Where it came from, in words ("the 95th percentile of 400 training answers (41 tokens)"). */
+	basis: string,
+};
+
 /**  What an artefact is. */
 export type ArtefactKind = 
 /**  A resumable checkpoint (weights, optimiser, scheduler, RNG, data position). */
@@ -329,8 +339,10 @@ export type CompareArgs = {
 	run?: string | null,
 	/**  A document index for the RAG configurations. */
 	rag?: string | null,
-	/**  The most tokens per answer (default 96). */
+	/**  The most tokens per answer (default: fitted to the data's answers). */
 	max_tokens?: number | null,
+	/**  Answer at most this many questions, spread over the set (a quick check; default: all). */
+	max_questions?: number | null,
 	/**  Passages per question with `rag` (default 3). */
 	passages?: number | null,
 	/**  A system prompt. */
@@ -350,7 +362,11 @@ configuration: Configuration;
 /**  1-based question number. */
 question: number; 
 /**  Of how many. */
-of: number };
+of: number; 
+/**  Answers given so far, over every configuration. */
+answered: number; 
+/**  Answers the whole comparison gives. */
+total: number };
 
 /**  Everything a comparison produced. */
 export type CompareReport = {
@@ -362,6 +378,10 @@ export type CompareReport = {
 	run: string | null,
 	/**  The index used for RAG, if any. */
 	rag: string | null,
+	/**  The answer length used, and where it came from. */
+	answer_length: AnswerLength,
+	/**  Questions in the file (more than were answered in a quick comparison). */
+	questions_in_file: number,
 	/**  Scores per configuration, in configuration order. */
 	configurations: ConfigurationScores[],
 	/**  Every question's answers. */
@@ -1296,6 +1316,19 @@ export type Prediction = {
 	probabilities: LabelProbability[],
 };
 
+/**  What a run does before its first step (reported by the application around the loop). */
+export type PrepStage = 
+/**  Reading, checking and splitting the data file. */
+"reading_data" | 
+/**  Loading the model's weights and tokenizer. */
+"loading_model" | 
+/**  Turning every example into token ids. */
+"tokenising" | 
+/**  Reading each example once through the frozen model (feature extraction). */
+"caching_features" | 
+/**  Measuring the untouched model on the held-out rows, to compare against later. */
+"measuring_base";
+
 /**  The metric that ranks a run ("best metric" in lists), e.g. validation accuracy, max. */
 export type PrimaryMetric = {
 	/**  The metric's name (`accuracy`, `loss`). */
@@ -1874,6 +1907,19 @@ export type TrainDefaults = {
 
 /**  What happened in a training run. */
 export type TrainEvent = 
+/**
+ *  The run is being prepared (before `started`): the application reports each stage, with a
+ *  count where the stage has one. The loop itself never sends it.
+ */
+{ event: "preparing"; 
+/**  What is being done. */
+stage: PrepStage; 
+/**  Items of this stage done so far, where it counts them. */
+done: number | null; 
+/**  Items in this stage, where known. */
+total: number | null; 
+/**  Seconds since the preparation began. */
+elapsed: number | null } | 
 /**  Training is about to take its first (or, resumed, its next) step. */
 { event: "started"; 
 /**  Optimiser steps the whole run takes. */

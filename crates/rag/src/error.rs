@@ -9,7 +9,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum RagError {
     /// The index database could not be opened, read or written.
-    #[error("the document index {path} cannot be used: {source}. Delete it and index the documents again if it is damaged.")]
+    #[error("{}", database_message(path, source))]
     Database {
         /// The index file.
         path: PathBuf,
@@ -43,3 +43,21 @@ pub enum RagError {
 
 /// The rag crate's result alias.
 pub type Result<T> = std::result::Result<T, RagError>;
+
+/// The message of [`RagError::Database`]: a full disk says so and where (it is not damage).
+fn database_message(path: &std::path::Path, source: &rusqlite::Error) -> String {
+    if source.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        let folder = path.parent().unwrap_or(path);
+        return format!(
+            "the disk holding {} is full, so the document index {} cannot be written; free some space there \
+             (or choose another home folder with --home) and index again. An index that was there keeps its last \
+             complete state.",
+            folder.display(),
+            path.display()
+        );
+    }
+    format!(
+        "the document index {} cannot be used: {source}. Delete it and index the documents again if it is damaged.",
+        path.display()
+    )
+}

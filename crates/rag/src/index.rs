@@ -103,6 +103,20 @@ impl Index {
                 reason: e.to_string(),
             })?;
         }
+        // A new index that cannot be set up (a full disk) is removed, not left half-made.
+        let existed = path.exists();
+        Self::set_up(path).inspect_err(|_| {
+            if !existed {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.as_os_str().to_owned();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+        })
+    }
+
+    fn set_up(path: &Path) -> Result<Index> {
         let conn = Connection::open(path).map_err(|e| db(path, e))?;
         let index = Index {
             conn,

@@ -123,7 +123,7 @@ pub enum StoreError {
     #[error("the run history at {0} is not damaged; nothing was moved")]
     NotDamaged(PathBuf),
     /// A query failed.
-    #[error("run history query failed: {0}")]
+    #[error("{}", sqlite_message(.0))]
     Sqlite(#[from] rusqlite::Error),
 }
 
@@ -139,6 +139,7 @@ impl StoreError {
             StoreError::RunNotFound(_) => "run_not_found",
             StoreError::AmbiguousRun { .. } => "run_ambiguous",
             StoreError::RunActive(_) => "run_active",
+            StoreError::Sqlite(e) if is_disk_full(e) => "disk_full",
             _ => "store",
         }
     }
@@ -159,3 +160,19 @@ impl StoreError {
 
 /// The store's result alias.
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+fn is_disk_full(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+}
+
+/// The message of [`StoreError::Sqlite`]: a full disk says so and what to do (SQLite rolled the
+/// write back, so the history keeps its last complete state).
+fn sqlite_message(e: &rusqlite::Error) -> String {
+    if is_disk_full(e) {
+        return "the disk holding the Tunesmith folder is full, so the run history cannot be written; free some \
+                space on it (or choose another home folder with --home) and try again. The history keeps its last \
+                complete state."
+            .into();
+    }
+    format!("run history query failed: {e}")
+}

@@ -26,7 +26,13 @@ pub struct RunRecorder<'s> {
 impl<'s> RunRecorder<'s> {
     /// Starts (or restarts) `run_id` in this process.
     pub fn start(store: &'s Store, run_id: &str) -> Result<Self> {
-        store.start_run(run_id, std::process::id())?;
+        Self::start_at(store, run_id, clock::now_ms())
+    }
+
+    /// Starts `run_id` in this process, its first start dated `started_at` (ms since the epoch;
+    /// see [`Store::start_run_at`]).
+    pub fn start_at(store: &'s Store, run_id: &str, started_at: i64) -> Result<Self> {
+        store.start_run_at(run_id, std::process::id(), started_at)?;
         Ok(RunRecorder {
             store,
             run_id: run_id.to_string(),

@@ -722,13 +722,19 @@ impl Store {
 
     /// Marks a queued, paused or interrupted run as running in process `pid` (first start or resume).
     pub fn start_run(&self, id: &str, pid: u32) -> Result<RunRecord> {
+        self.start_run_at(id, pid, clock::now_ms())
+    }
+
+    /// [`Store::start_run`], the run's start (on its first start) set to `started_at` (ms since the
+    /// epoch): when its preparation began, so its duration counts the wait before the first step.
+    pub fn start_run_at(&self, id: &str, pid: u32, started_at: i64) -> Result<RunRecord> {
         let now = clock::now_ms();
         self.transition(id, RunStatus::Running, |tx| {
             tx.execute(
                 "UPDATE runs SET status = 'running', pid = ?2, heartbeat_at = ?3, error = NULL,
-                                 started_at = COALESCE(started_at, ?3), finished_at = NULL
+                                 started_at = COALESCE(started_at, ?4), finished_at = NULL
                   WHERE id = ?1",
-                params![id, pid as i64, now],
+                params![id, pid as i64, now, started_at.min(now)],
             )?;
             Ok(())
         })

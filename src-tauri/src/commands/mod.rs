@@ -82,6 +82,11 @@ macro_rules! command_list {
             // The Train form's defaults, from where they are defined (the UI keeps no copy).
             .typ::<tunesmith::run::TrainDefaults>()
             .constant("TRAIN_DEFAULTS", tunesmith::run::TrainDefaults::current())
+            // How many questions Compare's quick check answers.
+            .constant(
+                "COMPARE_QUICK_QUESTIONS",
+                tunesmith::compare_quick::QUICK_QUESTIONS,
+            )
             // u64 and usize (row counts, byte sizes, steps) arrive as JSON numbers; none of them
             // comes near 2^53, where a JavaScript number would lose precision.
             .dangerously_cast_bigints_to_number()

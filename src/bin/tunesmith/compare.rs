@@ -7,10 +7,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::Args;
 use tunesmith::chat::DEFAULT_PASSAGES;
-use tunesmith::compare::{CompareProgress, CompareRequest, DEFAULT_COMPARE_MAX_TOKENS};
+use tunesmith::compare::{CompareProgress, CompareRequest};
+use tunesmith::compare_quick::QUICK_QUESTIONS;
 
 use crate::{output, Context};
 
@@ -32,9 +34,16 @@ pub struct CompareArgs {
     /// How many passages each RAG answer reads.
     #[arg(long = "top-k", default_value_t = DEFAULT_PASSAGES)]
     top_k: usize,
-    /// The longest answer, in tokens.
-    #[arg(long = "max-tokens", default_value_t = DEFAULT_COMPARE_MAX_TOKENS)]
-    max_tokens: usize,
+    /// The longest answer, in tokens (default: the 95th percentile of the training answers' length,
+    /// or of the reference answers' without a run, between 24 and 256).
+    #[arg(long = "max-tokens")]
+    max_tokens: Option<usize>,
+    /// Answer at most this many questions, spread over the set.
+    #[arg(long = "max-questions", conflicts_with = "quick")]
+    max_questions: Option<usize>,
+    /// A quick check: answer only a few questions spread over the set (see --max-questions).
+    #[arg(long)]
+    quick: bool,
     /// A system prompt for every answer (default: the model's own).
     #[arg(long)]
     system: Option<String>,
@@ -49,9 +58,11 @@ pub fn run(ctx: &Context, args: &CompareArgs) -> tunesmith::Result<ExitCode> {
         rag: args.rag.clone(),
         passages: args.top_k,
         max_tokens: args.max_tokens,
+        max_questions: args.max_questions.or(args.quick.then_some(QUICK_QUESTIONS)),
         system: args.system.clone(),
     };
     let mut stderr = std::io::stderr();
+    let started = Instant::now();
     let report = tunesmith::compare::compare(&ctx.home, &request, None, &mut |p| match p {
         CompareProgress::Loading { configuration } => {
             let _ = writeln!(stderr, "loading the model for {}", configuration.label());
@@ -60,11 +71,14 @@ pub fn run(ctx: &Context, args: &CompareArgs) -> tunesmith::Result<ExitCode> {
             configuration,
             question,
             of,
+            answered,
+            total,
         } => {
             let _ = write!(
                 stderr,
-                "\r{}: {question}/{of} answered",
-                configuration.label()
+                "\r{}: {question}/{of} answered; {answered} of {total} answers{}   ",
+                configuration.label(),
+                time_left(started.elapsed().as_secs_f64(), *answered, *total)
             );
             if question == of {
                 let _ = writeln!(stderr);
@@ -75,8 +89,13 @@ pub fn run(ctx: &Context, args: &CompareArgs) -> tunesmith::Result<ExitCode> {
         output::json_pretty(&report);
         return Ok(ExitCode::SUCCESS);
     }
+    let quick = if report.questions.len() < report.questions_in_file {
+        format!(" (a quick check: of {})", report.questions_in_file)
+    } else {
+        String::new()
+    };
     println!(
-        "{} questions from {}; model {}{}{}",
+        "{} questions{quick} from {}; model {}{}{}",
         report.questions.len(),
         report.questions_file.display(),
         report.model,
@@ -90,6 +109,10 @@ pub fn run(ctx: &Context, args: &CompareArgs) -> tunesmith::Result<ExitCode> {
             .as_deref()
             .map(|r| format!("; index {r}"))
             .unwrap_or_default(),
+    );
+    println!(
+        "Answers up to {} tokens: {}.",
+        report.answer_length.max_tokens, report.answer_length.basis
     );
     println!();
     println!(
@@ -128,4 +151,18 @@ pub fn run(ctx: &Context, args: &CompareArgs) -> tunesmith::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// "; about 3 min left" from the pace so far (model loading included, as it recurs per model),
+/// empty before the first answer and after the last.
+fn time_left(elapsed_s: f64, answered: usize, total: usize) -> String {
+    if answered == 0 || answered >= total {
+        return String::new();
+    }
+    let left = elapsed_s / answered as f64 * (total - answered) as f64;
+    if left < 60.0 {
+        format!("; about {} s left", (left / 5.0).ceil().max(1.0) as u64 * 5)
+    } else {
+        format!("; about {} min left", (left / 60.0).round() as u64)
+    }
 }

@@ -8,7 +8,7 @@ use clap::Args;
 use tunesmith::run::{RunEvent, TrainPlan, TrainRequest, TrainSummary};
 use tunesmith::data::Task;
 use tunesmith_engine::device::DeviceRequest;
-use tunesmith_engine::train::{CancelHandle, Method, TrainEvent};
+use tunesmith_engine::train::{CancelHandle, Method, PrepStage, TrainEvent};
 
 use crate::{output, Context};
 
@@ -160,10 +160,22 @@ pub fn print_end(summary: &TrainSummary) {
 /// Prints one event for people (progress on stderr, milestones on stdout).
 pub fn print_human(e: &RunEvent) {
     match &e.event {
-        TrainEvent::Started { total_steps, train_examples, val_examples, trainable_params, .. } => println!(
-            "training {}: {train_examples} rows ({val_examples} for validation), {total_steps} steps, {trainable_params} trainable parameters",
-            e.run_id
-        ),
+        // One line per stage; a counted stage updates its line until it is done.
+        TrainEvent::Preparing { stage, done, total, .. } => match (done, total) {
+            (Some(d), Some(t)) => {
+                eprint!("\rpreparing: {} {d}/{t}", prep_words(*stage));
+                if d >= t {
+                    eprintln!();
+                }
+            }
+            _ => eprintln!("preparing: {}", prep_words(*stage)),
+        },
+        TrainEvent::Started { total_steps, train_examples, val_examples, trainable_params, .. } => {
+            println!(
+                "training {}: {train_examples} rows ({val_examples} for validation), {total_steps} steps, {trainable_params} trainable parameters",
+                e.run_id
+            )
+        }
         TrainEvent::Step { step, total_steps, loss, lr, eta, .. } => {
             eprint!("\rstep {step}/{total_steps}  loss {loss:.4}  lr {lr:.2e}  eta {eta:.0}s   ")
         }
@@ -179,5 +191,16 @@ pub fn print_human(e: &RunEvent) {
         }
         TrainEvent::Cancelled { step } => println!("cancelled at step {step}; the run can be resumed"),
         TrainEvent::Failed { error } => eprintln!("\nfailed: {error}"),
+    }
+}
+
+/// A preparation stage in words.
+fn prep_words(stage: PrepStage) -> &'static str {
+    match stage {
+        PrepStage::ReadingData => "reading the data",
+        PrepStage::LoadingModel => "loading the model",
+        PrepStage::Tokenising => "tokenising the examples",
+        PrepStage::CachingFeatures => "reading each example through the frozen model",
+        PrepStage::MeasuringBase => "measuring the untouched model",
     }
 }

@@ -1,8 +1,8 @@
 //! The one typed stream a training run reports through.
 //!
 //! Every consumer (the CLI's progress bars and `--json` lines, the UI's channel, the run history)
-//! reads the same events. Serialised with an `event` field naming the kind (`started`, `step`,
-//! `eval`, `checkpoint`, `finished`, `failed`, `cancelled`).
+//! reads the same events. Serialised with an `event` field naming the kind (`preparing`, `started`,
+//! `step`, `eval`, `checkpoint`, `finished`, `failed`, `cancelled`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,11 +12,40 @@ use serde::{Deserialize, Serialize};
 /// Named scalar metrics (`loss`, `accuracy`, `macro_f1`, `perplexity`, ...), in name order.
 pub type Metrics = BTreeMap<String, f64>;
 
+/// What a run does before its first step (reported by the application around the loop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum PrepStage {
+    /// Reading, checking and splitting the data file.
+    ReadingData,
+    /// Loading the model's weights and tokenizer.
+    LoadingModel,
+    /// Turning every example into token ids.
+    Tokenising,
+    /// Reading each example once through the frozen model (feature extraction).
+    CachingFeatures,
+    /// Measuring the untouched model on the held-out rows, to compare against later.
+    MeasuringBase,
+}
+
 /// What happened in a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TrainEvent {
+    /// The run is being prepared (before `started`): the application reports each stage, with a
+    /// count where the stage has one. The loop itself never sends it.
+    Preparing {
+        /// What is being done.
+        stage: PrepStage,
+        /// Items of this stage done so far, where it counts them.
+        done: Option<usize>,
+        /// Items in this stage, where known.
+        total: Option<usize>,
+        /// Seconds since the preparation began.
+        elapsed: f64,
+    },
     /// Training is about to take its first (or, resumed, its next) step.
     Started {
         /// Optimiser steps the whole run takes.

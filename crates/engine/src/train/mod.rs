@@ -19,7 +19,7 @@ pub mod trainer;
 pub use cancel::CancelHandle;
 pub use defaults::{defaults, Defaults, Method};
 pub use early_stop::EarlyStopping;
-pub use events::{Metrics, TrainEvent};
+pub use events::{Metrics, PrepStage, TrainEvent};
 pub use optim::{AdamW, AdamWConfig};
 pub use rng::Rng;
 pub use schedule::{Decay, Schedule};

@@ -281,6 +281,32 @@ describe("the Chat & Compare screen", () => {
     expect($("[data-banner]")).toBeNull();
   });
 
+  it("issue 18: a quick check asks for a few questions and the report says how many and how long the answers were", async () => {
+    let asked: Record<string, unknown> | null = null;
+    mockApp({
+      compare_questions: (args) => {
+        asked = args.request as Record<string, unknown>;
+        return { ...compareReport(), questions_in_file: 12 };
+      },
+    });
+    const session = open();
+    await eventually(() => expect(session.lists).toBe("ready"));
+    choose("#cmp-run-select", "run-gen-1");
+    type("[data-questions-file]", "/data/questions.csv");
+    const quick = $("[data-compare-quick]") as HTMLInputElement;
+    quick.click();
+    flushSync();
+    expect(session.quick).toBe(true);
+    click("[data-action=compare]");
+    await eventually(() => expect(session.comparing).toBe(false));
+    flushSync();
+    expect(asked).toMatchObject({ max_questions: 5, max_tokens: null });
+    expect(text("[data-compare-length]")).toContain("A quick check: 1 of 12 questions");
+    expect(text("[data-compare-length]")).toContain(
+      "Answers up to 48 tokens (the 95th percentile of 400 training answers (48 tokens))",
+    );
+  });
+
   it("compares over a question set and shows the table and the verdict with its margin", async () => {
     mockApp({ compare_questions: () => compareReport() });
     const session = open();
@@ -306,8 +332,8 @@ describe("the Chat & Compare screen", () => {
       compare_questions: (args) => {
         const channel = args.onEvent as Channel<unknown>;
         channel.onmessage({ event: "loading", configuration: "base" });
-        channel.onmessage({ event: "answered", configuration: "base", question: 1, of: 10 });
-        channel.onmessage({ event: "answered", configuration: "base", question: 2, of: 10 });
+        channel.onmessage({ event: "answered", configuration: "base", question: 1, of: 10, answered: 1, total: 40 });
+        channel.onmessage({ event: "answered", configuration: "base", question: 2, of: 10, answered: 2, total: 40 });
         return new Promise((resolve) => (finish = resolve));
       },
     });

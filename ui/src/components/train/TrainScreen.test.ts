@@ -207,6 +207,22 @@ describe("Train screen", () => {
     expect($("[data-preparing]")).toBeNull();
   });
 
+  it("issue 18: follows the app's preparing events with their stage and a filling bar where the stage counts", () => {
+    selection.set({ model: "/models/minilm", data: "/data/reviews.csv" });
+    const { fake } = open();
+    button("Start").click();
+    flushSync();
+    fake.jobs[0].emit({ run_id: "", event: "preparing", stage: "loading_model", done: null, total: null, elapsed: 1 });
+    flushSync();
+    expect($("[data-preparing-what]").textContent).toBe("loading the model");
+    expect($("[data-preparing] [data-preparing-fraction]")).toBeNull();
+    fake.jobs[0].emit({ run_id: "", event: "preparing", stage: "caching_features", done: 30, total: 120, elapsed: 6 });
+    flushSync();
+    expect($("[data-preparing-what]").textContent).toBe("reading each example once through the frozen model");
+    expect($("[data-preparing]").textContent).toContain("30 of 120 examples");
+    expect($("[data-preparing] [data-preparing-fraction]").getAttribute("aria-valuenow")).toBe("25");
+  });
+
   it("warns when a classifier ends at chance level", async () => {
     selection.set({ model: "/models/minilm", data: "/data/reviews.csv", labelCounts: { positive: 50, negative: 50 } });
     const { fake } = open();

@@ -96,6 +96,8 @@ export function compareReport(): CompareReport {
     model: "/models/smol",
     run: "run-gen-1",
     rag: "clinic-docs",
+    answer_length: { max_tokens: 48, basis: "the 95th percentile of 400 training answers (48 tokens)" },
+    questions_in_file: 1,
     configurations: [
       scores("base", "base", 0.1),
       scores("fine_tuned", "fine-tuned", 0.3),
@@ -208,6 +210,7 @@ export function factReport(): CompareReport {
   return {
     ...r,
     run: null,
+    questions_in_file: 2,
     configurations: [
       { ...r.configurations[0], facts_correct: 0, facts_total: 2 },
       { ...r.configurations[2], facts_correct: 1, facts_total: 2 },

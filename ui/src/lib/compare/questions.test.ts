@@ -22,10 +22,10 @@ describe("a question-set comparison", () => {
     expect(compareFraction(p)).toBeNull();
     p = applyCompareProgress(p, { event: "loading", configuration: "base" });
     expect(p.text).toBe("Loading the base model…");
-    p = applyCompareProgress(p, { event: "answered", configuration: "base", question: 1, of: 4 });
-    p = applyCompareProgress(p, { event: "answered", configuration: "base", question: 2, of: 4 });
+    p = applyCompareProgress(p, { event: "answered", configuration: "base", question: 1, of: 4, answered: 1, total: 8 });
+    p = applyCompareProgress(p, { event: "answered", configuration: "base", question: 2, of: 4, answered: 2, total: 8 });
     expect(compareFraction(p)).toBe(0.25);
-    p = applyCompareProgress(p, { event: "answered", configuration: "fine_tuned_rag", question: 3, of: 4 });
+    p = applyCompareProgress(p, { event: "answered", configuration: "fine_tuned_rag", question: 3, of: 4, answered: 7, total: 8 });
     expect(p.text).toBe("Fine-tuned + RAG: question 3 of 4 answered.");
   });
 
@@ -85,12 +85,19 @@ describe("a question-set comparison", () => {
     expect(scoreRows(single)[0].winner).toBe(false);
   });
 
+  it("takes the number of answers from the app, so a quick check's progress is right", () => {
+    let p = initialProgress(4, 0);
+    p = applyCompareProgress(p, { event: "answered", configuration: "base", question: 1, of: 5, answered: 1, total: 10 }, 10_000);
+    expect(overallProgressText(p)).toBe("1 of 10 answers · about 2 min left");
+    expect(compareFraction(p)).toBe(0.1);
+  });
+
   it("says the overall progress as answers of all answers, with the time left", () => {
     let p = initialProgress(4, 0);
     expect(overallProgressText(p)).toBe("Starting…");
     p = applyCompareProgress(p, { event: "loading", configuration: "base" }, 5_000);
-    p = applyCompareProgress(p, { event: "answered", configuration: "base", question: 1, of: 10 }, 15_000);
-    p = applyCompareProgress(p, { event: "answered", configuration: "base", question: 2, of: 10 }, 30_000);
+    p = applyCompareProgress(p, { event: "answered", configuration: "base", question: 1, of: 10, answered: 1, total: 40 }, 15_000);
+    p = applyCompareProgress(p, { event: "answered", configuration: "base", question: 2, of: 10, answered: 2, total: 40 }, 30_000);
     // 2 of 40 in 30 s: 15 s an answer, 38 to go, about 10 min.
     expect(overallProgressText(p)).toBe("2 of 40 answers · about 10 min left");
   });

@@ -23,6 +23,8 @@ export type CompareProgressState = {
   questions: number | null;
   /** Configurations to answer. */
   configurations: number;
+  /** Answers the whole comparison gives, as the app counts them (once the first answer says). */
+  total: number | null;
   /** What is happening now, in words. */
   text: string;
   /** When the comparison started (ms, the window's clock), for the time left. */
@@ -33,7 +35,15 @@ export type CompareProgressState = {
 
 /** Before the first event. */
 export function initialProgress(configurations: number, now: number | null = null): CompareProgressState {
-  return { answered: 0, questions: null, configurations, text: "Reading the questions…", startedAt: now, lastAnswerAt: null };
+  return {
+    answered: 0,
+    questions: null,
+    configurations,
+    total: null,
+    text: "Reading the questions…",
+    startedAt: now,
+    lastAnswerAt: null,
+  };
 }
 
 /** The progress after `event`. */
@@ -48,7 +58,9 @@ export function applyCompareProgress(
   }
   return {
     ...state,
-    answered: state.answered + 1,
+    // The app counts answers over the whole comparison (a quick check answers fewer questions).
+    answered: event.answered,
+    total: event.total,
     questions: event.of,
     lastAnswerAt: now ?? state.lastAnswerAt,
     text: `${capitalised(name)}: question ${event.question} of ${event.of} answered.`,
@@ -57,8 +69,16 @@ export function applyCompareProgress(
 
 /** The fraction done (0..1), or `null` before the number of questions is known. */
 export function compareFraction(state: CompareProgressState): number | null {
-  if (state.questions === null || state.questions === 0 || state.configurations === 0) return null;
-  return Math.min(1, state.answered / (state.questions * state.configurations));
+  const total = totalAnswers(state);
+  if (total === null || total === 0) return null;
+  return Math.min(1, state.answered / total);
+}
+
+/** The answers the comparison gives, or `null` before the first answer says. */
+function totalAnswers(state: CompareProgressState): number | null {
+  if (state.total !== null) return state.total;
+  if (state.questions === null) return null;
+  return state.questions * state.configurations;
 }
 
 /**
@@ -67,8 +87,8 @@ export function compareFraction(state: CompareProgressState): number | null {
  * answers to go; it is left out until the first answer.
  */
 export function overallProgressText(state: CompareProgressState): string {
-  if (state.questions === null) return "Starting…";
-  const total = state.questions * state.configurations;
+  const total = totalAnswers(state);
+  if (total === null) return "Starting…";
   const head = `${state.answered} of ${total} answers`;
   if (state.startedAt === null || state.lastAnswerAt === null || state.answered === 0 || state.answered >= total) return head;
   const perAnswer = (state.lastAnswerAt - state.startedAt) / 1000 / state.answered;

@@ -9,6 +9,7 @@
 //   swallowed. Every long job can be cancelled.
 
 import { errorMessage } from "../api";
+import { COMPARE_QUICK_QUESTIONS } from "../../bindings";
 import { asObject, browserStorage, KEYS, load, save } from "../persist";
 import { bannerFor, dismiss, type Banner } from "./errors";
 import {
@@ -70,6 +71,7 @@ export type CompareChoices = {
   embedModel: string;
   maxTokens: number;
   system: string;
+  quick: boolean;
 };
 
 export class CompareSession {
@@ -114,6 +116,8 @@ export class CompareSession {
 
   // Question set.
   questionsFile = $state("");
+  /** A quick check: only `COMPARE_QUICK_QUESTIONS` questions, spread over the set. */
+  quick = $state(false);
   comparing = $state(false);
   compareProgress = $state<CompareProgressState | null>(null);
   compareReport = $state<CompareReport | null>(null);
@@ -209,6 +213,7 @@ export class CompareSession {
       embedModel: this.embedModel,
       maxTokens: this.maxTokens,
       system: this.system,
+      quick: this.quick,
     };
   }
 
@@ -226,6 +231,7 @@ export class CompareSession {
     if (text(raw.embedModel)) this.embedModel = raw.embedModel;
     if (typeof raw.maxTokens === "number" && Number.isInteger(raw.maxTokens) && raw.maxTokens > 0) this.maxTokens = raw.maxTokens;
     if (text(raw.system)) this.system = raw.system;
+    if (typeof raw.quick === "boolean") this.quick = raw.quick;
   }
 
   /** Loads the lists the pickers offer. Each failure is a banner; the others still load. */
@@ -426,7 +432,9 @@ export class CompareSession {
           model: this.model.trim() !== "" ? this.model.trim() : null,
           run: run?.id ?? null,
           rag: this.index,
+          // The app fits the answer length to the data's answers.
           max_tokens: null,
+          max_questions: this.quick ? COMPARE_QUICK_QUESTIONS : null,
         },
         (event) => {
           if (this.compareProgress) {

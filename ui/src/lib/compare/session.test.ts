@@ -231,7 +231,7 @@ describe("the compare session", () => {
   it("compares a question set with every configuration and keeps the report", async () => {
     const events: CompareProgress[] = [
       { event: "loading", configuration: "base" },
-      { event: "answered", configuration: "base", question: 1, of: 2 },
+      { event: "answered", configuration: "base", question: 1, of: 2, answered: 1, total: 8 },
     ];
     const { session } = await readySession({
       compareQuestions: async (_job, request, onEvent) => {
@@ -241,6 +241,7 @@ describe("the compare session", () => {
           run: "run-gen-1",
           rag: "clinic-docs",
           max_tokens: null,
+          max_questions: null,
         });
         for (const e of events) onEvent(e);
         expect(session.compareProgress?.answered).toBe(1);

@@ -3,7 +3,17 @@
 // ETA. `applyEvent` is the only way in, so the charts show exactly what the events said; a resumed
 // run drops the points after the checkpoint it continues from (those steps are trained again).
 
-import type { Metrics, RunEvent } from "./types";
+import type { Metrics, PrepStage, RunEvent } from "./types";
+
+/** The preparation's latest stage, as the app reported it (before the first step). */
+export interface Preparation {
+  stage: PrepStage;
+  /** Items of the stage done, where it counts them. */
+  done: number | null;
+  total: number | null;
+  /** Seconds since the preparation began (`null`: not a number). */
+  elapsed: number | null;
+}
 
 /** One validation measurement. */
 export interface EvalPoint {
@@ -45,6 +55,8 @@ export interface ChartModel {
   /** Set when the run was cancelled (or paused) at a step. */
   cancelledAt: number | null;
   failed: string | null;
+  /** The preparation's latest stage, until the run starts. */
+  preparing: Preparation | null;
 }
 
 /** A model with no points yet. */
@@ -73,6 +85,7 @@ export function emptyChart(): ChartModel {
     finished: null,
     cancelledAt: null,
     failed: null,
+    preparing: null,
   };
 }
 
@@ -102,6 +115,13 @@ function truncateAfter(m: ChartModel, step: number): ChartModel {
 /** `m` after `event`: a new model object (its step arrays may be `m`'s, grown in place). */
 export function applyEvent(m: ChartModel, event: RunEvent): ChartModel {
   switch (event.event) {
+    case "preparing":
+      // A new run has no id until it starts: keep the one known, if any.
+      return {
+        ...m,
+        runId: event.run_id === "" ? m.runId : event.run_id,
+        preparing: { stage: event.stage, done: event.done, total: event.total, elapsed: event.elapsed },
+      };
     case "started": {
       const base = event.resumed_from !== null ? truncateAfter(m, event.resumed_from) : { ...emptyChart() };
       return {
@@ -118,6 +138,7 @@ export function applyEvent(m: ChartModel, event: RunEvent): ChartModel {
         cancelledAt: null,
         failed: null,
         eta: null,
+        preparing: null,
       };
     }
     case "step": {

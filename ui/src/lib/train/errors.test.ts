@@ -10,6 +10,12 @@ describe("errors", () => {
     expect(p.action).toContain("History screen");
   });
 
+  it("says what to do for a job too big for the memory, an unusable model and an invalid request", () => {
+    expect(problemFrom(new ApiError({ code: "memory", message: "needs 9 GB, 2 GB free" })).action).toContain("smaller batch");
+    expect(actionFor("model")).toContain("Models screen");
+    expect(actionFor("invalid")).toContain("Change what the message names");
+  });
+
   it("has a general action for unknown codes and plain errors", () => {
     expect(problemFrom(new Error("boom")).action).toBe(actionFor(null));
     expect(actionFor("ipc")).toContain("command line");

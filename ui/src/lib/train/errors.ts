@@ -19,6 +19,14 @@ export function actionFor(code: string | null): string {
       return "Check the data file and its columns (the Data screen shows what Tunesmith reads), then try again.";
     case "engine":
       return "Change the setting the message names, then try again.";
+    case "invalid":
+      return "Change what the message names (a setting, the run, or the file), then try again.";
+    case "model":
+      return "The model cannot be used as it is: choose another on the Models screen, or import it again.";
+    case "disk_full":
+      return "Free some space on the disk that holds the Tunesmith folder (or choose another folder with TUNESMITH_HOME), then try again.";
+    case "memory":
+      return "Make the job smaller as the message says (a smaller batch, shorter texts, another method), or close other programs to free memory, then try again.";
     case "home":
       return "Choose another Tunesmith folder (set TUNESMITH_HOME) and restart the app.";
     case "ipc":

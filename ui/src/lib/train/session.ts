@@ -120,7 +120,8 @@ export function createTrainSession(
         if (jobId !== currentJob) return s; // a late event of an earlier job
         const chart = applyEvent(s.chart, event);
         const phase = event.event === "started" && s.phase === "starting" ? "running" : s.phase;
-        return { ...s, chart, runId: event.run_id, phase };
+        // A new run's `preparing` events come before it has an id.
+        return { ...s, chart, runId: event.run_id === "" ? s.runId : event.run_id, phase };
       });
     };
   }

@@ -19,6 +19,7 @@ export type {
   EvaluationRecord,
   Method,
   MetricSummary,
+  PrepStage,
   RunDetails,
   RunEvent,
   RunStatus,

@@ -1,0 +1,167 @@
+//! Before a job loads a model: will it fit in the memory free now? A job that would not is refused
+//! with what to change, instead of being killed by the operating system halfway (which took the
+//! app's window, and the user's unsaved choices, with it).
+//!
+//! Promises:
+//! - Training is checked with the memory estimate the Train screen shows (the hub crate's, through
+//!   [`crate::models::estimate`]) for the run's method, batch and length; loading a model to chat,
+//!   compare or evaluate is checked with the same estimate for a frozen model (one sequence, no
+//!   training state), or the file's size for a GGUF that stays quantised.
+//! - Only a job estimated above the free memory is refused ([`Error::Memory`], code `memory`); a
+//!   tight fit goes ahead (the Train screen warns). Where free memory or the estimate cannot be
+//!   had (another platform, a model the estimate does not know), nothing is refused: the check
+//!   never blocks a job on a guess.
+//! - [`FREE_MEMORY_ENV`] overrides the free memory read from the system, in bytes: for containers
+//!   whose `MemAvailable` is not theirs, and for tests of the refusal.
+
+use std::path::Path;
+
+use tunesmith_engine::device::DeviceRequest;
+use tunesmith_engine::train::Method;
+use tunesmith_hub::estimate::{verdict, Verdict};
+
+use crate::home::Home;
+use crate::models::{Calibrate, EstimateOptions};
+use crate::run::TrainPlan;
+use crate::{Error, Result};
+
+/// Overrides the free memory (bytes) the check compares with.
+pub const FREE_MEMORY_ENV: &str = "TUNESMITH_FREE_MEMORY";
+/// What a chat or comparison keeps beside the weights (the process, tokenizer, cache of one
+/// answer); the estimate's own runtime share for training.
+const INFERENCE_OVERHEAD: u64 = 300 << 20;
+
+/// The free memory of `device` in bytes: [`FREE_MEMORY_ENV`] when set, else what the system says.
+pub fn free_bytes(device: &str) -> Option<u64> {
+    if let Some(v) = std::env::var_os(FREE_MEMORY_ENV) {
+        if let Some(b) = v.to_str().and_then(|s| s.trim().parse::<u64>().ok()) {
+            return Some(b);
+        }
+    }
+    tunesmith_hub::memory::free_memory(device).bytes
+}
+
+/// Refuses training `plan` with `batch` rows a step when its estimated peak is above the free memory.
+pub fn before_training(home: &Home, plan: &TrainPlan, batch: usize) -> Result<()> {
+    let device = device_name(plan.request().device);
+    let Some(free) = free_bytes(device) else {
+        return Ok(());
+    };
+    let max_len = plan.max_len(usize::MAX);
+    let opts = EstimateOptions {
+        method: estimate_method(plan.method()).into(),
+        batch: batch.max(1) as u64,
+        max_len: max_len.max(1) as u64,
+        device: device.into(),
+        calibrate: Calibrate::Off,
+        rows: None,
+        epochs: None,
+        data: None,
+    };
+    let model = plan.model().display().to_string();
+    let Ok(report) = crate::models::estimate(home, &model, &opts) else {
+        return Ok(());
+    };
+    let need = report.estimate.breakdown.total;
+    if verdict(need, free) != Verdict::DoesNotFit {
+        return Ok(());
+    }
+    let what_to_do = report.estimate.suggestion.unwrap_or_else(|| {
+        "use a smaller batch (--batch), shorter texts (--max-len) or a lighter method (LoRA or feature extraction)".into()
+    });
+    Err(Error::Memory(format!(
+        "training {} with {} at {batch} rows of up to {max_len} tokens a step needs about {}, but only {} of memory is free; {what_to_do}. Closing other programs frees memory too.",
+        plan.model().display(),
+        method_words(plan.method()),
+        gib(need),
+        gib(free)
+    )))
+}
+
+/// Refuses loading the model `spec` (a folder, a `.gguf` file or a cached hub id) to `what`
+/// ("chat", "compare") when it would not fit in the free memory.
+pub fn before_loading(home: &Home, spec: &str, what: &str) -> Result<()> {
+    let Some(free) = free_bytes("auto") else {
+        return Ok(());
+    };
+    let Some(need) = inference_bytes(home, spec) else {
+        return Ok(());
+    };
+    if verdict(need, free) != Verdict::DoesNotFit {
+        return Ok(());
+    }
+    Err(Error::Memory(format!(
+        "loading {spec} to {what} needs about {}, but only {} of memory is free; close other programs or jobs, or choose a smaller model (or a quantised .gguf of it)",
+        gib(need),
+        gib(free)
+    )))
+}
+
+/// Bytes a frozen model needs to answer: a GGUF's file (kept quantised), else the estimate for a
+/// frozen model reading one sequence.
+fn inference_bytes(home: &Home, spec: &str) -> Option<u64> {
+    let path = Path::new(spec);
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+    {
+        return std::fs::metadata(path)
+            .ok()
+            .map(|m| m.len() + INFERENCE_OVERHEAD);
+    }
+    let opts = EstimateOptions {
+        method: "feature-extraction".into(),
+        batch: 1,
+        max_len: 512,
+        device: "auto".into(),
+        calibrate: Calibrate::Off,
+        rows: None,
+        epochs: None,
+        data: None,
+    };
+    let report = crate::models::estimate(home, spec, &opts).ok()?;
+    Some(report.estimate.breakdown.total + INFERENCE_OVERHEAD)
+}
+
+fn estimate_method(m: Method) -> &'static str {
+    match m {
+        Method::Full => "full",
+        Method::Features => "feature-extraction",
+        Method::Lora => "lora",
+        Method::Qlora => "qlora",
+    }
+}
+
+fn method_words(m: Method) -> &'static str {
+    match m {
+        Method::Full => "full fine-tuning",
+        Method::Features => "feature extraction",
+        Method::Lora => "LoRA",
+        Method::Qlora => "QLoRA",
+    }
+}
+
+fn device_name(d: DeviceRequest) -> &'static str {
+    match d {
+        DeviceRequest::Auto => "auto",
+        DeviceRequest::Cpu => "cpu",
+        DeviceRequest::Cuda => "cuda",
+        DeviceRequest::Metal => "metal",
+    }
+}
+
+/// `1.3 GB` (GiB, as the estimate and the Train screen show it).
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GB", bytes as f64 / (1u64 << 30) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_said_in_gigabytes_with_one_decimal() {
+        assert_eq!(gib(3 << 29), "1.5 GB");
+        assert_eq!(gib(100 << 20), "0.1 GB");
+    }
+}
