@@ -25,6 +25,7 @@ pub mod job;
 pub mod model_registry;
 pub mod models;
 pub mod predict;
+pub mod predict_file;
 pub mod rag;
 pub mod resident;
 pub mod run;

@@ -14,6 +14,7 @@
 //! - `chat_cli`: `tunesmith chat` over the tiny Llama fixture, and SmolLM2 (real tier).
 //! - `compare_cli`: `tunesmith compare` base vs a fine-tuned run (tiny Llama), and base vs RAG (real tier).
 //! - `eval_cli`: `tunesmith eval` / `predict` on a run trained on the tiny BERT fixture.
+//! - `predict_file_cli`: `tunesmith predict --data FILE --out FILE`: every row into a new file, in bounded memory.
 //! - `job_export`: `tunesmith job export` of fixed tiny runs: the local split, the committed settings mapping.
 //! - `job_import`: `tunesmith job import` of committed TRL outputs: chat/predict as PEFT, refusals.
 //! - `export_cli`: `tunesmith export` (adapter, merged, GGUF + Modelfile) loads back as the fine-tuned model.
@@ -31,10 +32,11 @@ mod estimate_peaks;
 mod eval_cli;
 mod export_cli;
 mod fixtures_shapes;
+mod home_paths;
 mod job_export;
 mod job_import;
-mod home_paths;
 mod models_cli;
+mod predict_file_cli;
 mod rag_cli;
 mod rag_retrieval;
 mod real_models;

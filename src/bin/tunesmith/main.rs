@@ -61,7 +61,7 @@ enum Command {
     Train(train::TrainArgs),
     /// Score a run's fine-tuned model against the base on its held-out test rows.
     Eval(eval::EvalArgs),
-    /// Classify a text with a trained run.
+    /// Classify a text with a trained run, or predict every row of a data file into a new file.
     Predict(predict::PredictArgs),
     /// Export a generation run's model: PEFT adapter, merged safetensors, or GGUF (+ Ollama Modelfile).
     Export(export::ExportArgs),
