@@ -54,6 +54,8 @@ export const commands = {
 	evalGenerationRun: (run: string) => typedError<SampleAnswer[], ErrorPayload>(__TAURI_INVOKE("eval_generation_run", { run })),
 	/**  Classifies `text` with run `run`. */
 	predict: (run: string, text: string) => typedError<Prediction, ErrorPayload>(__TAURI_INVOKE("predict", { run, text })),
+	/**  Predicts `request.data` with `request.run` as job `job_id`, sending progress after each chunk. */
+	predictFile: (jobId: string, request: PredictFileRequest, onProgress: Channel<PredictFileProgress>) => typedError<PredictFileSummary, ErrorPayload>(__TAURI_INVOKE("predict_file", { jobId, request, onProgress })),
 	/**  Answers `request` as job `job_id`, sending each `delta` and then `done`. */
 	chat: (jobId: string, request: ChatArgs, onEvent: Channel<ChatEvent>) => typedError<ChatAnswer, ErrorPayload>(__TAURI_INVOKE("chat", { jobId, request, onEvent })),
 	/**  Indexes `request.paths` into index `request.name` as job `job_id`, sending progress. */
@@ -1017,7 +1019,9 @@ export type JobKind =
 /**  Answering one chat message. */
 "chat" | 
 /**  Answering a question set with every configuration. */
-"compare";
+"compare" | 
+/**  Predicting every row of a data file with a run. */
+"predict_file";
 
 /**  Labels that should probably be one class. */
 export type LabelMerge = {
@@ -1231,6 +1235,33 @@ export type NoteRecord = {
 	created_at: number,
 };
 
+/**  What an output is. */
+export type OutputKind = 
+/**  A data file with the run's prediction added to every row. */
+"predictions" | 
+/**  A corrected copy of the run's dataset (relabelled rows, rows left out). */
+"corrected_data";
+
+/**  A recorded output. */
+export type OutputRecord = {
+	/**  Row id. */
+	id: number,
+	/**  The run used. */
+	run_id: string,
+	/**  What it is. */
+	kind: OutputKind,
+	/**  The file it was made from (the user's data file). */
+	source: string,
+	/**  The file written. */
+	path: string,
+	/**  Rows written. */
+	rows: number,
+	/**  Details (rows not readable, labels changed, rows left out ...). */
+	detail: Value,
+	/**  When (ms). */
+	created_at: number,
+};
+
 /**  A retrieved passage. */
 export type Passage = {
 	/**  The document's path. */
@@ -1277,6 +1308,65 @@ export type PlannedFile = {
 	size: number | null,
 	/**  Whether it is a Git LFS file (verified by sha256). */
 	lfs: boolean,
+};
+
+/**  How far a file prediction is. */
+export type PredictFileProgress = {
+	/**  Rows written so far. */
+	rows: number,
+	/**  Bytes of the data file read so far. */
+	bytes_read: number,
+	/**  The data file's size. */
+	total_bytes: number,
+	/**  Seconds since the start. */
+	elapsed_s: number | null,
+	/**  Seconds left, from the pace so far (`None` until there is a pace). */
+	eta_s: number | null,
+};
+
+/**  What to predict. */
+export type PredictFileRequest = {
+	/**  The run (id, id prefix, suffix or name). */
+	run: string,
+	/**  The data file (CSV, TSV, JSONL). */
+	data: string,
+	/**  Where to write; by default `<name>.predicted.<ext>` beside the data file. */
+	out?: string | null,
+	/**
+	 *  The column to read (classification: the text; generation: the prompt); by default the
+	 *  run's own column when the file has it, else the one Tunesmith guesses.
+	 */
+	column?: string | null,
+	/**  Longest answer in tokens (generation runs). */
+	max_tokens?: number | null,
+};
+
+/**  What a file prediction did. */
+export type PredictFileSummary = {
+	/**  The run. */
+	run_id: string,
+	/**  `classify` or `generate`. */
+	task: string,
+	/**  The data file read. */
+	data: string,
+	/**  The file written. */
+	out: string,
+	/**  The columns whose text was given to the model. */
+	input_columns: string[],
+	/**  The columns of the file written (the original ones, then the added ones). */
+	columns: string[],
+	/**  Rows written (every readable row). */
+	rows: number,
+	/**  Rows with a prediction. */
+	predicted: number,
+	/**  Rows written without a prediction (empty text, or the model failed on that row). */
+	empty: number,
+	/**  Rows that could not be read and are not in the output. */
+	unreadable: number,
+	/**  The first problems met, by line (all are counted above). */
+	problems: RowIssue[],
+	/**  Seconds it took. */
+	seconds: number | null,
 };
 
 /**  `tunesmith predict`'s answer. */
@@ -1491,6 +1581,14 @@ export type Role =
 /**  Not used. */
 "ignore";
 
+/**  A row that got no prediction (or could not be written), with where and why. */
+export type RowIssue = {
+	/**  The 1-based line the row starts on. */
+	line: number,
+	/**  What is wrong and what to do. */
+	message: string,
+};
+
 /**  Two runs compared. */
 export type RunComparison = {
 	/**  The left run. */
@@ -1522,6 +1620,8 @@ export type RunDetails = {
 	evaluations: EvaluationRecord[],
 	/**  The user's notes. */
 	notes: NoteRecord[],
+	/**  What it was used for after training: predicted files, corrected copies of its data. */
+	outputs: OutputRecord[],
 	/**  Bytes its folder uses. */
 	disk_bytes: number,
 };

@@ -23,6 +23,7 @@ mod models_pull;
 mod models_search;
 mod models_suggested;
 mod predict;
+mod predict_file;
 mod rag_index;
 mod rag_list;
 mod rag_query;
@@ -62,6 +63,7 @@ macro_rules! command_list {
                 eval_run::eval_run,
                 eval_generation_run::eval_generation_run,
                 predict::predict,
+                predict_file::predict_file,
                 chat::chat,
                 rag_index::rag_index,
                 rag_list::rag_list,
