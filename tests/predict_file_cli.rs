@@ -284,3 +284,81 @@ fn a_cancelled_file_prediction_leaves_no_output_and_no_temporary_file() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn a_generation_run_answers_every_prompt_of_a_file_into_a_prediction_column() {
+    let home = tempfile::tempdir().unwrap();
+    let mut s = String::from("prompt,response\n");
+    for i in 0..24 {
+        s.push_str(&format!("what is code {i}?,code {i} means river\n"));
+    }
+    let train = home.path().join("qa.csv");
+    std::fs::write(&train, s).unwrap();
+    let out = tunesmith(home.path())
+        .args([
+            "train", "--json", "--task", "generate", "--method", "lora", "--epochs", "1",
+        ])
+        .args(["--prompt-column", "prompt", "--response-column", "response"])
+        .arg("--model")
+        .arg(tunesmith_testkit::paths::fixtures_dir().join("tiny-llama"))
+        .arg("--data")
+        .arg(&train)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    let run = first["run_id"].as_str().unwrap().to_string();
+
+    let data = home.path().join("new.csv");
+    std::fs::write(
+        &data,
+        "ref,prompt\na,what is code 3?\nb,\nc,what is code 9?\n",
+    )
+    .unwrap();
+    let out_file = home.path().join("answers.tsv");
+    let out = tunesmith(home.path())
+        .args([
+            "predict",
+            "--json",
+            "--run",
+            &run,
+            "--max-tokens",
+            "6",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["task"], "generate");
+    assert_eq!(
+        (s["rows"].as_u64(), s["empty"].as_u64()),
+        (Some(3), Some(1)),
+        "{s}"
+    );
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b'\t')
+        .from_path(&out_file)
+        .unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header,
+        ["ref", "prompt", "prediction"],
+        "no confidence for answers"
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(&rows[2][0], "c");
+}
