@@ -17,6 +17,7 @@ pub mod decoder;
 pub mod doctor;
 pub mod encoder;
 pub mod error;
+pub mod errors_report;
 pub mod eval;
 pub mod export;
 pub mod fact_recall;

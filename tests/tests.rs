@@ -13,6 +13,7 @@
 //! - `train_history`: `train` refuses what the data doctor refuses and records its run in the history.
 //! - `chat_cli`: `tunesmith chat` over the tiny Llama fixture, and SmolLM2 (real tier).
 //! - `compare_cli`: `tunesmith compare` base vs a fine-tuned run (tiny Llama), and base vs RAG (real tier).
+//! - `errors_cli`: `tunesmith errors`: wrong and least-sure test rows, the corrected copy (original unchanged), retrain linked.
 //! - `eval_cli`: `tunesmith eval` / `predict` on a run trained on the tiny BERT fixture.
 //! - `predict_file_cli`: `tunesmith predict --data FILE --out FILE`: every row into a new file, in bounded memory.
 //! - `job_export`: `tunesmith job export` of fixed tiny runs: the local split, the committed settings mapping.
@@ -28,6 +29,7 @@ mod cli;
 mod common;
 mod compare_cli;
 mod data_inspect;
+mod errors_cli;
 mod estimate_peaks;
 mod eval_cli;
 mod export_cli;
