@@ -52,6 +52,12 @@ export const commands = {
 	 *  prompts with the reference answer and both models' greedy answers, side by side.
 	 */
 	evalGenerationRun: (run: string) => typedError<SampleAnswer[], ErrorPayload>(__TAURI_INVOKE("eval_generation_run", { run })),
+	/**  The wrong and least-sure test rows of run `run`. */
+	errorsList: (run: string) => typedError<ErrorsReport, ErrorPayload>(__TAURI_INVOKE("errors_list", { run })),
+	/**  Writes the corrected copy of run `run`'s data. */
+	errorsCorrect: (run: string, corrections: Corrections) => typedError<CorrectedCopy, ErrorPayload>(__TAURI_INVOKE("errors_correct", { run, corrections })),
+	/**  Trains run `run`'s settings on `data` as job `job_id`, sending every [`RunEvent`] of the new run. */
+	trainCorrected: (jobId: string, run: string, data: string, onEvent: Channel<RunEvent>) => typedError<TrainSummary, ErrorPayload>(__TAURI_INVOKE("train_corrected", { jobId, run, data, onEvent })),
 	/**  Classifies `text` with run `run`. */
 	predict: (run: string, text: string) => typedError<Prediction, ErrorPayload>(__TAURI_INVOKE("predict", { run, text })),
 	/**  Predicts `request.data` with `request.run` as job `job_id`, sending progress after each chunk. */
@@ -416,6 +422,32 @@ export type ConfigurationScores = {
 	facts_total: number,
 };
 
+/**  What [`correct`] wrote. */
+export type CorrectedCopy = {
+	/**  The run whose data was corrected. */
+	run_id: string,
+	/**  The original file (unchanged). */
+	original: string,
+	/**  The corrected copy written beside it. */
+	copy: string,
+	/**  Rows in the copy. */
+	rows: number,
+	/**  Rows whose label was changed. */
+	relabelled: number,
+	/**  Rows left out. */
+	left_out: number,
+	/**  Rows of the original that could not be read (not in the copy, as training skipped them). */
+	unreadable: number,
+};
+
+/**  The corrections to make to a run's data. */
+export type Corrections = {
+	/**  Rows to give another label. */
+	relabel: Relabel[],
+	/**  Rows to leave out (by line). */
+	leave_out: number[],
+};
+
 /**  One metric's values over a run, for the run page's charts. */
 export type Curve = {
 	/**  Metric name (`loss`, `lr`, `accuracy`, ...). */
@@ -541,6 +573,46 @@ export type ErrorPayload = {
 	code: string,
 	/**  A message that says what happened and what to do. */
 	message: string,
+};
+
+/**  One test row in the grid. */
+export type ErrorRow = {
+	/**  The line it starts on in the data file. */
+	line: number,
+	/**  The text classified. */
+	text: string,
+	/**  Its label in the data. */
+	label: string,
+	/**  The fine-tuned model's label. */
+	prediction: string,
+	/**  The probability of the predicted label. */
+	confidence: number | null,
+	/**  The probability the model gave the label in the data. */
+	label_probability: number | null,
+	/**  Whether the prediction is the data's label. */
+	correct: boolean,
+	/**  What the data doctor's duplicate and conflict checks say about it. */
+	flags: RowFlag[],
+	/**  The other lines with the same text (duplicates and conflicts), first few. */
+	same_text_lines: number[],
+};
+
+/**  `tunesmith errors`' answer. */
+export type ErrorsReport = {
+	/**  The run. */
+	run_id: string,
+	/**  The data file the run trained on. */
+	data: string,
+	/**  The label column in it. */
+	label_column: string,
+	/**  The classes. */
+	labels: string[],
+	/**  Test rows scored. */
+	test_rows: number,
+	/**  How many of them the model got wrong. */
+	wrong: number,
+	/**  The wrong rows (surest first), then the right ones it was least sure of (least sure first). */
+	rows: ErrorRow[],
 };
 
 /**  The estimate. */
@@ -1560,6 +1632,14 @@ export type Reason =
 /**  The user said so. */
 "user";
 
+/**  One label correction: the row starting on `line` gets `label`. */
+export type Relabel = {
+	/**  The row's line in the data file. */
+	line: number,
+	/**  Its new label. */
+	label: string,
+};
+
 /**  What a column is used for. */
 export type Role = 
 /**  Text to classify (several text columns are joined with a line break). */
@@ -1580,6 +1660,13 @@ export type Role =
 "id" | 
 /**  Not used. */
 "ignore";
+
+/**  What the data doctor says about a row. */
+export type RowFlag = 
+/**  The same text (ignoring case, spacing and punctuation) is in the data again with the same label. */
+"duplicate" | 
+/**  The same text is in the data with another label. */
+"conflict";
 
 /**  A row that got no prediction (or could not be written), with where and why. */
 export type RowIssue = {

@@ -11,6 +11,8 @@ mod chat;
 mod compare_questions;
 mod data_inspect;
 mod doctor;
+mod errors_correct;
+mod errors_list;
 mod eval_generation_run;
 mod eval_run;
 mod job_cancel;
@@ -33,6 +35,7 @@ mod runs_export;
 mod runs_list;
 mod runs_open_folder;
 mod runs_show;
+mod train_corrected;
 mod train_rerun;
 mod train_resume;
 mod train_start;
@@ -62,6 +65,9 @@ macro_rules! command_list {
                 job_import::job_import,
                 eval_run::eval_run,
                 eval_generation_run::eval_generation_run,
+                errors_list::errors_list,
+                errors_correct::errors_correct,
+                train_corrected::train_corrected,
                 predict::predict,
                 predict_file::predict_file,
                 chat::chat,
