@@ -20,6 +20,7 @@ pub mod error;
 pub mod errors_report;
 pub mod eval;
 pub mod export;
+pub mod export_classifier;
 pub mod fact_recall;
 pub mod home;
 pub mod job;

@@ -18,6 +18,7 @@
 //! - `predict_file_cli`: `tunesmith predict --data FILE --out FILE`: every row into a new file, in bounded memory.
 //! - `job_export`: `tunesmith job export` of fixed tiny runs: the local split, the committed settings mapping.
 //! - `job_import`: `tunesmith job import` of committed TRL outputs: chat/predict as PEFT, refusals.
+//! - `export_classifier_cli`: `tunesmith export --format classifier`: a sentence-transformers folder, LoRA folded in.
 //! - `export_cli`: `tunesmith export` (adapter, merged, GGUF + Modelfile) loads back as the fine-tuned model.
 //! - `runs_resume`: `runs resume` after a SIGKILL continues the same loss curve.
 //! - `real_models`: real tier: all-MiniLM-L6-v2 on 2,000 SST-2 rows reaches issue 3's accuracies.
@@ -32,6 +33,7 @@ mod data_inspect;
 mod errors_cli;
 mod estimate_peaks;
 mod eval_cli;
+mod export_classifier_cli;
 mod export_cli;
 mod fixtures_shapes;
 mod home_paths;
