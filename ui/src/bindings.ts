@@ -751,7 +751,9 @@ export type ExportFormat =
 /**  The base with the fine-tuning folded in, as a transformers folder. */
 "merged" | 
 /**  The merged model as one GGUF file, with an Ollama Modelfile. */
-"gguf";
+"gguf" | 
+/**  A classification run as a sentence-transformers folder with its pooling and head. */
+"classifier";
 
 /**  An export to make. */
 export type ExportRequest = {
