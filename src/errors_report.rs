@@ -320,6 +320,8 @@ pub fn correct(home: &Home, query: &str, corrections: &Corrections) -> Result<Co
         )));
     }
     tunesmith_store::files::commit(&tmp, &copy)?;
+    let copy = copy.canonicalize().unwrap_or(copy);
+    let original = original.canonicalize().unwrap_or(original);
     let store = crate::runs::open_store(home)?;
     store.record_output(
         &run.id,

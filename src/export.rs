@@ -167,7 +167,8 @@ pub fn export(home: &Home, req: &ExportRequest) -> Result<ExportSummary> {
                     out.display()
                 )));
             }
-            out.clone()
+            // The history keeps full paths: a relative one would later read as inside the run's folder.
+            std::path::absolute(out).unwrap_or_else(|_| out.clone())
         }
         None => {
             let parent = req

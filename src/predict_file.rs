@@ -275,13 +275,19 @@ pub fn predict_file(
         )));
     }
     tunesmith_store::files::commit(&tmp, &out)?;
+    // The history keeps full paths: a relative one would later read as inside the run's folder.
+    let out = out.canonicalize().unwrap_or(out);
+    let data = request
+        .data
+        .canonicalize()
+        .unwrap_or_else(|_| request.data.clone());
     let mut counts = counts;
     // Unreadable rows are met before the chunk holding the rows above them is predicted.
     counts.problems.sort_by_key(|p| p.line);
     let summary = PredictFileSummary {
         run_id: run.id.clone(),
         task: run.record.task_name().to_string(),
-        data: request.data.clone(),
+        data: data.clone(),
         out: out.clone(),
         input_columns: inputs.names(&source.columns),
         columns,
@@ -296,7 +302,7 @@ pub fn predict_file(
     store.record_output(
         &run.id,
         OutputKind::Predictions,
-        &request.data,
+        &data,
         &out,
         summary.rows,
         &serde_json::json!({
