@@ -100,6 +100,7 @@ step("Evaluate: the error grid lists the test rows, and a relabel and a leave-ou
   const values = await Promise.all(options.map((o) => o.getAttribute("value")));
   await app.select(`[data-relabel="${first}"]`, values.find((v) => v !== current));
   if (second) await app.click(`[data-leave-out="${second}"]`);
+  await app.run(`document.querySelector("[data-error-grid]")?.scrollIntoView({ block: "start" });`);
   await app.screenshot("error-grid");
   await app.click('[data-action="save-corrected"]');
   const copy = await app.text("[data-copy-path]");
@@ -133,6 +134,7 @@ step("Evaluate: Run on a file predicts every row into a new file beside it", asy
   const written = fs.readFileSync(out, "utf8").trim().split("\n");
   assert.equal(written[0], "text,label,prediction,confidence");
   assert.equal(written.length, fs.readFileSync(data, "utf8").trim().split("\n").length);
+  await app.run(`document.querySelector("[data-run-on-file]")?.scrollIntoView({ block: "start" });`);
   await app.screenshot("run-on-file");
 });
 
