@@ -12,9 +12,9 @@
 //! nothing half-written, and an existing folder is never overwritten. The finished export is
 //! recorded in the run's history (artefact kind `export`).
 //!
-//! Classification runs are refused: their heads read mean-pooled features (all-MiniLM's recipe),
-//! which transformers' `*ForSequenceClassification` classes do not compute, so an exported
-//! classifier would answer differently elsewhere with no error anywhere.
+//! - `classifier` (classification runs): a sentence-transformers folder whose pooling and head are
+//!   the run's own, so Python gets the same probabilities (see [`crate::export_classifier`]);
+//!   transformers' `*ForSequenceClassification` classes cannot state a mean-pooled head.
 
 use std::path::{Path, PathBuf};
 
@@ -26,8 +26,8 @@ use tunesmith_engine::export::{modelfile, write_gguf, write_hf_folder, DecoderWe
 use tunesmith_engine::train::checkpoint::load_tensors;
 use tunesmith_store::ArtefactKind;
 
-use crate::run::{find_run, FoundRun};
 use crate::home::Home;
+use crate::run::{find_run, FoundRun};
 use crate::{Error, Result};
 use tunesmith_engine::train::Method;
 
@@ -41,6 +41,8 @@ pub enum ExportFormat {
     Merged,
     /// The merged model as one GGUF file, with an Ollama Modelfile.
     Gguf,
+    /// A classification run as a sentence-transformers folder with its pooling and head.
+    Classifier,
 }
 
 impl ExportFormat {
@@ -50,6 +52,7 @@ impl ExportFormat {
             ExportFormat::Adapter => "adapter",
             ExportFormat::Merged => "merged",
             ExportFormat::Gguf => "gguf",
+            ExportFormat::Classifier => "classifier",
         }
     }
 }
@@ -118,7 +121,7 @@ fn refuse(msg: String) -> Error {
 pub fn formats_for(run: &FoundRun) -> Vec<ExportFormat> {
     let req = &run.record.request;
     if req.task != crate::data::Task::Generate {
-        return Vec::new();
+        return vec![ExportFormat::Classifier];
     }
     match req.method {
         Method::Lora | Method::Qlora => {
@@ -135,14 +138,19 @@ pub fn formats_for(run: &FoundRun) -> Vec<ExportFormat> {
 /// Exports run `req.run` as `req.format` into a new folder and records it in the run's history.
 pub fn export(home: &Home, req: &ExportRequest) -> Result<ExportSummary> {
     let run = find_run(home, &req.run)?;
-    if run.record.request.task != crate::data::Task::Generate {
-        return Err(refuse(format!(
-            "run {} is a classification run; exporting classifiers is not available yet (their heads read \
-             mean-pooled features, which other tools' classifiers do not compute, so they would answer \
-             differently there). Its weights stay in {}",
-            run.id,
-            run.folder.checkpoints().display()
-        )));
+    let classifier = run.record.request.task != crate::data::Task::Generate;
+    if classifier != (req.format == ExportFormat::Classifier) {
+        return Err(refuse(if classifier {
+            format!(
+                "run {} is a classification run: export it with --format classifier (a sentence-transformers folder that gives the same predictions)",
+                run.id
+            )
+        } else {
+            format!(
+                "run {} is a generation run: export it as `adapter`, `merged` or `gguf`",
+                run.id
+            )
+        }));
     }
     if !formats_for(&run).contains(&req.format) {
         return Err(refuse(format!(
@@ -159,7 +167,8 @@ pub fn export(home: &Home, req: &ExportRequest) -> Result<ExportSummary> {
                     out.display()
                 )));
             }
-            out.clone()
+            // The history keeps full paths: a relative one would later read as inside the run's folder.
+            std::path::absolute(out).unwrap_or_else(|_| out.clone())
         }
         None => {
             let parent = req
@@ -253,6 +262,9 @@ fn write_export(
     name: &str,
     dir: &Path,
 ) -> Result<String> {
+    if req.format == ExportFormat::Classifier {
+        return crate::export_classifier::write_classifier(run, dir);
+    }
     if req.format == ExportFormat::Adapter {
         let adapter = run.adapter_dir(home)?;
         return Ok(export_adapter(

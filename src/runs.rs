@@ -9,7 +9,7 @@ use tunesmith_store::{Split, Store, StoreError};
 
 pub use tunesmith_store::{
     ArtefactRecord, DeletedRun, DiskUsage, EvaluationRecord, MetricSummary, NoteRecord,
-    RunComparison, RunRecord, RunSummary,
+    OutputRecord, RunComparison, RunRecord, RunSummary,
 };
 
 use crate::home::Home;
@@ -75,6 +75,8 @@ pub struct RunDetails {
     pub evaluations: Vec<EvaluationRecord>,
     /// The user's notes.
     pub notes: Vec<NoteRecord>,
+    /// What it was used for after training: predicted files, corrected copies of its data.
+    pub outputs: Vec<OutputRecord>,
     /// Bytes its folder uses.
     pub disk_bytes: u64,
 }
@@ -138,6 +140,7 @@ pub fn details(store: &Store, query: &str) -> Result<RunDetails> {
             artefacts: store.artefacts(&run.id)?,
             evaluations: store.evaluations(&run.id)?,
             notes: store.notes(&run.id)?,
+            outputs: store.outputs(&run.id)?,
             disk_bytes: store.run_disk_usage(&run.id)?,
             run,
         })

@@ -13,9 +13,12 @@
 //! - `train_history`: `train` refuses what the data doctor refuses and records its run in the history.
 //! - `chat_cli`: `tunesmith chat` over the tiny Llama fixture, and SmolLM2 (real tier).
 //! - `compare_cli`: `tunesmith compare` base vs a fine-tuned run (tiny Llama), and base vs RAG (real tier).
+//! - `errors_cli`: `tunesmith errors`: wrong and least-sure test rows, the corrected copy (original unchanged), retrain linked.
 //! - `eval_cli`: `tunesmith eval` / `predict` on a run trained on the tiny BERT fixture.
+//! - `predict_file_cli`: `tunesmith predict --data FILE --out FILE`: every row into a new file, in bounded memory.
 //! - `job_export`: `tunesmith job export` of fixed tiny runs: the local split, the committed settings mapping.
 //! - `job_import`: `tunesmith job import` of committed TRL outputs: chat/predict as PEFT, refusals.
+//! - `export_classifier_cli`: `tunesmith export --format classifier`: a sentence-transformers folder, LoRA folded in.
 //! - `export_cli`: `tunesmith export` (adapter, merged, GGUF + Modelfile) loads back as the fine-tuned model.
 //! - `runs_resume`: `runs resume` after a SIGKILL continues the same loss curve.
 //! - `real_models`: real tier: all-MiniLM-L6-v2 on 2,000 SST-2 rows reaches issue 3's accuracies.
@@ -31,17 +34,20 @@ mod common;
 mod compare_cli;
 mod data_inspect;
 mod disk_faults;
+mod errors_cli;
 mod estimate_peaks;
 mod eval_cli;
+mod export_classifier_cli;
 mod export_cli;
 mod facts_defaults;
 mod fixtures_shapes;
+mod home_paths;
 mod job_export;
 mod job_import;
 mod memory_check;
 mod memory_rounds;
-mod home_paths;
 mod models_cli;
+mod predict_file_cli;
 mod rag_cli;
 mod rag_retrieval;
 mod real_models;

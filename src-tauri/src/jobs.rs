@@ -26,6 +26,8 @@ pub enum JobKind {
     Chat,
     /// Answering a question set with every configuration.
     Compare,
+    /// Predicting every row of a data file with a run.
+    PredictFile,
 }
 
 impl JobKind {
@@ -37,6 +39,7 @@ impl JobKind {
             JobKind::RagIndex => "rag_index",
             JobKind::Chat => "chat",
             JobKind::Compare => "compare",
+            JobKind::PredictFile => "predict_file",
         }
     }
 

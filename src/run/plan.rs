@@ -100,6 +100,21 @@ impl TrainPlan {
         )
     }
 
+    /// Run `run`'s settings (model, method, columns, seed, split fractions) on another data file,
+    /// a corrected copy of its data, as a new run pointing back at it (its parent in the history).
+    /// The new file is split afresh: it is not the data the parent recorded.
+    pub fn on_other_data(run: &FoundRun, data: &Path) -> TrainPlan {
+        let mut request = run.record.request.clone();
+        request.data = data.to_path_buf();
+        TrainPlan::new(
+            request,
+            None,
+            Start::Rerun {
+                parent: run.id.clone(),
+            },
+        )
+    }
+
     /// Run `run` continued from its checkpoint at step `from_step`.
     pub fn resume(run: &FoundRun, from_step: u64) -> TrainPlan {
         TrainPlan::of_manifest(

@@ -57,8 +57,16 @@ export const commands = {
 	 *  prompts with the reference answer and both models' greedy answers, side by side.
 	 */
 	evalGenerationRun: (run: string) => typedError<SampleAnswer[], ErrorPayload>(__TAURI_INVOKE("eval_generation_run", { run })),
+	/**  The wrong and least-sure test rows of run `run`. */
+	errorsList: (run: string) => typedError<ErrorsReport, ErrorPayload>(__TAURI_INVOKE("errors_list", { run })),
+	/**  Writes the corrected copy of run `run`'s data. */
+	errorsCorrect: (run: string, corrections: Corrections) => typedError<CorrectedCopy, ErrorPayload>(__TAURI_INVOKE("errors_correct", { run, corrections })),
+	/**  Trains run `run`'s settings on `data` as job `job_id`, sending every [`RunEvent`] of the new run. */
+	trainCorrected: (jobId: string, run: string, data: string, onEvent: Channel<RunEvent>) => typedError<TrainSummary, ErrorPayload>(__TAURI_INVOKE("train_corrected", { jobId, run, data, onEvent })),
 	/**  Classifies `text` with run `run`. */
 	predict: (run: string, text: string) => typedError<Prediction, ErrorPayload>(__TAURI_INVOKE("predict", { run, text })),
+	/**  Predicts `request.data` with `request.run` as job `job_id`, sending progress after each chunk. */
+	predictFile: (jobId: string, request: PredictFileRequest, onProgress: Channel<PredictFileProgress>) => typedError<PredictFileSummary, ErrorPayload>(__TAURI_INVOKE("predict_file", { jobId, request, onProgress })),
 	/**  Answers `request` as job `job_id`, sending each `delta` and then `done`. */
 	chat: (jobId: string, request: ChatArgs, onEvent: Channel<ChatEvent>) => typedError<ChatAnswer, ErrorPayload>(__TAURI_INVOKE("chat", { jobId, request, onEvent })),
 	/**  Indexes `request.paths` into index `request.name` as job `job_id`, sending progress. */
@@ -439,6 +447,32 @@ export type ConfigurationScores = {
 	facts_total: number,
 };
 
+/**  What [`correct`] wrote. */
+export type CorrectedCopy = {
+	/**  The run whose data was corrected. */
+	run_id: string,
+	/**  The original file (unchanged). */
+	original: string,
+	/**  The corrected copy written beside it. */
+	copy: string,
+	/**  Rows in the copy. */
+	rows: number,
+	/**  Rows whose label was changed. */
+	relabelled: number,
+	/**  Rows left out. */
+	left_out: number,
+	/**  Rows of the original that could not be read (not in the copy, as training skipped them). */
+	unreadable: number,
+};
+
+/**  The corrections to make to a run's data. */
+export type Corrections = {
+	/**  Rows to give another label. */
+	relabel: Relabel[],
+	/**  Rows to leave out (by line). */
+	leave_out: number[],
+};
+
 /**  One metric's values over a run, for the run page's charts. */
 export type Curve = {
 	/**  Metric name (`loss`, `lr`, `accuracy`, ...). */
@@ -564,6 +598,46 @@ export type ErrorPayload = {
 	code: string,
 	/**  A message that says what happened and what to do. */
 	message: string,
+};
+
+/**  One test row in the grid. */
+export type ErrorRow = {
+	/**  The line it starts on in the data file. */
+	line: number,
+	/**  The text classified. */
+	text: string,
+	/**  Its label in the data. */
+	label: string,
+	/**  The fine-tuned model's label. */
+	prediction: string,
+	/**  The probability of the predicted label. */
+	confidence: number | null,
+	/**  The probability the model gave the label in the data. */
+	label_probability: number | null,
+	/**  Whether the prediction is the data's label. */
+	correct: boolean,
+	/**  What the data doctor's duplicate and conflict checks say about it. */
+	flags: RowFlag[],
+	/**  The other lines with the same text (duplicates and conflicts), first few. */
+	same_text_lines: number[],
+};
+
+/**  `tunesmith errors`' answer. */
+export type ErrorsReport = {
+	/**  The run. */
+	run_id: string,
+	/**  The data file the run trained on. */
+	data: string,
+	/**  The label column in it. */
+	label_column: string,
+	/**  The classes. */
+	labels: string[],
+	/**  Test rows scored. */
+	test_rows: number,
+	/**  How many of them the model got wrong. */
+	wrong: number,
+	/**  The wrong rows (surest first), then the right ones it was least sure of (least sure first). */
+	rows: ErrorRow[],
 };
 
 /**  The estimate. */
@@ -702,7 +776,9 @@ export type ExportFormat =
 /**  The base with the fine-tuning folded in, as a transformers folder. */
 "merged" | 
 /**  The merged model as one GGUF file, with an Ollama Modelfile. */
-"gguf";
+"gguf" | 
+/**  A classification run as a sentence-transformers folder with its pooling and head. */
+"classifier";
 
 /**  An export to make. */
 export type ExportRequest = {
@@ -1042,7 +1118,9 @@ export type JobKind =
 /**  Answering one chat message. */
 "chat" | 
 /**  Answering a question set with every configuration. */
-"compare";
+"compare" | 
+/**  Predicting every row of a data file with a run. */
+"predict_file";
 
 /**  Labels that should probably be one class. */
 export type LabelMerge = {
@@ -1256,6 +1334,33 @@ export type NoteRecord = {
 	created_at: number,
 };
 
+/**  What an output is. */
+export type OutputKind = 
+/**  A data file with the run's prediction added to every row. */
+"predictions" | 
+/**  A corrected copy of the run's dataset (relabelled rows, rows left out). */
+"corrected_data";
+
+/**  A recorded output. */
+export type OutputRecord = {
+	/**  Row id. */
+	id: number,
+	/**  The run used. */
+	run_id: string,
+	/**  What it is. */
+	kind: OutputKind,
+	/**  The file it was made from (the user's data file). */
+	source: string,
+	/**  The file written. */
+	path: string,
+	/**  Rows written. */
+	rows: number,
+	/**  Details (rows not readable, labels changed, rows left out ...). */
+	detail: Value,
+	/**  When (ms). */
+	created_at: number,
+};
+
 /**  A retrieved passage. */
 export type Passage = {
 	/**  The document's path. */
@@ -1302,6 +1407,65 @@ export type PlannedFile = {
 	size: number | null,
 	/**  Whether it is a Git LFS file (verified by sha256). */
 	lfs: boolean,
+};
+
+/**  How far a file prediction is. */
+export type PredictFileProgress = {
+	/**  Rows written so far. */
+	rows: number,
+	/**  Bytes of the data file read so far. */
+	bytes_read: number,
+	/**  The data file's size. */
+	total_bytes: number,
+	/**  Seconds since the start. */
+	elapsed_s: number | null,
+	/**  Seconds left, from the pace so far (`None` until there is a pace). */
+	eta_s: number | null,
+};
+
+/**  What to predict. */
+export type PredictFileRequest = {
+	/**  The run (id, id prefix, suffix or name). */
+	run: string,
+	/**  The data file (CSV, TSV, JSONL). */
+	data: string,
+	/**  Where to write; by default `<name>.predicted.<ext>` beside the data file. */
+	out?: string | null,
+	/**
+	 *  The column to read (classification: the text; generation: the prompt); by default the
+	 *  run's own column when the file has it, else the one Tunesmith guesses.
+	 */
+	column?: string | null,
+	/**  Longest answer in tokens (generation runs). */
+	max_tokens?: number | null,
+};
+
+/**  What a file prediction did. */
+export type PredictFileSummary = {
+	/**  The run. */
+	run_id: string,
+	/**  `classify` or `generate`. */
+	task: string,
+	/**  The data file read. */
+	data: string,
+	/**  The file written. */
+	out: string,
+	/**  The columns whose text was given to the model. */
+	input_columns: string[],
+	/**  The columns of the file written (the original ones, then the added ones). */
+	columns: string[],
+	/**  Rows written (every readable row). */
+	rows: number,
+	/**  Rows with a prediction. */
+	predicted: number,
+	/**  Rows written without a prediction (empty text, or the model failed on that row). */
+	empty: number,
+	/**  Rows that could not be read and are not in the output. */
+	unreadable: number,
+	/**  The first problems met, by line (all are counted above). */
+	problems: RowIssue[],
+	/**  Seconds it took. */
+	seconds: number | null,
 };
 
 /**  `tunesmith predict`'s answer. */
@@ -1508,6 +1672,14 @@ export type Reason =
 /**  The user said so. */
 "user";
 
+/**  One label correction: the row starting on `line` gets `label`. */
+export type Relabel = {
+	/**  The row's line in the data file. */
+	line: number,
+	/**  Its new label. */
+	label: string,
+};
+
 /**  What a column is used for. */
 export type Role = 
 /**  Text to classify (several text columns are joined with a line break). */
@@ -1528,6 +1700,21 @@ export type Role =
 "id" | 
 /**  Not used. */
 "ignore";
+
+/**  What the data doctor says about a row. */
+export type RowFlag = 
+/**  The same text (ignoring case, spacing and punctuation) is in the data again with the same label. */
+"duplicate" | 
+/**  The same text is in the data with another label. */
+"conflict";
+
+/**  A row that got no prediction (or could not be written), with where and why. */
+export type RowIssue = {
+	/**  The 1-based line the row starts on. */
+	line: number,
+	/**  What is wrong and what to do. */
+	message: string,
+};
 
 /**  Two runs compared. */
 export type RunComparison = {
@@ -1560,6 +1747,8 @@ export type RunDetails = {
 	evaluations: EvaluationRecord[],
 	/**  The user's notes. */
 	notes: NoteRecord[],
+	/**  What it was used for after training: predicted files, corrected copies of its data. */
+	outputs: OutputRecord[],
 	/**  Bytes its folder uses. */
 	disk_bytes: number,
 };

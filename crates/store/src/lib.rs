@@ -20,6 +20,7 @@ pub mod id;
 pub mod metrics;
 pub mod models;
 pub mod notes;
+pub mod outputs;
 pub mod recorder;
 pub mod runs;
 pub mod schema;
@@ -33,6 +34,7 @@ pub use evaluations::{EvalModel, EvaluationRecord};
 pub use metrics::{MetricPoint, MetricSummary, MetricWriter, Split};
 pub use models::{ModelRecord, ModelSource, NewModel};
 pub use notes::NoteRecord;
+pub use outputs::{OutputKind, OutputRecord};
 pub use recorder::RunRecorder;
 pub use runs::{
     BestMetric, DeletedRun, DiskUsage, Goal, NewRun, PrimaryMetric, RunRecord, RunStatus,

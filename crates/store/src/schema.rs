@@ -5,7 +5,7 @@
 
 use rusqlite_migration::{Migrations, M};
 
-use crate::{artefacts, datasets, evaluations, metrics, models, notes, runs};
+use crate::{artefacts, datasets, evaluations, metrics, models, notes, outputs, runs};
 
 /// Every migration, in order. The index + 1 is the schema version it produces.
 const STEPS: &[&str] = &[
@@ -16,6 +16,7 @@ const STEPS: &[&str] = &[
     artefacts::MIGRATION_V5,
     evaluations::MIGRATION_V6,
     notes::MIGRATION_V7,
+    outputs::MIGRATION_V8,
 ];
 
 /// The newest schema version this build knows.

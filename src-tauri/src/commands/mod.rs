@@ -11,6 +11,8 @@ mod chat;
 mod compare_questions;
 mod data_inspect;
 mod doctor;
+mod errors_correct;
+mod errors_list;
 mod eval_generation_run;
 mod eval_run;
 mod job_cancel;
@@ -23,6 +25,7 @@ mod models_pull;
 mod models_search;
 mod models_suggested;
 mod predict;
+mod predict_file;
 mod rag_index;
 mod rag_list;
 mod rag_query;
@@ -33,6 +36,7 @@ mod runs_list;
 mod runs_open_folder;
 mod runs_show;
 mod train_longer;
+mod train_corrected;
 mod train_rerun;
 mod train_resume;
 mod train_start;
@@ -63,7 +67,11 @@ macro_rules! command_list {
                 job_import::job_import,
                 eval_run::eval_run,
                 eval_generation_run::eval_generation_run,
+                errors_list::errors_list,
+                errors_correct::errors_correct,
+                train_corrected::train_corrected,
                 predict::predict,
+                predict_file::predict_file,
                 chat::chat,
                 rag_index::rag_index,
                 rag_list::rag_list,

@@ -16,7 +16,8 @@ pub struct ExportArgs {
     /// The run (id, id prefix, suffix or name).
     #[arg(long)]
     run: String,
-    /// What to write: the PEFT adapter, the merged model (transformers folder), or GGUF.
+    /// What to write: the PEFT adapter, the merged model (transformers folder), GGUF; for a
+    /// classification run, `classifier` (a sentence-transformers folder with its head).
     #[arg(long, value_enum)]
     format: Format,
     /// The new folder to write (it must not exist). Default: `<home>/exports/<run name>-<format>`.
@@ -32,6 +33,7 @@ enum Format {
     Adapter,
     Merged,
     Gguf,
+    Classifier,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -49,6 +51,7 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> tunesmith::Result<ExitCode> {
             Format::Adapter => ExportFormat::Adapter,
             Format::Merged => ExportFormat::Merged,
             Format::Gguf => ExportFormat::Gguf,
+            Format::Classifier => ExportFormat::Classifier,
         },
         out: args.out.clone(),
         into: None,

@@ -6,6 +6,7 @@ mod chat;
 mod compare;
 mod data;
 mod doctor;
+mod errors;
 mod eval;
 mod export;
 mod fix_flags;
@@ -61,7 +62,9 @@ enum Command {
     Train(train::TrainArgs),
     /// Score a run's fine-tuned model against the base on its held-out test rows.
     Eval(eval::EvalArgs),
-    /// Classify a text with a trained run.
+    /// A classifier's wrong and least-sure test rows; correct labels into a copy and retrain on it.
+    Errors(errors::ErrorsArgs),
+    /// Classify a text with a trained run, or predict every row of a data file into a new file.
     Predict(predict::PredictArgs),
     /// Export a generation run's model: PEFT adapter, merged safetensors, or GGUF (+ Ollama Modelfile).
     Export(export::ExportArgs),
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
             Command::Compare(args) => compare::run(&ctx, args),
             Command::Train(args) => train::run(&ctx, args),
             Command::Eval(args) => eval::run(&ctx, args),
+            Command::Errors(args) => errors::run(&ctx, args),
             Command::Predict(args) => predict::run(&ctx, args),
             Command::Export(args) => export::run(&ctx, args),
             Command::Job(args) => job::run(&ctx, args),

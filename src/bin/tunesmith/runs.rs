@@ -252,6 +252,19 @@ fn print_details(d: &RunDetails) {
             println!("  {}  {}", format_utc(n.created_at), n.text);
         }
     }
+    if !d.outputs.is_empty() {
+        println!("\nUsed after training");
+        for o in &d.outputs {
+            println!(
+                "  {}  {:<14} {:>8} rows  {} -> {}",
+                format_utc(o.created_at),
+                o.kind.as_str(),
+                o.rows,
+                o.source.display(),
+                o.path.display()
+            );
+        }
+    }
 }
 
 fn compare(ctx: &Context, left: &str, right: &str) -> tunesmith::Result<ExitCode> {

@@ -40,6 +40,8 @@ const SAMPLE_ROWS: &[&str] = &[
     "INSERT INTO evaluations (run_id, model, split, rows, metrics, created_at)
      VALUES ('20251124-1600-aaaaaa', 'fine_tuned', 'test', 200, '{\"accuracy\":0.81}', 1764000000000);",
     "INSERT INTO notes (run_id, text, created_at) VALUES ('20251124-1600-aaaaaa', 'first try', 1764000000000);",
+    "INSERT INTO outputs (run_id, kind, source, path, rows, detail, created_at)
+     VALUES ('20251124-1600-aaaaaa', 'predictions', '/data/new.csv', '/data/new.predicted.csv', 10, '{}', 1764000000000);",
 ];
 
 /// The schema as SQLite describes it: (type, name, sql) without whitespace differences.

@@ -87,13 +87,16 @@ describe("the Export section", () => {
     expect($(testId("export-precision-f16"))).toBeNull();
   });
 
-  it("says exporting classifiers is not available, with no choices and no call", () => {
+  it("offers a classification run the classifier folder and sends that format", async () => {
     app = mount(ExportPanel, { target: document.body, props: { run: record("classify", "lora") } });
     flushSync();
-    expect($(testId("export-panel"))?.textContent).toContain("Exporting classifiers is not available yet");
-    expect(offered()).toEqual([]);
-    expect($(testId("export-start"))).toBeNull();
-    expect(calls).toEqual([]);
+    expect(offered()).toEqual(["export-format-classifier"]);
+    expect($(testId("export-precision-f16"))).toBeNull();
+    $<HTMLButtonElement>(testId("export-start"))?.click();
+    await eventually(() => expect($(testId("export-result"))).not.toBeNull());
+    expect(calls.find((c) => c.cmd === "runs_export")?.args).toEqual({
+      request: { run: "20261128-1542-a1b2c3", format: "classifier", gguf: "f16", into: null, out: null },
+    });
   });
 
   it("sends the format, precision and chosen folder, then shows the folder, files and how to use them", async () => {

@@ -82,6 +82,7 @@ beforeEach(() => {
           artefacts: [{ id: 1, run_id: args.run as string, kind: "adapter", path: "/runs/x/adapter", size_bytes: 2_000_000, sha256: "s", step: 30, created_at: 2 }],
           evaluations: [{ id: 1, run_id: args.run as string, model: "fine_tuned", split: "test", rows: 100, metrics: { accuracy: 0.9 }, created_at: 2 }],
           notes: [],
+          outputs: [],
           disk_bytes: 5_000_000,
           curves: [],
         };
@@ -190,6 +191,7 @@ describe("History screen", () => {
           { id: 2, run_id: "x", model: "fine_tuned", split: "test", rows: 40, metrics: { accuracy: 0.825 }, created_at: 3 },
         ],
         notes: [],
+        outputs: [],
         disk_bytes: 1,
         curves: [],
       };

@@ -13,9 +13,10 @@ describe("export choices", () => {
     expect(ids("generate", "full")).toEqual(["merged", "gguf"]);
   });
 
-  it("offers nothing for a classification run", () => {
-    expect(ids("classify", "lora")).toEqual([]);
-    expect(ids("classify", "full")).toEqual([]);
+  it("offers the sentence-transformers classifier folder for a classification run", () => {
+    expect(ids("classify", "lora")).toEqual(["classifier"]);
+    expect(ids("classify", "features")).toEqual(["classifier"]);
+    expect(defaultFormat(formatsFor("classify", "full"))).toBe("classifier");
   });
 
   it("picks GGUF first, and nothing when nothing is offered", () => {

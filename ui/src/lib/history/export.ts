@@ -28,25 +28,32 @@ export const FORMATS: FormatChoice[] = [
   },
 ];
 
+/** The one format of a classification run. */
+export const CLASSIFIER_FORMAT: FormatChoice = {
+  id: "classifier",
+  name: "Classifier (sentence-transformers)",
+  text: "A folder Python loads with SentenceTransformer: the same pooling and head, so the same predictions (labels in labels.json).",
+};
+
 /** How a GGUF export can store its weights. */
 export const PRECISIONS: PrecisionChoice[] = [
   { id: "f16", name: "F16", text: "as trained" },
   { id: "q8_0", name: "Q8_0", text: "half the size, nearly no loss" },
 ];
 
-/** What the run page says instead of the choices for a classification run. */
-export const CLASSIFIER_NOTE = "Exporting classifiers is not available yet; the run's weights stay in its folder.";
+/** What the run page says when a run offers no format (none does today; kept for a task without one). */
+export const CLASSIFIER_NOTE = "This run cannot be exported; its weights stay in its folder.";
 
 /** What the destination reads when no folder was chosen. */
 export const DEFAULT_DESTINATION = "Tunesmith's exports folder";
 
 /**
- * The formats a run of `task` trained with `method` can be exported as: none for classification;
- * adapter, merged and GGUF for LoRA and QLoRA; merged and GGUF for the rest (a full fine-tune has no
- * adapter).
+ * The formats a run of `task` trained with `method` can be exported as: the classifier folder for
+ * classification; adapter, merged and GGUF for LoRA and QLoRA; merged and GGUF for the rest (a full
+ * fine-tune has no adapter).
  */
 export function formatsFor(task: string, method: string): FormatChoice[] {
-  if (task !== "generate") return [];
+  if (task !== "generate") return [CLASSIFIER_FORMAT];
   const adapter = method === "lora" || method === "qlora";
   return FORMATS.filter((f) => adapter || f.id !== "adapter");
 }
@@ -67,6 +74,6 @@ export function exportRequest(run: string, format: ExportFormat, gguf: GgufPreci
 
 /** What the busy indicator says while `format` is being written. */
 export function busyLabel(format: ExportFormat): string {
-  const name = FORMATS.find((f) => f.id === format)?.name ?? format;
+  const name = [...FORMATS, CLASSIFIER_FORMAT].find((f) => f.id === format)?.name ?? format;
   return `Exporting ${name}… this can take a few minutes for a large model.`;
 }

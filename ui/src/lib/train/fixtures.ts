@@ -136,6 +136,7 @@ export function runDetails(id: string, task: string, evaluations: Omit<Evaluatio
     artefacts: [],
     evaluations: evaluations.map((e, i) => ({ ...e, id: i + 1, run_id: id, created_at: 1 })),
     notes: [],
+    outputs: [],
     disk_bytes: 0,
     curves: [],
   };

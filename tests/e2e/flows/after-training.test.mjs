@@ -1,0 +1,157 @@
+// After training (issue 16), by clicks on the real app: a classifier trained on the support tickets
+// (set up through the CLI, which shares the app's home folder, so the flow starts where a user
+// would after training) is trusted and used: Evaluate's error grid (a relabel and a leave-out
+// written as a corrected copy beside the data, whose original stays byte-for-byte the same, then a
+// retrain linked to the run), "Run on a file" (every row of a CSV predicted into a new file with
+// progress), and History's Export of the classifier as a sentence-transformers folder.
+// Screenshots: tests/e2e/output/after-training/.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { By } from "selenium-webdriver";
+import { REPO, appBinary, startApp } from "../harness/app.mjs";
+
+const TINY_BERT = path.join(REPO, "tests/fixtures/tiny-bert");
+const TICKETS = path.join(REPO, "tests/e2e/fixtures/support-tickets.csv");
+const JOB_MS = 150_000;
+
+let app;
+let scratch;
+let data;
+let run;
+let broken = null;
+
+/** Waits until `check()` returns something truthy (polling), and returns it. */
+async function until(what, check, timeoutMs = JOB_MS, everyMs = 250) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const last = await check();
+    if (last) return last;
+    await app.driver.sleep(everyMs);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Types `text` into the field matching `css`, replacing what it held. */
+async function type(css, text) {
+  const field = await app.find(css);
+  await field.clear();
+  await field.sendKeys(text);
+}
+
+/** One step: skipped after a failed one; a failure carries a screenshot and the screen's text. */
+function step(name, body) {
+  test(name, async (t) => {
+    if (broken) {
+      t.skip(`needs "${broken}", which failed`);
+      return;
+    }
+    try {
+      await body(t);
+    } catch (e) {
+      broken = name;
+      try {
+        const file = await app.screenshot("FAILED");
+        e.message += `\nscreenshot: ${file}\non screen: ${(await app.text("main")).slice(0, 1500)}`;
+      } catch {
+        // The window is gone; the error says enough.
+      }
+      throw e;
+    }
+  });
+}
+
+before(async () => {
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tunesmith-e2e-after-"));
+  data = path.join(scratch, "tickets.csv");
+  fs.copyFileSync(TICKETS, data);
+  app = await startApp("after-training");
+  const cli = path.join(path.dirname(appBinary()), "tunesmith");
+  const out = execFileSync(cli, [
+    "--home", app.home, "train", "--json", "--task", "classify", "--method", "features",
+    "--epochs", "3", "--lr", "0.05", "--test-fraction", "0.3", "--model", TINY_BERT, "--data", data,
+  ]);
+  run = JSON.parse(out.toString().split("\n")[0]).run_id;
+});
+
+after(async () => {
+  await app?.stop();
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+step("Evaluate: the error grid lists the test rows, and a relabel and a leave-out make a corrected copy", async () => {
+  const before = fs.readFileSync(data);
+  await app.clickNav("evaluate");
+  await app.select("#eval-run", run);
+  await app.click('[data-action="load-errors"]');
+  await app.find("[data-errors-table]", JOB_MS);
+  const rows = await app.findAll("[data-error-row]");
+  assert.ok(rows.length > 0, "the grid lists test rows");
+  const lines = await Promise.all(rows.map((r) => r.getAttribute("data-error-row")));
+  const [first, second] = lines;
+  // Relabel the first row to a label it does not have, leave the second out.
+  const select = await app.find(`[data-relabel="${first}"]`);
+  const current = await select.getAttribute("value");
+  const options = await select.findElements(By.css("option"));
+  const values = await Promise.all(options.map((o) => o.getAttribute("value")));
+  await app.select(`[data-relabel="${first}"]`, values.find((v) => v !== current));
+  if (second) await app.click(`[data-leave-out="${second}"]`);
+  await app.run(`document.querySelector("[data-error-grid]")?.scrollIntoView({ block: "start" });`);
+  await app.screenshot("error-grid");
+  await app.click('[data-action="save-corrected"]');
+  const copy = await app.text("[data-copy-path]");
+  assert.equal(copy, path.join(scratch, "tickets.corrected.csv"));
+  assert.ok(fs.existsSync(copy));
+  assert.deepEqual(fs.readFileSync(data), before, "the user's file is unchanged");
+});
+
+step("Evaluate: retraining on the corrected copy makes a new run linked to this one", async () => {
+  await app.click('[data-action="retrain-corrected"]');
+  const state = await until("the retrain to end", async () => {
+    const [s] = await app.findAll("[data-retrain-state]");
+    const phase = s ? await s.getAttribute("data-retrain-state") : null;
+    return phase && phase !== "running" ? phase : null;
+  });
+  assert.equal(state, "finished", await app.text("[data-corrected-copy]"));
+  const newRun = await app.text("[data-new-run]");
+  const record = JSON.parse(fs.readFileSync(path.join(app.home, "runs", newRun, "run.json"), "utf8"));
+  assert.equal(record.request.data, path.join(scratch, "tickets.corrected.csv"));
+  await app.screenshot("retrained");
+});
+
+step("Evaluate: Run on a file predicts every row into a new file beside it", async () => {
+  await app.select("#eval-run", run);
+  await type("#predict-data", data);
+  await app.click('[data-path-picker="predict-data"] button[type=submit]');
+  await app.click('[data-action="predict-file"]');
+  await app.find("[data-predict-summary]", JOB_MS);
+  const out = await app.text("[data-predict-out]");
+  assert.equal(out, path.join(scratch, "tickets.predicted.csv"));
+  const written = fs.readFileSync(out, "utf8").trim().split("\n");
+  assert.equal(written[0], "text,label,prediction,confidence");
+  assert.equal(written.length, fs.readFileSync(data, "utf8").trim().split("\n").length);
+  await app.run(`document.querySelector("[data-run-on-file]")?.scrollIntoView({ block: "start" });`);
+  await app.screenshot("run-on-file");
+});
+
+step("History: the run page lists what it was used for and exports the classifier", async () => {
+  await app.clickNav("history");
+  await app.click(`[data-open-run="${run}"]`);
+  await app.waitForText("[data-run-outputs]", "Corrected copy");
+  await app.click('[data-testid="export-format-classifier"] input');
+  await app.click('[data-testid="export-start"]');
+  const folder = await until("the classifier export", async () => {
+    const errors = await app.texts('[data-banner="export-error"]');
+    if (errors.length > 0) throw new Error(`the export failed: ${errors[0]}`);
+    const [shown] = await app.texts('[data-testid="export-result"] [data-testid="export-folder"]');
+    return shown?.endsWith("-classifier") ? shown : null;
+  });
+  for (const f of ["modules.json", "labels.json", "1_Pooling/config.json", "model.safetensors"]) {
+    assert.ok(fs.existsSync(path.join(folder, f)), `${f} in ${folder}`);
+  }
+  await app.screenshot("export-classifier");
+});
