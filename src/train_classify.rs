@@ -8,7 +8,7 @@
 use tunesmith_engine::device;
 use tunesmith_engine::train::{CancelHandle, Method};
 
-use crate::encoder::Encoder;
+use crate::session::EncoderSession;
 use crate::home::Home;
 use crate::run::{recorder, RunEvent, TrainPlan, TrainSummary};
 use crate::Result;
@@ -26,7 +26,7 @@ pub(crate) fn train(
     let mut plan = plan.clone();
     let schedule = plan.settle(split.indices(0).len());
     let plan = &plan;
-    let encoder = Encoder::open(plan)?;
+    let encoder = EncoderSession::open(plan)?;
     let (examples, _) = encoder.examples(&dataset, &labels)?;
     let pick = |b: usize| -> Vec<_> {
         split
