@@ -116,7 +116,7 @@ pub fn key(
     method: Method,
     batch: u64,
     max_len: u64,
-    device_request: &str,
+    device_request: DeviceRequest,
 ) -> Result<CalibrationKey> {
     let path = model_path(located);
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
@@ -142,8 +142,7 @@ pub fn key(
             format!("{} bytes, modified {mtime}", m.len())
         })
         .unwrap_or_default();
-    let request: DeviceRequest = device_request.parse()?;
-    let dev = device::open(request)?;
+    let dev = device::open(device_request)?;
     Ok(CalibrationKey {
         model: abs.display().to_string(),
         model_stamp: stamp,
@@ -196,7 +195,7 @@ pub fn measure(
     method: Method,
     batch: u64,
     max_len: u64,
-    device_request: &str,
+    device_request: DeviceRequest,
     key: CalibrationKey,
 ) -> Result<Calibration> {
     if batch == 0 || max_len < 2 {
@@ -204,7 +203,7 @@ pub fn measure(
             "calibration needs a batch of at least 1 and a maximum length of at least 2 tokens",
         ));
     }
-    let device = device::open(device_request.parse()?)?;
+    let device = device::open(device_request)?;
     let (batch, max_len) = (batch as usize, max_len as usize);
     let rows = (WARMUP_STEPS + TIMED_STEPS) * batch;
     let mut ids = SyntheticIds(0x5eed_1234_abcd_ef01);

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use tunesmith_engine::device::DeviceRequest;
 use tunesmith_hub::config::ModelConfig;
 use tunesmith_hub::estimate::{EstimateRequest, Method, ModelShape, RunSize, TimeEstimate};
 use tunesmith_hub::gguf::GgufHeader;
@@ -196,14 +197,14 @@ pub fn logout() -> Result<bool> {
 /// The options of an estimate.
 #[derive(Debug, Clone, serde::Deserialize, specta::Type)]
 pub struct EstimateOptions {
-    /// `full`, `feature-extraction`, `lora` or `qlora`.
-    pub method: String,
+    /// How the model would be trained.
+    pub method: tunesmith_engine::train::Method,
     /// Sequences per step.
     pub batch: u64,
     /// Tokens per sequence.
     pub max_len: u64,
-    /// `cpu`, `cuda`, `metal` or `auto`.
-    pub device: String,
+    /// Where it would train.
+    pub device: DeviceRequest,
     /// Whether to time training steps for the time estimate (the memory part is always instant).
     #[serde(default)]
     pub calibrate: Calibrate,
@@ -256,10 +257,7 @@ pub struct EstimateReport {
 /// hub id not downloaded, from its config and weight headers on the hub: an estimate never downloads
 /// the weights (and without them there is nothing to calibrate).
 pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<EstimateReport> {
-    let method: Method = opts
-        .method
-        .parse()
-        .map_err(|m: String| HubError::invalid("--method", m))?;
+    let method = estimate_method(opts.method);
     if opts.batch == 0 || opts.max_len == 0 {
         return Err(HubError::invalid("--batch/--max-len", "must be at least 1").into());
     }
@@ -312,7 +310,7 @@ pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<Esti
         lora_rank: 8,
         num_labels: 2,
     };
-    let device = tunesmith_hub::memory::free_memory(&opts.device);
+    let device = tunesmith_hub::memory::free_memory(device_name(opts.device));
     let mut estimate = tunesmith_hub::estimate::estimate(&shape, &req, device.bytes);
     // The data file is read and split once, for the schedule and the time estimate both. A file
     // that cannot be read leaves the schedule out; only a calibrated time estimate reports it.
@@ -355,7 +353,7 @@ fn time_estimate(
     };
     // A device this build cannot open leaves the memory estimate standing; only an explicit
     // calibration request reports it as an error.
-    let key = match crate::calibrate::key(located, r.method, r.batch, r.max_len, &opts.device) {
+    let key = match crate::calibrate::key(located, r.method, r.batch, r.max_len, opts.device) {
         Ok(k) => k,
         Err(e) if opts.calibrate == Calibrate::Cached => {
             return Ok(TimeEstimate::not_calibrated(format!("not calibrated: {e}")))
@@ -376,7 +374,7 @@ fn time_estimate(
                 r.method,
                 r.batch,
                 r.max_len,
-                &opts.device,
+                opts.device,
                 key,
             )?;
             crate::calibrate::remember(home, &c)?;
@@ -404,6 +402,27 @@ fn task_of(e: &Estimate) -> tunesmith_data::Task {
     match e.shape.family {
         tunesmith_hub::support::Family::Encoder => tunesmith_data::Task::Classify,
         tunesmith_hub::support::Family::Decoder => tunesmith_data::Task::Generate,
+    }
+}
+
+/// The estimate's name for a training method (it says feature extraction where the engine says
+/// features).
+fn estimate_method(m: tunesmith_engine::train::Method) -> Method {
+    match m {
+        tunesmith_engine::train::Method::Full => Method::Full,
+        tunesmith_engine::train::Method::Features => Method::FeatureExtraction,
+        tunesmith_engine::train::Method::Lora => Method::Lora,
+        tunesmith_engine::train::Method::Qlora => Method::Qlora,
+    }
+}
+
+/// The hub's memory reader's name for a device request.
+fn device_name(d: DeviceRequest) -> &'static str {
+    match d {
+        DeviceRequest::Auto => "auto",
+        DeviceRequest::Cpu => "cpu",
+        DeviceRequest::Cuda => "cuda",
+        DeviceRequest::Metal => "metal",
     }
 }
 

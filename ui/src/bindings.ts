@@ -576,14 +576,14 @@ export type EstimateMethod =
 
 /**  The options of an estimate. */
 export type EstimateOptions = {
-	/**  `full`, `feature-extraction`, `lora` or `qlora`. */
-	method: string,
+	/**  How the model would be trained. */
+	method: Method,
 	/**  Sequences per step. */
 	batch: number,
 	/**  Tokens per sequence. */
 	max_len: number,
-	/**  `cpu`, `cuda`, `metal` or `auto`. */
-	device: string,
+	/**  Where it would train. */
+	device: DeviceRequest,
 	/**  Whether to time training steps for the time estimate (the memory part is always instant). */
 	calibrate?: Calibrate,
 	/**  Rows in the data before the validation/test split (for the run's step count and total time). */
