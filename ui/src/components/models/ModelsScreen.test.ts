@@ -4,7 +4,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { downloads } from "../../lib/models/downloads";
-import { searchState } from "../../lib/models/search-state";
+import { searchState } from "../../lib/models/search-state.svelte";
 import type { ModelList, ModelSummary, PullEvent } from "../../lib/models/types";
 import { currentSelection, selection } from "../../lib/selection";
 import Models from "../../screens/Models.svelte";
@@ -52,7 +52,9 @@ beforeEach(() => {
   document.body.innerHTML = "";
   selection.set({});
   downloads.set({});
-  searchState.set({ query: "", task: "", results: null });
+  searchState.query = "";
+  searchState.task = "";
+  searchState.results = null;
 });
 
 afterEach(() => {
