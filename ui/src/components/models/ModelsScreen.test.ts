@@ -3,7 +3,7 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { downloads } from "../../lib/models/downloads";
+import { downloads } from "../../lib/models/downloads.svelte";
 import { searchState } from "../../lib/models/search-state.svelte";
 import type { ModelList, ModelSummary, PullEvent } from "../../lib/models/types";
 import { currentSelection, selection } from "../../lib/selection";
@@ -51,7 +51,7 @@ const result = (id: string, supported: boolean): ModelSummary => ({
 beforeEach(() => {
   document.body.innerHTML = "";
   selection.set({});
-  downloads.set({});
+  downloads.all = {};
   searchState.query = "";
   searchState.task = "";
   searchState.results = null;

@@ -5,7 +5,7 @@
 import { get, writable } from "svelte/store";
 import { ApiError, errorMessage } from "../api";
 import { cancelJob } from "../models/backend";
-import { newJobId } from "../models/downloads";
+import { newJobId } from "../models/downloads.svelte";
 import { rerun } from "./backend";
 
 /** The re-run in progress or last ended. */
