@@ -1,7 +1,7 @@
 // The downloads in progress, kept outside the Models screen so a download goes on (and its progress
 // is still shown) when the user moves to another screen and back.
 
-import { ApiError, errorMessage } from "../api";
+import { ApiError, errorMessage, newJobId } from "../api";
 import { cancelJob, pullModel } from "./backend";
 import { applyPullEvent, endedPull, isActive, startingPull, type PullState } from "./pull";
 import type { PullReport } from "./types";
@@ -13,13 +13,6 @@ export class Downloads {
 
 /** The downloads of this window. */
 export const downloads = new Downloads();
-
-/** A fresh job id for a long command. */
-export function newJobId(): string {
-  if (typeof crypto !== "undefined" && typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 function update(id: string, f: (s: PullState) => PullState) {
   const all = downloads.all;
