@@ -25,6 +25,9 @@ pub use crate::session::SentenceEncoder;
 use crate::home::Home;
 use crate::Result;
 
+/// Passages a `rag query` returns when no number is asked for.
+pub const DEFAULT_QUERY_TOP_K: usize = 5;
+
 /// The embedding model used when none is named.
 pub const DEFAULT_EMBED_MODEL: &str = "sentence-transformers/all-MiniLM-L6-v2";
 
