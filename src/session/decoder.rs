@@ -528,3 +528,98 @@ fn generation_eos_ids(dir: &Path) -> Result<Vec<u32>> {
         _ => Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny_llama() -> PathBuf {
+        tunesmith_testkit::paths::fixtures_dir().join("tiny-llama")
+    }
+
+    /// The tiny Llama's files in a new folder, with `tokenizer_config` instead of its own.
+    fn tiny_llama_with(tokenizer_config: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "config.json",
+            "generation_config.json",
+            "model.safetensors",
+            "tokenizer.json",
+        ] {
+            std::fs::copy(tiny_llama().join(f), dir.path().join(f)).unwrap();
+        }
+        std::fs::write(dir.path().join("tokenizer_config.json"), tokenizer_config).unwrap();
+        dir
+    }
+
+    fn chat(user: &str, assistant: &str) -> Vec<Message> {
+        vec![
+            Message {
+                role: "user".into(),
+                content: user.into(),
+            },
+            Message {
+                role: "assistant".into(),
+                content: assistant.into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn a_model_folder_stops_on_its_eos_ids_and_end_of_turn_token_and_prompts_in_its_own_template() {
+        let s = DecoderSession::open(tiny_llama().to_str().unwrap(), None).unwrap();
+        let im_end = s.text.tokenizer.token_to_id("<|im_end|>").unwrap();
+        // config.json's and generation_config.json's EOS (2), and the template's end of turn.
+        assert!(s.stop_ids().contains(&2), "{:?}", s.stop_ids());
+        assert!(s.stop_ids().contains(&im_end), "{:?}", s.stop_ids());
+        assert!(
+            s.stop_ids().windows(2).all(|w| w[0] < w[1]),
+            "sorted, once each"
+        );
+        assert_eq!(
+            s.prompt_text(None, "hi").unwrap(),
+            "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+        );
+        // Training renders the same template: the prompt is what chat shows the model.
+        let t = s
+            .text
+            .training_template()
+            .training_text(&chat("hi", "hello"))
+            .unwrap();
+        assert_eq!(t.prompt, s.prompt_text(None, "hi").unwrap());
+    }
+
+    #[test]
+    fn a_model_without_a_template_trains_on_the_plain_one_and_chats_in_plain_text() {
+        let dir = tiny_llama_with(r#"{"eos_token": {"content": "<|im_end|>"}}"#);
+        let s = DecoderSession::open(dir.path().to_str().unwrap(), None).unwrap();
+        assert_eq!(
+            s.prompt_text(Some("Be brief."), "hi").unwrap(),
+            "Be brief.\n\nhi"
+        );
+        let t = s
+            .text
+            .training_template()
+            .training_text(&chat("hi", "hello"))
+            .unwrap();
+        assert_eq!(
+            (t.prompt.as_str(), t.full.as_str()),
+            ("hi\n", "hi\nhello<|im_end|>")
+        );
+        // The EOS token named in an added-token object is a stop token too.
+        let im_end = s.text.tokenizer.token_to_id("<|im_end|>").unwrap();
+        assert!(s.stop_ids().contains(&im_end));
+    }
+
+    #[test]
+    fn a_damaged_tokenizer_config_is_refused_naming_the_file() {
+        let dir = tiny_llama_with("{ \"chat_template\": ");
+        let err = DecoderSession::open(dir.path().to_str().unwrap(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tokenizer_config.json") && err.contains("not valid JSON"),
+            "{err}"
+        );
+    }
+}
