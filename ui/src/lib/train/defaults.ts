@@ -27,8 +27,9 @@ export function defaultLr(method: Method): number {
 
 /** Epochs for `rows` training examples: fewer as the data grows; a cheap head needs more. */
 export function defaultEpochs(method: Method, rows: number): number {
-  const base = rows <= 500 ? 10 : rows <= 2_000 ? 5 : rows <= 10_000 ? 3 : 2;
-  return method === "features" ? base * 4 : base;
+  const steps = TRAIN_DEFAULTS.epochs[method];
+  const step = steps.find((s) => s.up_to_rows === null || rows <= s.up_to_rows) ?? steps[steps.length - 1];
+  return step.epochs;
 }
 
 /** The longest input in tokens the engine uses when none is given. */
