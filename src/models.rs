@@ -199,10 +199,14 @@ pub fn logout() -> Result<bool> {
 pub struct EstimateOptions {
     /// How the model would be trained.
     pub method: tunesmith_engine::train::Method,
-    /// Sequences per step.
-    pub batch: u64,
-    /// Tokens per sequence.
-    pub max_len: u64,
+    /// Sequences per step (default: `train`'s).
+    #[serde(default)]
+    #[specta(optional)]
+    pub batch: Option<u64>,
+    /// Tokens per sequence (default: `train`'s for the model's task).
+    #[serde(default)]
+    #[specta(optional)]
+    pub max_len: Option<u64>,
     /// Where it would train.
     pub device: DeviceRequest,
     /// Whether to time training steps for the time estimate (the memory part is always instant).
@@ -258,7 +262,10 @@ pub struct EstimateReport {
 /// the weights (and without them there is nothing to calibrate).
 pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<EstimateReport> {
     let method = estimate_method(opts.method);
-    if opts.batch == 0 || opts.max_len == 0 {
+    // Left out, batch and length are what `train` would use (the run module's defaults).
+    let defaults = crate::run::TrainDefaults::current();
+    let batch = opts.batch.unwrap_or(defaults.batch as u64);
+    if batch == 0 || opts.max_len == Some(0) {
         return Err(HubError::invalid("--batch/--max-len", "must be at least 1").into());
     }
     let cache = tunesmith_hub::cache::hub_cache_dir();
@@ -299,13 +306,17 @@ pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<Esti
             ModelShape::from_config(&remote.config, family, remote.parameters)?
         }
     };
+    let wanted_len = opts.max_len.unwrap_or(match shape.family {
+        tunesmith_hub::support::Family::Encoder => defaults.classify_max_len,
+        tunesmith_hub::support::Family::Decoder => defaults.generate_max_len,
+    } as u64);
     // The engine cuts longer texts to the model's context, as `train` does.
     let max_len = shape
         .context_length
-        .map_or(opts.max_len, |c| opts.max_len.min(c.max(1)));
+        .map_or(wanted_len, |c| wanted_len.min(c.max(1)));
     let req = EstimateRequest {
         method,
-        batch: opts.batch,
+        batch,
         max_len,
         lora_rank: 8,
         num_labels: 2,

@@ -601,10 +601,10 @@ export type EstimateMethod =
 export type EstimateOptions = {
 	/**  How the model would be trained. */
 	method: Method,
-	/**  Sequences per step. */
-	batch: number,
-	/**  Tokens per sequence. */
-	max_len: number,
+	/**  Sequences per step (default: `train`'s). */
+	batch?: number | null,
+	/**  Tokens per sequence (default: `train`'s for the model's task). */
+	max_len?: number | null,
 	/**  Where it would train. */
 	device: DeviceRequest,
 	/**  Whether to time training steps for the time estimate (the memory part is always instant). */

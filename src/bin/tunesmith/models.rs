@@ -63,12 +63,12 @@ enum ModelsCommand {
         /// How the model would be trained.
         #[arg(long, value_name = "full|features|lora|qlora")]
         method: Method,
-        /// Sequences per step.
-        #[arg(long, default_value_t = 8)]
-        batch: u64,
-        /// Tokens per sequence.
-        #[arg(long = "max-len", default_value_t = 128)]
-        max_len: u64,
+        /// Sequences per step (default: what `train` uses).
+        #[arg(long)]
+        batch: Option<u64>,
+        /// Tokens per sequence (default: what `train` uses for the model's task).
+        #[arg(long = "max-len")]
+        max_len: Option<u64>,
         /// Where it would train.
         #[arg(long, default_value = "cpu", value_name = "auto|cpu|cuda|metal")]
         device: DeviceRequest,
