@@ -17,6 +17,7 @@ use std::time::Instant;
 use candle_core::DType;
 use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
+use tunesmith_data::rng::SplitMix64;
 use tunesmith_engine::adapters::lora::LoraConfig;
 use tunesmith_engine::device::{self, DeviceRequest};
 use tunesmith_engine::models::bert::{BertConfig, ClassifierOptions, SequenceClassifier};
@@ -116,7 +117,7 @@ pub fn key(
     method: Method,
     batch: u64,
     max_len: u64,
-    device_request: &str,
+    device_request: DeviceRequest,
 ) -> Result<CalibrationKey> {
     let path = model_path(located);
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
@@ -142,8 +143,7 @@ pub fn key(
             format!("{} bytes, modified {mtime}", m.len())
         })
         .unwrap_or_default();
-    let request: DeviceRequest = device_request.parse()?;
-    let dev = device::open(request)?;
+    let dev = device::open(device_request)?;
     Ok(CalibrationKey {
         model: abs.display().to_string(),
         model_stamp: stamp,
@@ -196,7 +196,7 @@ pub fn measure(
     method: Method,
     batch: u64,
     max_len: u64,
-    device_request: &str,
+    device_request: DeviceRequest,
     key: CalibrationKey,
 ) -> Result<Calibration> {
     if batch == 0 || max_len < 2 {
@@ -204,10 +204,10 @@ pub fn measure(
             "calibration needs a batch of at least 1 and a maximum length of at least 2 tokens",
         ));
     }
-    let device = device::open(device_request.parse()?)?;
+    let device = device::open(device_request)?;
     let (batch, max_len) = (batch as usize, max_len as usize);
     let rows = (WARMUP_STEPS + TIMED_STEPS) * batch;
-    let mut ids = SyntheticIds(0x5eed_1234_abcd_ef01);
+    let mut ids = SyntheticIds(SplitMix64::new(0x5eed_1234_abcd_ef01));
     let (steps, setup_per_row) = match family {
         Family::Encoder => {
             let Located::Folder(dir) = located else {
@@ -356,20 +356,15 @@ fn time_steps<T: TrainTask>(
     Ok(steps)
 }
 
-/// Token ids for timing: seeded, spread over the vocabulary, never the low special ids.
-struct SyntheticIds(u64);
+/// Token ids for timing: seeded (the data crate's generator, the one the splits use), spread over
+/// the vocabulary, never the low special ids.
+struct SyntheticIds(SplitMix64);
 
 impl SyntheticIds {
-    fn next(&mut self, bound: u32) -> u32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % u64::from(bound.max(1))) as u32
-    }
-
     fn sequence(&mut self, len: usize, vocab: u32) -> Vec<u32> {
         // Real vocabularies keep their special tokens in the first ids; tiny test ones use them all.
         let low = if vocab > 1000 { 100 } else { 0 };
-        (0..len).map(|_| low + self.next(vocab - low)).collect()
+        let span = (vocab - low).max(1) as usize;
+        (0..len).map(|_| low + self.0.below(span) as u32).collect()
     }
 }

@@ -34,9 +34,10 @@ use tunesmith_engine::metrics::facts::{check as check_facts, key_facts};
 use tunesmith_engine::metrics::{corpus_bleu, exact_match, rouge_l, sentence_bleu, token_f1};
 use tunesmith_store::{EvalModel, Split};
 
-use crate::chat::{retrieve, run_weights, AnswerOptions, ChatModel};
+use crate::chat::{answer, retrieve};
 use crate::home::Home;
 use crate::rag::Passage;
+use crate::session::{AnswerOptions, DecoderSession, RunWeights};
 use crate::{Error, Result};
 
 /// Token-F1 differences below this are reported as too close to call.
@@ -399,12 +400,12 @@ pub fn compare(
     let questions_in_file = all.len();
     let questions = crate::compare_quick::spread(all, request.max_questions);
     let weights = match &request.run {
-        Some(run) => Some(run_weights(home, run)?),
+        Some(run) => Some(RunWeights::find(home, run)?),
         None => None,
     };
     let base_spec = match (&request.model, &weights) {
         (Some(m), _) => m.clone(),
-        (None, Some(w)) => w.run.model_ref.clone(),
+        (None, Some(w)) => w.base.display().to_string(),
         (None, None) => {
             return Err(Error::Chat(
                 "name a base model (--model) or a fine-tuned run (--run)".into(),
@@ -470,9 +471,9 @@ pub fn compare(
                 .as_ref()
                 .map(|w| w.model_and_adapter(request.model.as_deref()))
                 .ok_or_else(|| Error::Chat("a fine-tuned configuration needs a run".into()))?;
-            ChatModel::load(&spec, adapter.as_deref())?
+            DecoderSession::open(&spec, adapter.as_deref())?
         } else {
-            let m = ChatModel::load(&base_spec, None)?;
+            let m = DecoderSession::open(&base_spec, None)?;
             model_label = m.source().display().to_string();
             m
         };
@@ -499,7 +500,7 @@ pub fn compare(
                     false => (None, 0.0),
                 };
                 let t = Instant::now();
-                let a = model.answer(&q.question, passages, &options, cancel, &mut |_| {})?;
+                let a = answer(&model, &q.question, passages, &options, cancel, &mut |_| {})?;
                 let latency_s = retrieval_s + t.elapsed().as_secs_f64();
                 let facts = check_facts(&a.text, &q.reference, &q.question);
                 results[i].answers.push(ScoredAnswer {
@@ -574,7 +575,10 @@ fn score(configuration: Configuration, results: &[QuestionResult]) -> Configurat
         .map(|(_, q)| vec![q.reference.as_str()])
         .collect();
     let tokens: usize = answers.iter().map(|(a, _)| a.tokens).sum();
-    let checked: Vec<bool> = answers.iter().filter_map(|(a, _)| a.contains_fact).collect();
+    let checked: Vec<bool> = answers
+        .iter()
+        .filter_map(|(a, _)| a.contains_fact)
+        .collect();
     let seconds: f64 = answers.iter().map(|(a, _)| a.latency_s).sum();
     ConfigurationScores {
         configuration,
@@ -848,10 +852,20 @@ mod tests {
     fn equal_fact_counts_are_too_close_to_call_and_token_f1_orders_them() {
         use Configuration::*;
         let v = verdict(&[facts(Base, 0.2, 3, 5), facts(FineTuned, 0.4, 3, 5)], 5);
-        assert!(v.text.starts_with("Too close to call on facts. The fine-tuned model: 3 of 5"), "{}", v.text);
+        assert!(
+            v.text
+                .starts_with("Too close to call on facts. The fine-tuned model: 3 of 5"),
+            "{}",
+            v.text
+        );
         assert_eq!(v.winner, FineTuned);
         let one = verdict(&[facts(FineTuned, 0.4, 4, 5)], 5);
-        assert!(one.text.starts_with("The fine-tuned model: 4 of 5 answers contained the right fact."), "{}", one.text);
+        assert!(
+            one.text
+                .starts_with("The fine-tuned model: 4 of 5 answers contained the right fact."),
+            "{}",
+            one.text
+        );
     }
 
     #[test]

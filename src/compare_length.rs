@@ -13,15 +13,13 @@
 //!   the limit only bounds an answer that runs on.
 //! - The report says where the limit came from, in words, so a cut answer can be explained.
 
-use std::path::Path;
-
 use serde::Serialize;
 use tunesmith_data::roles::{guess, RoleOverrides};
 use tunesmith_data::source::Row;
 use tunesmith_data::{ReadOptions, Role, Source};
-use tunesmith_store::RunRecord;
 
-use crate::chat::ChatModel;
+use crate::run::FoundRun;
+use crate::session::DecoderSession;
 use crate::compare::Question;
 use crate::Result;
 
@@ -85,8 +83,8 @@ pub fn given(max_tokens: usize) -> AnswerLength {
 /// The answer length for a comparison with `model`: fitted to `run`'s training answers when they
 /// can be read, else to `questions`' reference answers.
 pub fn for_comparison(
-    model: &ChatModel,
-    run: Option<&RunRecord>,
+    model: &DecoderSession,
+    run: Option<&FoundRun>,
     questions: &[Question],
 ) -> Result<AnswerLength> {
     if let Some(answers) = run.and_then(training_answers) {
@@ -100,33 +98,27 @@ pub fn for_comparison(
     Ok(fitted(&lengths, "reference answers").unwrap_or_else(|| given(MAX_ANSWER_TOKENS)))
 }
 
-fn count(model: &ChatModel, texts: &[String]) -> Result<Vec<usize>> {
+fn count(model: &DecoderSession, texts: &[String]) -> Result<Vec<usize>> {
     texts.iter().map(|t| model.count_tokens(t)).collect()
 }
 
 /// The response column of `run`'s dataset (at most [`MAX_COUNTED`] non-empty values), or `None`
 /// when the file is gone, unreadable or has no response column (a chat `messages` file): the
 /// comparison then fits to its references instead, so this is never an error.
-fn training_answers(run: &RunRecord) -> Option<Vec<String>> {
-    let path = Path::new(&run.dataset_ref);
+fn training_answers(run: &FoundRun) -> Option<Vec<String>> {
+    let request = &run.record.request;
+    let path = request.data.as_path();
     if !path.is_file() {
         return None;
     }
-    let request = run.config.get("request");
-    let column = |key: &str| {
-        request
-            .and_then(|r| r.get(key))
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
     let source = Source::open(path, &ReadOptions::default()).ok()?;
     let schema = guess(
         &source,
         &RoleOverrides {
             task: Some(tunesmith_data::Task::Generate),
-            text_columns: column("prompt_column").into_iter().collect(),
+            text_columns: request.prompt_column.clone().into_iter().collect(),
             label_column: None,
-            response_column: column("response_column"),
+            response_column: request.response_column.clone(),
         },
     )
     .ok()?;

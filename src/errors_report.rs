@@ -23,7 +23,7 @@ use tunesmith_data::source::Row;
 use tunesmith_data::{Format, Source, Task};
 use tunesmith_store::OutputKind;
 
-use crate::encoder::Encoder;
+use crate::session::EncoderSession;
 use crate::home::Home;
 use crate::run::{find_run, TrainPlan};
 use crate::train::{CancelHandle, RunEvent, TrainSummary};
@@ -89,7 +89,7 @@ pub fn errors(home: &Home, query: &str) -> Result<ErrorsReport> {
     let run = find_run(home, query)?.require_classification("`errors`")?;
     let labels = run.record.labels.clone();
     let plan = TrainPlan::of_run(&run);
-    let model = Encoder::open(&plan)?;
+    let model = EncoderSession::open(&plan)?;
     let (dataset, split) = plan.load_data()?;
     let test = split.indices(2);
     if test.is_empty() {

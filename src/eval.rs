@@ -15,22 +15,18 @@
 
 use std::path::Path;
 
-use candle_core::Var;
 use serde::Serialize;
-use tunesmith_engine::adapters::peft::PeftAdapter;
 use tunesmith_engine::device;
 use tunesmith_engine::metrics::baseline::{baseline_report, BaselineReport};
 use tunesmith_engine::metrics::{ClassificationReport, GenerationReport};
 use tunesmith_engine::nn::params::Backbone;
 use tunesmith_engine::task::{ClassifyExample, SftExample, SftTask};
-use tunesmith_engine::train::Method;
 use tunesmith_store::{EvalModel, Split};
 
 use crate::data::{Content, Task};
-use crate::decoder::Decoder;
-use crate::encoder::{restore, Encoder};
 use crate::home::Home;
 use crate::run::{find_run, TrainPlan};
+use crate::session::{DecoderSession, EncoderSession};
 use crate::{Error, Result};
 
 /// How many of the most wrongly classified rows a report lists.
@@ -84,7 +80,7 @@ pub fn evaluate(home: &Home, query: &str, data: Option<&Path>) -> Result<EvalRep
     let plan = TrainPlan::of_run(&run);
     crate::run::model_gone::require_model(&run.id, plan.model())?;
     crate::memory_check::before_loading(home, &plan.model().display().to_string(), "evaluate")?;
-    let model = Encoder::open(&plan)?;
+    let model = EncoderSession::open(&plan)?;
     let (dataset, split) = plan.load_data()?;
     let (examples, texts) = model.examples(&dataset, labels)?;
     let pick = |b: usize| -> (Vec<ClassifyExample>, Vec<String>) {
@@ -305,39 +301,19 @@ pub fn evaluate_generation(
     // One model in memory at a time: the base first, then the fine-tuned one.
     let answer_tokens: usize;
     let (base, base_answers) = {
-        let decoder = Decoder::load(&plan, Backbone::Frozen, &device)?;
+        let decoder = DecoderSession::of_plan(&plan, Backbone::Frozen, &device)?;
         let eval_set = pick(decoder.examples(&dataset)?);
         answer_tokens = crate::fact_recall::answer_tokens(&eval_set).max(SAMPLE_TOKENS);
         let answers = decoder.answers(&dataset, &fact_rows, answer_tokens)?;
-        (
-            SftTask::new(decoder.model, decoder.pad_id).report(&eval_set)?,
-            answers,
-        )
+        let (model, pad_id) = decoder.into_model();
+        (SftTask::new(model, pad_id).report(&eval_set)?, answers)
     };
     let (fine, fine_answers) = {
-        let decoder = if plan.method() == Method::Full {
-            let decoder = Decoder::load(&plan, Backbone::Full, &device)?;
-            let vars: Vec<(String, Var)> = match decoder.model.trainable().data().lock() {
-                Ok(m) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-                Err(_) => {
-                    return Err(Error::invalid(
-                        "the model's weights were poisoned by a panic",
-                    ))
-                }
-            };
-            restore(&vars, &run.folder.weights_file(&run.id)?, &device)?;
-            decoder
-        } else {
-            let adapter = run.adapter_dir(home)?;
-            let peft = PeftAdapter::load(&adapter, &device)?;
-            Decoder::load(&plan, peft.backbone(), &device)?
-        };
+        let decoder = DecoderSession::of_run(home, &run, &plan, &device)?;
         let eval_set = pick(decoder.examples(&dataset)?);
         let answers = decoder.answers(&dataset, &fact_rows, answer_tokens)?;
-        (
-            SftTask::new(decoder.model, decoder.pad_id).report(&eval_set)?,
-            answers,
-        )
+        let (model, pad_id) = decoder.into_model();
+        (SftTask::new(model, pad_id).report(&eval_set)?, answers)
     };
     let what = if label == "test" {
         "held-out test questions"

@@ -27,7 +27,7 @@ use tunesmith_engine::train::checkpoint::load_tensors;
 use tunesmith_store::ArtefactKind;
 
 use crate::home::Home;
-use crate::run::{find_run, FoundRun};
+use crate::run::{find_run, FoundRun, TrainPlan};
 use crate::{Error, Result};
 use tunesmith_engine::train::Method;
 
@@ -119,11 +119,11 @@ fn refuse(msg: String) -> Error {
 
 /// The formats run `run` can be exported as, given its task and method.
 pub fn formats_for(run: &FoundRun) -> Vec<ExportFormat> {
-    let req = &run.record.request;
-    if req.task != crate::data::Task::Generate {
+    let plan = TrainPlan::of_run(run);
+    if plan.task() != crate::data::Task::Generate {
         return vec![ExportFormat::Classifier];
     }
-    match req.method {
+    match plan.method() {
         Method::Lora | Method::Qlora => {
             vec![
                 ExportFormat::Adapter,
@@ -138,7 +138,7 @@ pub fn formats_for(run: &FoundRun) -> Vec<ExportFormat> {
 /// Exports run `req.run` as `req.format` into a new folder and records it in the run's history.
 pub fn export(home: &Home, req: &ExportRequest) -> Result<ExportSummary> {
     let run = find_run(home, &req.run)?;
-    let classifier = run.record.request.task != crate::data::Task::Generate;
+    let classifier = TrainPlan::of_run(&run).task() != crate::data::Task::Generate;
     if classifier != (req.format == ExportFormat::Classifier) {
         return Err(refuse(if classifier {
             format!(
@@ -265,18 +265,19 @@ fn write_export(
     if req.format == ExportFormat::Classifier {
         return crate::export_classifier::write_classifier(run, dir);
     }
+    let plan = TrainPlan::of_run(run);
     if req.format == ExportFormat::Adapter {
         let adapter = run.adapter_dir(home)?;
         return Ok(export_adapter(
             &adapter,
             dir,
             &run.id,
-            method_name(run.record.request.method),
-            &run.record.request.model,
+            method_name(plan.method()),
+            plan.model(),
         )?);
     }
-    let mut weights = DecoderWeights::load_base(&run.record.request.model)?;
-    match run.record.request.method {
+    let mut weights = DecoderWeights::load_base(plan.model())?;
+    match plan.method() {
         Method::Lora | Method::Qlora => {
             let adapter_dir = run.adapter_dir(home)?;
             let adapter = PeftAdapter::load(&adapter_dir, &Device::Cpu)?;
@@ -316,8 +317,8 @@ fn write_export(
             let about = format!(
                 "Made by Tunesmith from run {} ({} of {})",
                 run.id,
-                method_name(run.record.request.method),
-                run.record.request.model.display()
+                method_name(plan.method()),
+                plan.model().display()
             );
             let text = modelfile::for_model(&weights, &file, &about)?;
             write_file(&dir.join("Modelfile"), &text)?;

@@ -109,7 +109,7 @@ pub(crate) fn write_classifier(run: &FoundRun, dir: &Path) -> Result<String> {
     let cfg = BertConfig::from_file(&model.join("config.json"))?;
     let family = cfg.family().map_err(export_error)?;
     let labels = &run.record.labels;
-    let max_len = crate::encoder::Encoder::open(&plan)?.max_len;
+    let max_len = crate::session::EncoderSession::open(&plan)?.max_len;
 
     let mut tensors = base_tensors(&model)?;
     let prefix = tensors

@@ -6,7 +6,7 @@
 //! A training run's lifecycle lives in [`run`]: the request resolved once into a plan, the run's
 //! folder and its record. The actions read that plan: [`train`] (new, resume, re-run; classification
 //! in [`train_classify`], generation in [`train_generate`]), [`eval`], [`predict`], [`chat`],
-//! [`compare`] and [`export`]; the loaded models they share are [`encoder`] and [`decoder`].
+//! [`compare`] and [`export`]; the models they load, one loader per family, are in [`session`].
 #![deny(missing_docs)]
 
 pub mod calibrate;
@@ -15,9 +15,7 @@ pub mod compare;
 pub mod compare_length;
 pub mod compare_quick;
 pub mod data;
-pub mod decoder;
 pub mod doctor;
-pub mod encoder;
 pub mod error;
 pub mod errors_report;
 pub mod eval;
@@ -35,6 +33,7 @@ pub mod rag;
 pub mod resident;
 pub mod run;
 pub mod runs;
+pub mod session;
 pub mod train;
 pub mod train_classify;
 pub mod train_generate;

@@ -49,10 +49,10 @@ pub fn before_training(home: &Home, plan: &TrainPlan, batch: usize) -> Result<()
     };
     let max_len = plan.max_len(usize::MAX);
     let opts = EstimateOptions {
-        method: estimate_method(plan.method()).into(),
-        batch: batch.max(1) as u64,
-        max_len: max_len.max(1) as u64,
-        device: device.into(),
+        method: plan.method(),
+        batch: Some(batch.max(1) as u64),
+        max_len: Some(max_len.max(1) as u64),
+        device: plan.request().device,
         calibrate: Calibrate::Off,
         rows: None,
         epochs: None,
@@ -110,10 +110,10 @@ fn inference_bytes(home: &Home, spec: &str) -> Option<u64> {
             .map(|m| m.len() + INFERENCE_OVERHEAD);
     }
     let opts = EstimateOptions {
-        method: "feature-extraction".into(),
-        batch: 1,
-        max_len: 512,
-        device: "auto".into(),
+        method: Method::Features,
+        batch: Some(1),
+        max_len: Some(512),
+        device: DeviceRequest::Auto,
         calibrate: Calibrate::Off,
         rows: None,
         epochs: None,
@@ -121,15 +121,6 @@ fn inference_bytes(home: &Home, spec: &str) -> Option<u64> {
     };
     let report = crate::models::estimate(home, spec, &opts).ok()?;
     Some(report.estimate.breakdown.total + INFERENCE_OVERHEAD)
-}
-
-fn estimate_method(m: Method) -> &'static str {
-    match m {
-        Method::Full => "full",
-        Method::Features => "feature-extraction",
-        Method::Lora => "lora",
-        Method::Qlora => "qlora",
-    }
 }
 
 fn method_words(m: Method) -> &'static str {

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use tunesmith_engine::device::DeviceRequest;
 use tunesmith_hub::config::ModelConfig;
 use tunesmith_hub::estimate::{EstimateRequest, Method, ModelShape, RunSize, TimeEstimate};
 use tunesmith_hub::gguf::GgufHeader;
@@ -196,14 +197,18 @@ pub fn logout() -> Result<bool> {
 /// The options of an estimate.
 #[derive(Debug, Clone, serde::Deserialize, specta::Type)]
 pub struct EstimateOptions {
-    /// `full`, `feature-extraction`, `lora` or `qlora`.
-    pub method: String,
-    /// Sequences per step.
-    pub batch: u64,
-    /// Tokens per sequence.
-    pub max_len: u64,
-    /// `cpu`, `cuda`, `metal` or `auto`.
-    pub device: String,
+    /// How the model would be trained.
+    pub method: tunesmith_engine::train::Method,
+    /// Sequences per step (default: `train`'s).
+    #[serde(default)]
+    #[specta(optional)]
+    pub batch: Option<u64>,
+    /// Tokens per sequence (default: `train`'s for the model's task).
+    #[serde(default)]
+    #[specta(optional)]
+    pub max_len: Option<u64>,
+    /// Where it would train.
+    pub device: DeviceRequest,
     /// Whether to time training steps for the time estimate (the memory part is always instant).
     #[serde(default)]
     pub calibrate: Calibrate,
@@ -256,11 +261,11 @@ pub struct EstimateReport {
 /// hub id not downloaded, from its config and weight headers on the hub: an estimate never downloads
 /// the weights (and without them there is nothing to calibrate).
 pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<EstimateReport> {
-    let method: Method = opts
-        .method
-        .parse()
-        .map_err(|m: String| HubError::invalid("--method", m))?;
-    if opts.batch == 0 || opts.max_len == 0 {
+    let method = estimate_method(opts.method);
+    // Left out, batch and length are what `train` would use (the run module's defaults).
+    let defaults = crate::run::TrainDefaults::current();
+    let batch = opts.batch.unwrap_or(defaults.batch as u64);
+    if batch == 0 || opts.max_len == Some(0) {
         return Err(HubError::invalid("--batch/--max-len", "must be at least 1").into());
     }
     let cache = tunesmith_hub::cache::hub_cache_dir();
@@ -301,18 +306,22 @@ pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<Esti
             ModelShape::from_config(&remote.config, family, remote.parameters)?
         }
     };
+    let wanted_len = opts.max_len.unwrap_or(match shape.family {
+        tunesmith_hub::support::Family::Encoder => defaults.classify_max_len,
+        tunesmith_hub::support::Family::Decoder => defaults.generate_max_len,
+    } as u64);
     // The engine cuts longer texts to the model's context, as `train` does.
     let max_len = shape
         .context_length
-        .map_or(opts.max_len, |c| opts.max_len.min(c.max(1)));
+        .map_or(wanted_len, |c| wanted_len.min(c.max(1)));
     let req = EstimateRequest {
         method,
-        batch: opts.batch,
+        batch,
         max_len,
         lora_rank: 8,
         num_labels: 2,
     };
-    let device = tunesmith_hub::memory::free_memory(&opts.device);
+    let device = tunesmith_hub::memory::free_memory(device_name(opts.device));
     let mut estimate = tunesmith_hub::estimate::estimate(&shape, &req, device.bytes);
     // The data file is read and split once, for the schedule and the time estimate both. A file
     // that cannot be read leaves the schedule out; only a calibrated time estimate reports it.
@@ -355,7 +364,7 @@ fn time_estimate(
     };
     // A device this build cannot open leaves the memory estimate standing; only an explicit
     // calibration request reports it as an error.
-    let key = match crate::calibrate::key(located, r.method, r.batch, r.max_len, &opts.device) {
+    let key = match crate::calibrate::key(located, r.method, r.batch, r.max_len, opts.device) {
         Ok(k) => k,
         Err(e) if opts.calibrate == Calibrate::Cached => {
             return Ok(TimeEstimate::not_calibrated(format!("not calibrated: {e}")))
@@ -376,7 +385,7 @@ fn time_estimate(
                 r.method,
                 r.batch,
                 r.max_len,
-                &opts.device,
+                opts.device,
                 key,
             )?;
             crate::calibrate::remember(home, &c)?;
@@ -404,6 +413,27 @@ fn task_of(e: &Estimate) -> tunesmith_data::Task {
     match e.shape.family {
         tunesmith_hub::support::Family::Encoder => tunesmith_data::Task::Classify,
         tunesmith_hub::support::Family::Decoder => tunesmith_data::Task::Generate,
+    }
+}
+
+/// The estimate's name for a training method (it says feature extraction where the engine says
+/// features).
+fn estimate_method(m: tunesmith_engine::train::Method) -> Method {
+    match m {
+        tunesmith_engine::train::Method::Full => Method::Full,
+        tunesmith_engine::train::Method::Features => Method::FeatureExtraction,
+        tunesmith_engine::train::Method::Lora => Method::Lora,
+        tunesmith_engine::train::Method::Qlora => Method::Qlora,
+    }
+}
+
+/// The hub's memory reader's name for a device request.
+fn device_name(d: DeviceRequest) -> &'static str {
+    match d {
+        DeviceRequest::Auto => "auto",
+        DeviceRequest::Cpu => "cpu",
+        DeviceRequest::Cuda => "cuda",
+        DeviceRequest::Metal => "metal",
     }
 }
 

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use tunesmith_engine::task::ClassifyExample;
 
-use crate::encoder::Encoder;
+use crate::session::EncoderSession;
 use crate::home::Home;
 use crate::run::{find_run, TrainPlan};
 use crate::{Error, Result};
@@ -44,7 +44,7 @@ pub fn predict(home: &Home, query: &str, text: &str) -> Result<Prediction> {
     let run = find_run(home, query)?.require_classification("`predict`")?;
     let plan = TrainPlan::of_run(&run);
     crate::run::model_gone::require_model(&run.id, plan.model())?;
-    let model = Encoder::open(&plan)?;
+    let model = EncoderSession::open(&plan)?;
     let task = model.fine_tuned(
         &plan,
         &run.record.labels,

@@ -33,8 +33,8 @@ use tunesmith_data::{Format, ReadOptions, RoleOverrides, Source, Task};
 use tunesmith_engine::task::{ClassifyExample, ClassifyTask};
 use tunesmith_store::OutputKind;
 
-use crate::chat::{AnswerOptions, CancelHandle, ChatModel};
-use crate::encoder::Encoder;
+use crate::chat::{AnswerOptions, CancelHandle};
+use crate::session::{DecoderSession, EncoderSession, RunWeights};
 use crate::home::Home;
 use crate::run::{find_run, FoundRun, TrainPlan};
 use crate::{Error, Result};
@@ -523,12 +523,12 @@ enum Predicted {
 /// The loaded run.
 enum Predictor {
     Classifier {
-        encoder: Box<Encoder>,
+        encoder: Box<EncoderSession>,
         task: Box<ClassifyTask>,
         labels: Vec<String>,
     },
     Generator {
-        model: Box<ChatModel>,
+        model: Box<DecoderSession>,
         options: AnswerOptions,
         failed: u64,
     },
@@ -539,7 +539,7 @@ impl Predictor {
         match run.task() {
             Task::Classify => {
                 let plan = TrainPlan::of_run(run);
-                let encoder = Encoder::open(&plan)?;
+                let encoder = EncoderSession::open(&plan)?;
                 let labels = run.record.labels.clone();
                 if labels.is_empty() {
                     return Err(Error::invalid(format!(
@@ -557,8 +557,8 @@ impl Predictor {
             }
             Task::Generate => {
                 let (spec, adapter) =
-                    crate::chat::run_weights(home, &run.id)?.model_and_adapter(None);
-                let model = ChatModel::load(&spec, adapter.as_deref())?;
+                    RunWeights::find(home, &run.id)?.model_and_adapter(None);
+                let model = DecoderSession::open(&spec, adapter.as_deref())?;
                 Ok(Predictor::Generator {
                     model: Box::new(model),
                     options: AnswerOptions {
@@ -645,7 +645,7 @@ impl Predictor {
                         system: r.system.clone(),
                         ..options.clone()
                     };
-                    match model.answer(&r.text, None, &opts, cancel, &mut |_| {}) {
+                    match crate::chat::answer(model, &r.text, None, &opts, cancel, &mut |_| {}) {
                         Ok(a) => out.push(Predicted::Answer(a.text.trim().to_string())),
                         Err(e) => {
                             *failed += 1;

@@ -2,13 +2,13 @@
 //! `features`, `lora`); new, re-run or resumed after a crash, as the plan says.
 //!
 //! It reads and checks the data (the data crate's doctor and honest split, the same refusal as
-//! `tunesmith data inspect`), loads the encoder for the method (see [`crate::encoder`]) and trains
+//! `tunesmith data inspect`), loads the encoder for the method (see [`crate::session::EncoderSession`]) and trains
 //! with the engine's loop in the run's folder (see [`crate::run`]).
 
 use tunesmith_engine::device;
 use tunesmith_engine::train::{CancelHandle, Method, PrepStage};
 
-use crate::encoder::Encoder;
+use crate::session::EncoderSession;
 use crate::home::Home;
 use crate::run::preparing::Preparation;
 use crate::run::{recorder, RunEvent, TrainPlan, TrainSummary};
@@ -33,7 +33,7 @@ pub(crate) fn train(
     let batch = plan.train_config(split.indices(0).len()).batch_size;
     crate::memory_check::before_training(home, plan, batch)?;
     prep.stage(PrepStage::LoadingModel, on_event);
-    let encoder = Encoder::open(plan)?;
+    let encoder = EncoderSession::open(plan)?;
     prep.stage(PrepStage::Tokenising, on_event);
     let (examples, _) = encoder.examples(&dataset, &labels)?;
     let pick = |b: usize| -> Vec<_> {

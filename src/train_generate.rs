@@ -2,7 +2,7 @@
 //! `.gguf` file) on prompt/response rows, with full fine-tuning, LoRA or QLoRA; new, re-run or
 //! resumed after a crash, as the plan says.
 //!
-//! Only the response tokens are learned (see [`crate::decoder`]). Validation reports the held-out
+//! Only the response tokens are learned (see [`crate::session::DecoderSession`]). Validation reports the held-out
 //! response loss and perplexity; for a new run the untouched base model's numbers on the same rows
 //! are measured first, sent as an `eval` event at step 0 and returned as `base_loss` /
 //! `base_perplexity` (a resumed run recorded them when it started). The run folder gets `run.json`,
@@ -23,10 +23,10 @@ use tunesmith_engine::task::{SftExample, SftTask};
 use tunesmith_engine::train::{CancelHandle, Method, Metrics, PrepStage, TrainEvent, TrainStatus};
 use tunesmith_store::ArtefactKind;
 
-use crate::decoder::Decoder;
 use crate::home::Home;
 use crate::run::preparing::Preparation;
 use crate::run::{recorder, RunEvent, Start, TrainPlan, TrainSummary};
+use crate::session::DecoderSession;
 use crate::{Error, Result};
 
 /// Trains a decoder as `plan` says (its task is `generate`), reporting every event to `on_event`.
@@ -49,9 +49,11 @@ pub(crate) fn train(
     crate::memory_check::before_training(home, plan, batch)?;
 
     prep.stage(PrepStage::LoadingModel, on_event);
-    let decoder = Decoder::load(plan, plan.backbone(), &device)?;
+    let decoder = DecoderSession::of_plan(plan, plan.backbone(), &device)?;
     prep.stage(PrepStage::Tokenising, on_event);
     let examples = decoder.examples(&dataset)?;
+    // The task owns the model while it trains; a session without one answers the questions
+    // before and after with the same tokenizer and template.
     let (model, pad_id, answerer) = decoder.into_parts();
     let pick = |b: usize| -> Vec<SftExample> {
         split
@@ -86,7 +88,7 @@ pub(crate) fn train(
     let base_answers = if fact_rows.is_empty() {
         Vec::new()
     } else {
-        answerer.answers(&model, &dataset, &fact_rows, answer_tokens)?
+        answerer.answers_of(&model, &dataset, &fact_rows, answer_tokens)?
     };
     let mut task = SftTask::new(model, pad_id);
     // The untouched base on the same held-out rows, so the user sees what training changed; a
@@ -146,7 +148,7 @@ pub(crate) fn train(
     let fact_recall = if base_answers.is_empty() || out.status != TrainStatus::Finished {
         None
     } else {
-        let fine = answerer.answers(task.model(), &dataset, &fact_rows, answer_tokens)?;
+        let fine = answerer.answers_of(task.model(), &dataset, &fact_rows, answer_tokens)?;
         let questions = crate::fact_recall::questions(&dataset, &fact_rows);
         let r = crate::fact_recall::report(&questions, &base_answers, &fine, "held-out questions");
         metrics.insert("fact_recall".into(), r.fine_tuned as f64);

@@ -30,7 +30,8 @@ fn write_questions(dir: &Path, rows: &[(&str, &str)]) -> String {
     path.display().to_string()
 }
 
-/// A finished LoRA run on the tiny Llama whose adapter is the fixture's PEFT adapter.
+/// A finished LoRA run on the tiny Llama whose adapter is the fixture's PEFT adapter, with the
+/// `run.json` a trained run has (compare reads the run's base from its plan).
 fn lora_run(home: &Path) -> String {
     lora_run_on(home, "questions.csv")
 }
@@ -58,6 +59,27 @@ fn lora_run_on(home: &Path, dataset_ref: &str) -> String {
             parent_run: None,
         })
         .unwrap();
+    let request = ::tunesmith::run::TrainRequest::new(
+        tiny_llama().into(),
+        "questions.csv".into(),
+        tunesmith_data::Task::Generate,
+        tunesmith_engine::train::Method::Lora,
+    );
+    ::tunesmith::run::RunManifest {
+        run_id: run.id.clone(),
+        request,
+        config: tunesmith_engine::train::TrainConfig::default(),
+        labels: Vec::new(),
+        fingerprint: String::new(),
+        split_sizes: [0; 3],
+        split_seed: 1,
+        split_fingerprint: String::new(),
+        split_fractions: Vec::new(),
+        device: "cpu".into(),
+        schedule: None,
+    }
+    .write(&store.run_dir(&run.id))
+    .unwrap();
     let adapter = store.run_dir(&run.id).join("adapter");
     std::fs::create_dir_all(&adapter).unwrap();
     let fixture = tunesmith_testkit::paths::fixtures_dir().join("tiny-llama/lora-adapter");

@@ -54,7 +54,7 @@ fn trained_run(home: &Path, data: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     let first: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     first["run_id"].as_str().unwrap().to_string()
 }
 

@@ -25,14 +25,14 @@ fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// The first JSON line (training prints one event per line).
-fn first_line(out: &std::process::Output) -> serde_json::Value {
+/// The last JSON line of a training (the `finished` event, which names the run).
+fn last_line(out: &std::process::Output) -> serde_json::Value {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap()
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap()
 }
 
 fn load(path: &Path) -> HashMap<String, Tensor> {
@@ -62,7 +62,7 @@ fn a_lora_classifier_exports_as_a_sentence_transformers_folder_with_its_update_f
     }
     std::fs::write(home.path().join("two.csv"), s).unwrap();
     let fixture = tunesmith_testkit::paths::fixtures_dir().join("tiny-bert");
-    let trained = first_line(
+    let trained = last_line(
         &tunesmith(home.path())
             .args(["train", "--json", "--task", "classify", "--method", "lora"])
             .args(["--epochs", "2", "--lr", "0.05", "--test-fraction", "0.2"])

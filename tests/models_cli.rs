@@ -370,9 +370,10 @@ fn models_estimate_json_gives_the_breakdown_verdict_free_memory_and_an_honest_ti
         ])
         .output()
         .unwrap();
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("full, feature-extraction, lora or qlora")
-    );
+    // The flag is typed: clap refuses the value before anything runs, listing the methods.
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`magic`") && err.contains("full, features, lora, qlora"), "{err}");
 }
 
 #[test]
@@ -395,6 +396,9 @@ fn models_estimate_of_a_model_not_yet_downloaded_reads_only_its_config_and_heade
     assert_eq!(v["shape"]["family"], "encoder");
     assert_eq!(v["shape"]["hidden"], 16);
     assert!(v["trainable_parameter_count"].as_u64().unwrap() > 0);
+    // No --batch given: the estimate is of what `train` would use.
+    let defaults = ::tunesmith::run::TrainDefaults::current();
+    assert_eq!(v["request"]["batch"], defaults.batch as u64);
     assert!(
         !dir.path()
             .join("hf/hub/models--tiny-org--tiny-bert")

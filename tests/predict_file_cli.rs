@@ -49,7 +49,7 @@ fn trained_run(home: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     let first: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     first["run_id"].as_str().unwrap().to_string()
 }
 
@@ -311,7 +311,7 @@ fn a_generation_run_answers_every_prompt_of_a_file_into_a_prediction_column() {
         String::from_utf8_lossy(&out.stderr)
     );
     let first: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     let run = first["run_id"].as_str().unwrap().to_string();
 
     let data = home.path().join("new.csv");

@@ -423,9 +423,10 @@ fn training_a_finished_generation_run_longer_continues_its_steps_and_reports_wha
         ]))
         .stdout,
     );
-    assert_eq!(longer[0]["run_id"], run_id.as_str(), "the same run goes on");
-    assert_eq!(longer[0]["resumed_from"].as_u64(), Some(planned));
-    assert_eq!(longer[0]["total_steps"].as_u64(), Some(planned + per_epoch));
+    let started = longer.iter().find(|e| e["event"] == "started").unwrap();
+    assert_eq!(started["run_id"], run_id.as_str(), "the same run goes on");
+    assert_eq!(started["resumed_from"].as_u64(), Some(planned));
+    assert_eq!(started["total_steps"].as_u64(), Some(planned + per_epoch));
     let steps: Vec<u64> = step_losses(&longer).into_keys().collect();
     assert_eq!(steps.first(), Some(&(planned + 1)));
     assert_eq!(steps.last(), Some(&(planned + per_epoch)));

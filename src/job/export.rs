@@ -21,7 +21,7 @@ use super::manifest::{
 use super::request::{JobExportRequest, JobExportSummary, Trainer};
 use super::settings::{self, Mapped, Resolved};
 use super::{rows, templates};
-use crate::encoder::Encoder;
+use crate::session::EncoderSession;
 use crate::home::Home;
 use crate::run::TrainPlan;
 use crate::{Error, Result};
@@ -137,7 +137,7 @@ impl Model {
             Task::Classify => {
                 // The exact modules a local run adapts and trains whole: the encoder built as the
                 // run builds it (small models; the classification path loads BERT-family encoders).
-                let encoder = Encoder::open(plan)?;
+                let encoder = EncoderSession::open(plan)?;
                 let task = encoder.task(plan, labels, plan.backbone(), false)?;
                 let mut targets = Vec::new();
                 let mut heads = Vec::new();
@@ -171,23 +171,9 @@ fn chat_template(model: &Path) -> Result<String> {
     let own = if model.is_file() {
         GgufFile::open(model)?.string("tokenizer.chat_template").ok()
     } else {
-        let path = model.join("tokenizer_config.json");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                    Error::invalid(format!(
-                        "{} is not valid JSON ({e}); restore it from the model's original files",
-                        path.display()
-                    ))
-                })?;
-                v.get("chat_template")
-                    .and_then(|t| t.as_str())
-                    .map(str::to_string)
-            }
-            Err(_) => None,
-        }
+        tunesmith_data::TokenizerConfig::read(model)?.and_then(|c| c.chat_template)
     };
-    Ok(own.unwrap_or_else(|| crate::decoder::PLAIN_TEMPLATE.to_string()))
+    Ok(own.unwrap_or_else(|| crate::session::PLAIN_TEMPLATE.to_string()))
 }
 
 fn check_destination(out: &Path) -> Result<()> {

@@ -25,7 +25,7 @@ use super::export::primary_metric;
 use super::manifest::{JobManifest, OUTPUT_DIR, RESULT_FILE};
 use super::request::JobImportSummary;
 use super::trainer_state::{TrainerLog, TRAINER_STATE_FILE};
-use crate::encoder::Encoder;
+use crate::session::EncoderSession;
 use crate::home::Home;
 use crate::run::{find_run, FoundRun, RunManifest, TrainPlan};
 use crate::{Error, Result};
@@ -488,7 +488,7 @@ fn classifier_checkpoint(
             t
         }
     };
-    let encoder = Encoder::open(plan)?;
+    let encoder = EncoderSession::open(plan)?;
     let task = encoder.task(plan, &job.labels, plan.backbone(), false)?;
     let mut out = Vec::new();
     let mut used = BTreeSet::new();

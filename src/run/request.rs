@@ -192,6 +192,67 @@ pub struct TrainDefaults {
     pub generate_max_len: usize,
     /// The peak learning rate by method.
     pub lr: LrByMethod,
+    /// Passes over the training rows by method, falling as the data grows.
+    pub epochs: EpochsByMethod,
+}
+
+/// How many passes a method makes over `rows` training rows: the first step whose `up_to_rows`
+/// is at least `rows` (the last has none: any number of rows).
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct EpochStep {
+    /// The most rows this step covers; `None` for the last step.
+    pub up_to_rows: Option<u64>,
+    /// Passes over the training rows.
+    pub epochs: u64,
+}
+
+/// The epoch steps of each method, read from the engine's table.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct EpochsByMethod {
+    /// Full fine-tuning.
+    pub full: Vec<EpochStep>,
+    /// A head on frozen features.
+    pub features: Vec<EpochStep>,
+    /// LoRA.
+    pub lora: Vec<EpochStep>,
+    /// QLoRA.
+    pub qlora: Vec<EpochStep>,
+}
+
+/// Beyond this many rows the engine's epoch table is taken as flat (its last step).
+const EPOCH_TABLE_LIMIT: usize = 100_000_000;
+
+/// The steps of the engine's `default_epochs` for `method`, found where its value changes (it
+/// falls as rows grow), so the numbers and boundaries are the engine's own, not a copy.
+fn epoch_steps(method: Method) -> Vec<EpochStep> {
+    use tunesmith_engine::train::defaults::default_epochs;
+    let mut steps = Vec::new();
+    let mut from = 0usize;
+    loop {
+        let epochs = default_epochs(method, from);
+        if default_epochs(method, EPOCH_TABLE_LIMIT) == epochs {
+            steps.push(EpochStep {
+                up_to_rows: None,
+                epochs: epochs as u64,
+            });
+            return steps;
+        }
+        // The last row count with this value: between `from` (same) and the limit (different).
+        let (mut same, mut other) = (from, EPOCH_TABLE_LIMIT);
+        while other - same > 1 {
+            let mid = same + (other - same) / 2;
+            if default_epochs(method, mid) == epochs {
+                same = mid;
+            } else {
+                other = mid;
+            }
+        }
+        steps.push(EpochStep {
+            up_to_rows: Some(same as u64),
+            epochs: epochs as u64,
+        });
+        from = other;
+    }
 }
 
 /// A learning rate for each method.
@@ -231,6 +292,46 @@ impl TrainDefaults {
                 lora: default_lr(Method::Lora),
                 qlora: default_lr(Method::Qlora),
             },
+            epochs: EpochsByMethod {
+                full: epoch_steps(Method::Full),
+                features: epoch_steps(Method::Features),
+                lora: epoch_steps(Method::Lora),
+                qlora: epoch_steps(Method::Qlora),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tunesmith_engine::train::defaults::default_epochs;
+
+    #[test]
+    fn the_epoch_steps_give_the_engines_epochs_for_any_number_of_rows() {
+        for method in [Method::Full, Method::Features, Method::Lora, Method::Qlora] {
+            let steps = epoch_steps(method);
+            assert_eq!(
+                steps.last().unwrap().up_to_rows,
+                None,
+                "{method}: the last step is open"
+            );
+            let lookup = |rows: u64| {
+                steps
+                    .iter()
+                    .find(|s| s.up_to_rows.is_none_or(|up| rows <= up))
+                    .unwrap()
+                    .epochs
+            };
+            for rows in [
+                0u64, 1, 499, 500, 501, 1_999, 2_000, 2_001, 10_000, 10_001, 1_000_000,
+            ] {
+                assert_eq!(
+                    lookup(rows),
+                    default_epochs(method, rows as usize) as u64,
+                    "{method} at {rows} rows"
+                );
+            }
         }
     }
 }

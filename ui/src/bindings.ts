@@ -112,7 +112,7 @@ export const events = {
 /* Constants */
 export const COMPARE_QUICK_QUESTIONS = 5 as const;
 
-export const TRAIN_DEFAULTS = {"batch":16,"classify_max_len":128,"generate_max_len":256,"lora_alpha":16.0,"lora_rank":8,"lr":{"features":0.001,"full":0.00002,"lora":0.0002,"qlora":0.0002},"seed":42,"test_fraction":0.1,"val_fraction":0.1,"warmup_ratio":0.1,"weight_decay":0.01} as const;
+export const TRAIN_DEFAULTS = {"batch":16,"classify_max_len":128,"epochs":{"features":[{"epochs":40,"up_to_rows":500},{"epochs":20,"up_to_rows":2000},{"epochs":12,"up_to_rows":10000},{"epochs":8,"up_to_rows":null}],"full":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}],"lora":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}],"qlora":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}]},"generate_max_len":256,"lora_alpha":16.0,"lora_rank":8,"lr":{"features":0.001,"full":0.00002,"lora":0.0002,"qlora":0.0002},"seed":42,"test_fraction":0.1,"val_fraction":0.1,"warmup_ratio":0.1,"weight_decay":0.01} as const;
 
 /* Types */
 /**  The answer length a comparison used, and why. */
@@ -592,6 +592,29 @@ export type DoctorReport = {
 	versions: Versions,
 };
 
+/**
+ *  How many passes a method makes over `rows` training rows: the first step whose `up_to_rows`
+ *  is at least `rows` (the last has none: any number of rows).
+ */
+export type EpochStep = {
+	/**  The most rows this step covers; `None` for the last step. */
+	up_to_rows: number | null,
+	/**  Passes over the training rows. */
+	epochs: number,
+};
+
+/**  The epoch steps of each method, read from the engine's table. */
+export type EpochsByMethod = {
+	/**  Full fine-tuning. */
+	full: EpochStep[],
+	/**  A head on frozen features. */
+	features: EpochStep[],
+	/**  LoRA. */
+	lora: EpochStep[],
+	/**  QLoRA. */
+	qlora: EpochStep[],
+};
+
 /**  The serialised form of an error: `{ code, message }`. */
 export type ErrorPayload = {
 	/**  A stable code the UI can branch on. */
@@ -675,14 +698,14 @@ export type EstimateMethod =
 
 /**  The options of an estimate. */
 export type EstimateOptions = {
-	/**  `full`, `feature-extraction`, `lora` or `qlora`. */
-	method: string,
-	/**  Sequences per step. */
-	batch: number,
-	/**  Tokens per sequence. */
-	max_len: number,
-	/**  `cpu`, `cuda`, `metal` or `auto`. */
-	device: string,
+	/**  How the model would be trained. */
+	method: Method,
+	/**  Sequences per step (default: `train`'s). */
+	batch?: number | null,
+	/**  Tokens per sequence (default: `train`'s for the model's task). */
+	max_len?: number | null,
+	/**  Where it would train. */
+	device: DeviceRequest,
 	/**  Whether to time training steps for the time estimate (the memory part is always instant). */
 	calibrate?: Calibrate,
 	/**  Rows in the data before the validation/test split (for the run's step count and total time). */
@@ -2092,6 +2115,8 @@ export type TrainDefaults = {
 	generate_max_len: number,
 	/**  The peak learning rate by method. */
 	lr: LrByMethod,
+	/**  Passes over the training rows by method, falling as the data grows. */
+	epochs: EpochsByMethod,
 };
 
 /**  What happened in a training run. */

@@ -51,7 +51,7 @@ pub enum DataError {
         available: String,
     },
     /// A model folder's tokenizer or configuration could not be used.
-    #[error("the model at {path} cannot be used for token counts: {reason}")]
+    #[error("the model at {path} cannot be used: {reason}")]
     Model {
         /// The model folder or file.
         path: PathBuf,

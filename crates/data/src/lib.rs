@@ -26,6 +26,7 @@ pub mod sniff;
 pub mod source;
 pub mod split;
 pub mod template;
+pub mod tokenizer_config;
 
 pub use dataset::{inspect, Dataset, InspectOptions, Progress, DEFAULT_MAX_LEN};
 pub use doctor::Fixes;
@@ -38,3 +39,4 @@ pub use roles::{Role, RoleOverrides, Schema, Task};
 pub use source::{Format, ReadOptions, Source};
 pub use split::{SplitConfig, SplitItem, SplitPlan};
 pub use template::{ChatTemplate, TrainingText};
+pub use tokenizer_config::TokenizerConfig;

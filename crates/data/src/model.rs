@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{DataError, Result};
 use crate::length::LengthCounter;
 use crate::template::ChatTemplate;
+use crate::tokenizer_config::TokenizerConfig;
 
 /// A model's text side.
 pub struct ModelText {
@@ -45,13 +46,12 @@ impl ModelText {
             let text = std::fs::read_to_string(dir.join(name)).ok()?;
             serde_json::from_str(&text).ok()
         };
-        let tok_config = read_json("tokenizer_config.json");
+        // A damaged tokenizer_config.json only costs the template and length here: the doctor
+        // still counts tokens with tokenizer.json.
+        let tok_config = read_json(crate::tokenizer_config::TOKENIZER_CONFIG_FILE)
+            .map(|c| TokenizerConfig::parse(&c));
         let config = read_json("config.json");
-        let from_tok = tok_config
-            .as_ref()
-            .and_then(|c| c.get("model_max_length"))
-            .and_then(|v| v.as_f64())
-            .filter(|&x| x > 0.0 && x < 1e7);
+        let from_tok = tok_config.as_ref().and_then(|c| c.model_max_length);
         let from_cfg = config
             .as_ref()
             .and_then(|c| {
@@ -62,7 +62,7 @@ impl ModelText {
             .and_then(|v| v.as_f64());
         let context_len = from_tok.or(from_cfg).map(|x| x as u32);
         let chat_template = match &tok_config {
-            Some(c) => ChatTemplate::from_tokenizer_config(c)?,
+            Some(c) => c.template()?,
             None => None,
         };
         Ok(ModelText {

@@ -64,36 +64,7 @@ impl ChatTemplate {
     /// Reads the template and special tokens from a parsed `tokenizer_config.json`; `None` when
     /// it has no template. A list of named templates uses the one named `default`.
     pub fn from_tokenizer_config(config: &serde_json::Value) -> Result<Option<ChatTemplate>> {
-        let template = match config.get("chat_template") {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Array(list)) => {
-                let named = |n: &str| {
-                    list.iter()
-                        .find(|t| t.get("name").and_then(|x| x.as_str()) == Some(n))
-                };
-                match named("default")
-                    .or_else(|| list.first())
-                    .and_then(|t| t.get("template"))
-                    .and_then(|t| t.as_str())
-                {
-                    Some(s) => s.to_string(),
-                    None => return Ok(None),
-                }
-            }
-            _ => return Ok(None),
-        };
-        let token = |key: &str| -> String {
-            match config.get(key) {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(v) => v
-                    .get("content")
-                    .and_then(|c| c.as_str())
-                    .unwrap_or("")
-                    .to_string(),
-                None => String::new(),
-            }
-        };
-        ChatTemplate::new(&template, &token("bos_token"), &token("eos_token")).map(Some)
+        crate::tokenizer_config::TokenizerConfig::parse(config).template()
     }
 
     /// Renders `messages`; with `add_generation_prompt` the text ends where the assistant's reply begins.

@@ -7,9 +7,6 @@ use crate::error::CommandResult;
 use crate::offload::blocking;
 use crate::state::AppState;
 
-/// Passages returned when the UI does not say how many.
-const DEFAULT_TOP_K: u32 = 5;
-
 /// The `top_k` best passages of index `name` for `question`.
 #[tauri::command]
 #[specta::specta]
@@ -20,7 +17,7 @@ pub(crate) async fn rag_query(
     top_k: Option<u32>,
 ) -> CommandResult<QueryResult> {
     let home = state.home_owned()?;
-    let top_k = top_k.unwrap_or(DEFAULT_TOP_K) as usize;
+    let top_k = top_k.map_or(tunesmith::rag::DEFAULT_QUERY_TOP_K, |k| k as usize);
     blocking(move || tunesmith::rag::query(&home, &name, &question, top_k, SearchMode::Hybrid))
         .await
 }

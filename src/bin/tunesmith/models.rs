@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use tunesmith::models::{Calibrate, EstimateOptions, EstimateReport, PullEvent};
+use tunesmith_engine::device::DeviceRequest;
+use tunesmith_engine::train::Method;
 
 use crate::{output, Context};
 
@@ -58,18 +60,18 @@ enum ModelsCommand {
     Estimate {
         /// A hub id (cached), a model folder or a .gguf file.
         model: String,
-        /// full, feature-extraction, lora or qlora.
+        /// How the model would be trained.
+        #[arg(long, value_name = "full|features|lora|qlora")]
+        method: Method,
+        /// Sequences per step (default: what `train` uses).
         #[arg(long)]
-        method: String,
-        /// Sequences per step.
-        #[arg(long, default_value_t = 8)]
-        batch: u64,
-        /// Tokens per sequence.
-        #[arg(long = "max-len", default_value_t = 128)]
-        max_len: u64,
-        /// cpu, cuda, metal or auto.
-        #[arg(long, default_value = "cpu")]
-        device: String,
+        batch: Option<u64>,
+        /// Tokens per sequence (default: what `train` uses for the model's task).
+        #[arg(long = "max-len")]
+        max_len: Option<u64>,
+        /// Where it would train.
+        #[arg(long, default_value = "cpu", value_name = "auto|cpu|cuda|metal")]
+        device: DeviceRequest,
         /// Time a few training steps here for the time estimate (seconds to a minute; remembered,
         /// so the next estimate with the same settings is instant).
         #[arg(long, conflicts_with = "no_calibrate")]
@@ -244,10 +246,10 @@ pub fn run(ctx: &Context, args: &ModelsArgs) -> tunesmith::Result<ExitCode> {
             data,
         } => {
             let opts = EstimateOptions {
-                method: method.clone(),
+                method: *method,
                 batch: *batch,
                 max_len: *max_len,
-                device: device.clone(),
+                device: *device,
                 calibrate: match (calibrate, no_calibrate) {
                     (true, _) => Calibrate::Measure,
                     (_, true) => Calibrate::Off,

@@ -53,7 +53,7 @@ enum RagCommand {
         /// The question.
         question: String,
         /// How many passages.
-        #[arg(long = "top-k", default_value_t = 5)]
+        #[arg(long = "top-k", default_value_t = tunesmith::rag::DEFAULT_QUERY_TOP_K)]
         top_k: usize,
         /// How to rank: hybrid (meaning and keywords fused), semantic or keyword.
         #[arg(long, value_enum, default_value_t = Mode::Hybrid)]

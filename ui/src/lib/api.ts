@@ -48,6 +48,13 @@ export function errorMessage(error: unknown): string {
   return "Something went wrong talking to the app.";
 }
 
+/** A fresh id for a long job (a download, a training run, a comparison), so it can be cancelled. */
+export function newJobId(): string {
+  if (typeof crypto !== "undefined" && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** The commands the UI uses, typed end to end. */
 export const api = {
   /** The device, home folder and versions. */

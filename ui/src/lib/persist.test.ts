@@ -1,7 +1,7 @@
 // The choices kept across a restart: stored as JSON, read back only when they have the right shape.
 import { get } from "svelte/store";
 import { describe, expect, it } from "vitest";
-import { acceptChoices } from "./data/state";
+import { acceptChoices } from "./data/state.svelte";
 import { KEYS, load, persisted, type KeyValueStore } from "./persist";
 import { acceptSelection } from "./selection";
 import { acceptForm } from "./train/session";

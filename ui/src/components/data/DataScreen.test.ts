@@ -4,7 +4,7 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { dataState } from "../../lib/data/state";
+import { dataState } from "../../lib/data/state.svelte";
 import { freshChoices } from "../../lib/data/choices";
 import type { DataInspection, DataInspectRequest, InspectReport } from "../../lib/data/types";
 import { currentSelection, selection } from "../../lib/selection";
@@ -74,7 +74,8 @@ let requests: DataInspectRequest[] = [];
 beforeEach(() => {
   document.body.innerHTML = "";
   selection.set({});
-  dataState.set({ choices: null, inspection: null });
+  dataState.choices = null;
+  dataState.inspection = null;
   requests = [];
   mockIPC((cmd, raw) => {
     if (cmd !== "data_inspect") throw new Error(`unexpected ${cmd}`);
@@ -102,7 +103,8 @@ async function load(path: string) {
 
 describe("Data screen", () => {
   it("reads the file again with the kept choices when it opens after a restart", async () => {
-    dataState.set({ choices: { ...freshChoices("/data/reviews.csv"), fixes: { ...freshChoices("").fixes, drop_duplicates: true } }, inspection: null });
+    dataState.choices = { ...freshChoices("/data/reviews.csv"), fixes: { ...freshChoices("").fixes, drop_duplicates: true } };
+    dataState.inspection = null;
     app = mount(Data, { target: document.body });
     await eventually(() => expect(requests).toHaveLength(1));
     expect(requests[0]).toMatchObject({ file: "/data/reviews.csv", fixes: { drop_duplicates: true } });

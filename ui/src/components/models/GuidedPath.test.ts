@@ -4,7 +4,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import App from "../../App.svelte";
-import { dataState } from "../../lib/data/state";
+import { dataState } from "../../lib/data/state.svelte";
 import type { DataInspectRequest } from "../../lib/data/types";
 import { selection } from "../../lib/selection";
 import { eventually } from "../../testing/eventually";
@@ -18,7 +18,8 @@ beforeEach(() => {
   history.replaceState(null, "", "#");
   document.body.innerHTML = "";
   selection.set({});
-  dataState.set({ choices: null, inspection: null });
+  dataState.choices = null;
+  dataState.inspection = null;
   mockIPC((cmd, raw) => {
     switch (cmd) {
       case "doctor":

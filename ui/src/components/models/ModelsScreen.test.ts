@@ -3,8 +3,8 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { downloads } from "../../lib/models/downloads";
-import { searchState } from "../../lib/models/search-state";
+import { downloads } from "../../lib/models/downloads.svelte";
+import { searchState } from "../../lib/models/search-state.svelte";
 import type { ModelList, ModelSummary, PullEvent } from "../../lib/models/types";
 import { currentSelection, selection } from "../../lib/selection";
 import Models from "../../screens/Models.svelte";
@@ -51,8 +51,10 @@ const result = (id: string, supported: boolean): ModelSummary => ({
 beforeEach(() => {
   document.body.innerHTML = "";
   selection.set({});
-  downloads.set({});
-  searchState.set({ query: "", task: "", results: null });
+  downloads.all = {};
+  searchState.query = "";
+  searchState.task = "";
+  searchState.results = null;
 });
 
 afterEach(() => {

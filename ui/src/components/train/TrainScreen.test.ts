@@ -132,7 +132,7 @@ describe("Train screen", () => {
     lr.value = "0.01";
     lr.dispatchEvent(new Event("input", { bubbles: true }));
     flushSync();
-    expect($("[data-field=lr] [data-level=warning]").textContent).toContain("1e-5 to 5e-4");
+    expect($("[data-field=lr] [data-level=warning]").textContent).toContain("1e-5 to 2e-3");
     expect($("[data-preset][aria-pressed=true]")).toBeNull();
     button("Balanced").click();
     flushSync();

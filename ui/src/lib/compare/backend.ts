@@ -104,7 +104,5 @@ export const tauriBackend: CompareBackend = {
   },
 };
 
-/** A fresh job id for a long job. */
-export function newJobId(): string {
-  return globalThis.crypto.randomUUID();
-}
+/** A fresh job id for a long job (the one definition is in `../api`). */
+export { newJobId } from "../api";

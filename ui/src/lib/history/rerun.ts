@@ -3,9 +3,8 @@
 // recorded; its live curves are on the Train screen's run page.
 
 import { get, writable } from "svelte/store";
-import { ApiError, errorMessage } from "../api";
+import { ApiError, errorMessage, newJobId } from "../api";
 import { cancelJob } from "../models/backend";
-import { newJobId } from "../models/downloads";
 import { rerun } from "./backend";
 
 /** The re-run in progress or last ended. */

@@ -6,7 +6,7 @@ import { ApiError } from "../api";
 import { tauriBackend } from "./backend";
 import { estimateReport, runEvents } from "./fixtures";
 import { buildRequest, initialForm } from "./settings";
-import type { RunEvent } from "./types";
+import type { EstimateOptions, RunEvent } from "./types";
 
 afterEach(() => clearMocks());
 
@@ -33,7 +33,7 @@ describe("tauriBackend", () => {
       seen = { cmd, args };
       return estimateReport("fits");
     });
-    const options = { method: "lora", batch: 16, max_len: 128, device: "cpu", calibrate: "cached" as const };
+    const options: EstimateOptions = { method: "lora", batch: 16, max_len: 128, device: "cpu", calibrate: "cached" };
     await tauriBackend.estimate("/m", options);
     expect(seen).toEqual({ cmd: "models_estimate", args: { model: "/m", options } });
   });

@@ -25,6 +25,8 @@ export interface TrainBackend {
   trainStart(jobId: string, request: TrainRequest, onEvent: (e: RunEvent) => void): Promise<TrainSummary>;
   /** Continues a paused, cancelled or interrupted run from its last checkpoint. */
   trainResume(jobId: string, run: string, onEvent: (e: RunEvent) => void): Promise<TrainSummary>;
+  /** Trains a finished run longer from its last checkpoint (`moreEpochs` null: half as many again). */
+  trainLonger(jobId: string, run: string, moreEpochs: number | null, onEvent: (e: RunEvent) => void): Promise<TrainSummary>;
   /** Asks a job to stop (training stops after writing a checkpoint). */
   jobCancel(jobId: string): Promise<void>;
   /** Peak memory, verdict and time per step for a model and settings. */
@@ -65,6 +67,9 @@ export const tauriBackend: TrainBackend = {
   },
   trainResume(jobId, run, onEvent) {
     return unwrap(commands.trainResume(jobId, run, new Channel<RunEvent>(onEvent))).then(checked("train_resume", isSummary));
+  },
+  trainLonger(jobId, run, moreEpochs, onEvent) {
+    return unwrap(commands.trainLonger(jobId, run, moreEpochs, new Channel<RunEvent>(onEvent))).then(checked("train_longer", isSummary));
   },
   async jobCancel(jobId) {
     await unwrap(commands.jobCancel(jobId));

@@ -1,4 +1,5 @@
-// The form's defaults must be the engine's (crates/engine/src/train/defaults.rs tests the same table).
+// The form's defaults are the engine's, read from the generated TRAIN_DEFAULTS (these numbers are
+// the engine's table: crates/engine/src/train/defaults.rs tests the same).
 import { describe, expect, it } from "vitest";
 import { DEFAULT_BATCH, WARMUP_RATIO, WEIGHT_DECAY, defaultEpochs, defaultLr, defaultMaxLen, trainingRows } from "./defaults";
 

@@ -8,7 +8,6 @@ import {
   describeVerdict,
   estimateKey,
   estimateOptions,
-  estimatorMethod,
   formatBytes,
   formatDuration,
   canMeasure,
@@ -17,11 +16,11 @@ import {
 import { initialForm } from "./settings";
 
 describe("estimate options", () => {
-  it("are asked only once a model is chosen, with the estimator's method names", () => {
+  it("are asked only once a model is chosen, with the form's own method", () => {
     expect(estimateOptions(initialForm(), 128, null)).toBeNull();
     const form = { ...initialForm(), model: "/m", method: "features" as const };
     expect(estimateOptions(form, 128, 1000)).toEqual({
-      method: "feature-extraction",
+      method: "features",
       batch: 16,
       max_len: 128,
       device: "auto",
@@ -31,7 +30,6 @@ describe("estimate options", () => {
       epochs: null,
     });
     expect(estimateOptions({ ...form, preset: "custom" }, 128, 1000)?.epochs).toBe(form.params.epochs);
-    expect(estimatorMethod("qlora")).toBe("qlora");
   });
 
   it("fall back to the defaults while a batch or length field is invalid", () => {

@@ -6,11 +6,6 @@ import { DEFAULT_BATCH } from "./defaults";
 import type { TrainForm } from "./settings";
 import type { EstimateOptions, EstimateReport, Method, Verdict } from "./types";
 
-/** The estimator's name for a method (it says `feature-extraction` where the engine says `features`). */
-export function estimatorMethod(method: Method): string {
-  return method === "features" ? "feature-extraction" : method;
-}
-
 /**
  * The estimate's options for `form`, or `null` while there is no model to estimate. `rows` (the
  * data's usable rows, when known) lets the estimate count the run's steps for the total time; the
@@ -29,7 +24,7 @@ export function estimateOptions(
   const epochs = form.params.epochs;
   const whole = (x: number | null): x is number => x !== null && Number.isInteger(x) && x >= 1;
   return {
-    method: estimatorMethod(form.method),
+    method: form.method,
     batch: whole(batch) ? batch : DEFAULT_BATCH,
     max_len: whole(maxLen) ? maxLen : defaultMaxLen,
     device: form.device,

@@ -2,14 +2,15 @@
 import { get } from "svelte/store";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { TrainBackend } from "./backend";
+import type { EstimateOptions } from "./types";
 import { createEstimator } from "./estimator";
 import { estimateReport } from "./fixtures";
 
 function backend(estimate: TrainBackend["estimate"]): TrainBackend {
   const no = () => Promise.reject(new Error("not used"));
-  return { trainStart: no, trainResume: no, jobCancel: no, estimate, runsList: no, runsShow: no, evalRun: no, evalGenerationRun: no };
+  return { trainStart: no, trainResume: no, trainLonger: no, jobCancel: no, estimate, runsList: no, runsShow: no, evalRun: no, evalGenerationRun: no };
 }
-const opts = { method: "lora", batch: 16, max_len: 128, device: "auto", calibrate: "cached" as const };
+const opts: EstimateOptions = { method: "lora", batch: 16, max_len: 128, device: "auto", calibrate: "cached" };
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());

@@ -5,7 +5,7 @@ import type { EstimateReport, EvalReport, RunDetails, RunEvent, RunSummary, Samp
 
 /** One training call the test controls. */
 export interface Job {
-  command: "train_start" | "train_resume";
+  command: "train_start" | "train_resume" | "train_longer";
   jobId: string;
   arg: unknown;
   emit: (e: RunEvent) => void;
@@ -29,6 +29,7 @@ export function fakeBackend(answers: {
   const backend: TrainBackend = {
     trainStart: train("train_start"),
     trainResume: train("train_resume"),
+    trainLonger: (jobId, run, _moreEpochs, emit) => train("train_longer")(jobId, run, emit),
     jobCancel: (jobId) => {
       cancelled.push(jobId);
       return answers.jobCancel ? answers.jobCancel(jobId) : Promise.resolve();

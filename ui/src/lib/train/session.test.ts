@@ -51,6 +51,26 @@ describe("training session", () => {
     expect(get(s.run).phase).toBe("finished");
   });
 
+  it("trains a finished run longer as the same run, its chart continuing, and only once it has finished", async () => {
+    const fake = fakeBackend();
+    const s = session(fake);
+    await s.longer(); // nothing has finished yet
+    expect(fake.jobs).toHaveLength(0);
+    const first = s.start(request);
+    for (const e of runEvents("run-1", 4, 2)) fake.jobs[0].emit(e);
+    fake.jobs[0].finish({ run_id: "run-1", dir: "/r", status: "finished", metrics: {} });
+    await first;
+
+    const longer = s.longer();
+    expect(fake.jobs[1]).toMatchObject({ command: "train_longer", arg: "run-1" });
+    expect(get(s.run)).toMatchObject({ phase: "starting", summary: null });
+    fake.jobs[1].emit({ run_id: "run-1", event: "started", total_steps: 6, epochs: 3, steps_per_epoch: 2, train_examples: 8, val_examples: 2, trainable_params: 1000, resumed_from: 4 });
+    expect(get(s.run).chart.steps).toHaveLength(4); // the curve goes on from the finished run's
+    fake.jobs[1].finish({ run_id: "run-1", dir: "/r", status: "finished", metrics: {} });
+    await longer;
+    expect(get(s.run)).toMatchObject({ phase: "finished", runId: "run-1" });
+  });
+
   it("cancels a running job for good, and a paused run without a job", async () => {
     const fake = fakeBackend();
     const s = session(fake);

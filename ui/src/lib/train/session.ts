@@ -169,6 +169,17 @@ export function createTrainSession(
       return drive(jobId, (onEvent) => backend.trainResume(jobId, runId, onEvent));
     },
 
+    /** "Train longer": the session's finished run continues from its last checkpoint with more epochs. */
+    longer(): Promise<void> {
+      const s = get(run);
+      if (s.phase !== "finished" || s.runId === null) return Promise.resolve();
+      const runId = s.runId;
+      const jobId = newJobId();
+      currentJob = jobId;
+      run.set({ ...s, phase: "starting", jobId, problem: null, summary: null, startedAt: clock(), endedAt: null });
+      return drive(jobId, (onEvent) => backend.trainLonger(jobId, runId, null, onEvent));
+    },
+
     /** Continues an earlier run from the history (interrupted by a crash, cancelled, failed). */
     resumeRun(runId: string): Promise<void> {
       if (isBusy(get(run).phase)) return Promise.resolve();

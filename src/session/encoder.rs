@@ -1,11 +1,12 @@
-//! A classification run's encoder: the BERT-family model of a plan with its tokenizer, device and
-//! maximum length, loaded as the run trains it (fresh head and LoRA factors from the run's seed),
-//! as it ended (its saved weights restored), or as the base it is compared with (a head trained
-//! on the frozen model's features). Training, evaluation and prediction load it here alike.
+//! A loaded encoder, a classification run's model: the BERT-family model of a plan with its
+//! tokenizer, device and maximum length, loaded as the run trains it (fresh head and LoRA factors
+//! from the run's seed), as it ended (its saved weights restored), or as the base it is compared
+//! with (a head trained on the frozen model's features). Training, evaluation and prediction load
+//! it here alike.
 
 use std::path::Path;
 
-use candle_core::{DType, Device, Var};
+use candle_core::{DType, Device};
 use candle_nn::VarMap;
 use tunesmith_data::{Content, Dataset};
 use tunesmith_engine::device;
@@ -14,15 +15,14 @@ use tunesmith_engine::models::checkpoint::Checkpoint;
 use tunesmith_engine::nn::params::Backbone;
 use tunesmith_engine::task::{ClassifyExample, ClassifyTask};
 use tunesmith_engine::tokenizer::TextTokenizer;
-use tunesmith_engine::train::checkpoint::load_tensors;
 use tunesmith_engine::train::{train as run_loop, CancelHandle, TrainOptions, TrainTask};
-use tunesmith_engine::EngineError;
 
+use super::restore::restore;
 use crate::run::TrainPlan;
 use crate::{Error, Result};
 
 /// The model side of a classification run: config, tokenizer, device and maximum length.
-pub struct Encoder {
+pub struct EncoderSession {
     /// The encoder's config.
     pub cfg: BertConfig,
     /// Its tokenizer.
@@ -33,12 +33,12 @@ pub struct Encoder {
     pub max_len: usize,
 }
 
-impl Encoder {
+impl EncoderSession {
     /// Opens the plan's model folder on the plan's device choice.
     pub fn open(plan: &TrainPlan) -> Result<Self> {
         let cfg = BertConfig::from_file(&plan.model().join("config.json"))?;
         let tok = TextTokenizer::from_dir(plan.model())?;
-        Ok(Encoder {
+        Ok(EncoderSession {
             max_len: plan.max_len(cfg.max_position_embeddings),
             cfg,
             tok,
@@ -149,30 +149,4 @@ impl Encoder {
         }
         Ok((examples, texts))
     }
-}
-
-/// Sets every trainable variable from the checkpoint at `path` (saved as `w.<name>`), refusing a
-/// checkpoint of another model or method.
-pub(crate) fn restore(trainable: &[(String, Var)], path: &Path, device: &Device) -> Result<()> {
-    let (tensors, _) = load_tensors(path, device)?;
-    for (name, var) in trainable {
-        let t = tensors.get(&format!("w.{name}")).ok_or_else(|| {
-            Error::invalid(format!(
-                "{} has no weights for `{name}`: it belongs to a different model or method",
-                path.display()
-            ))
-        })?;
-        if t.dims() != var.dims() {
-            return Err(Error::invalid(format!(
-                "{}: the weights `{name}` have shape {:?}, the model expects {:?}",
-                path.display(),
-                t.dims(),
-                var.dims()
-            )));
-        }
-        t.to_dtype(var.dtype())
-            .and_then(|t| var.set(&t))
-            .map_err(EngineError::from)?;
-    }
-    Ok(())
 }

@@ -1,16 +1,10 @@
 // The Data screen's state, kept outside the screen so the file, the choices and the report are
 // still there when the user comes back from another screen.
 
-import { writable } from "svelte/store";
 import { asObject, browserStorage, KEYS, load, save } from "../persist";
 import { freshChoices, type DataChoices } from "./choices";
 import type { DataInspection } from "./types";
 
-/** The file being worked on, what was chosen for it, and its latest inspection. */
-export type DataState = {
-  choices: DataChoices | null;
-  inspection: DataInspection | null;
-};
 
 /**
  * Choices read back from storage, on top of fresh ones for the same file (a field of the wrong
@@ -35,8 +29,24 @@ export function acceptChoices(raw: unknown): DataChoices | null {
 }
 
 /**
- * The one Data screen state of this window. The choices (file, task, columns, fixes) are kept
- * across restarts; the inspection is read again from the file when the screen opens.
+ * The file being worked on, what was chosen for it, and its latest inspection. The choices (file,
+ * task, columns, fixes) are kept across restarts: each new value is saved as it is set. The
+ * inspection is read again from the file when the screen opens. Both are held as given (not
+ * deeply proxied), so a newer choice can be told from an older one by identity.
  */
-export const dataState = writable<DataState>({ choices: load(browserStorage(), KEYS.dataChoices, acceptChoices), inspection: null });
-dataState.subscribe((s) => save(browserStorage(), KEYS.dataChoices, s.choices));
+export class DataState {
+  #choices = $state.raw<DataChoices | null>(load(browserStorage(), KEYS.dataChoices, acceptChoices));
+  inspection = $state.raw<DataInspection | null>(null);
+
+  get choices(): DataChoices | null {
+    return this.#choices;
+  }
+
+  set choices(next: DataChoices | null) {
+    this.#choices = next;
+    save(browserStorage(), KEYS.dataChoices, next);
+  }
+}
+
+/** The one Data screen state of this window. */
+export const dataState = new DataState();

@@ -1,12 +1,11 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { get } from "svelte/store";
 import { afterEach, describe, expect, it } from "vitest";
-import { cancelDownload, downloads, startDownload } from "./downloads";
+import { cancelDownload, downloads, startDownload } from "./downloads.svelte";
 import type { PullEvent } from "./types";
 
 afterEach(() => {
   clearMocks();
-  downloads.set({});
+  downloads.all = {};
 });
 
 type Args = { jobId: string; id: string; onEvent: { onmessage: (e: PullEvent) => void } };
@@ -19,14 +18,14 @@ describe("downloads", () => {
       expect(cmd).toBe("models_pull");
       args.onEvent.onmessage({ event: "started", repo: args.id, revision: "main", commit: "c", files: [{ file: "w", size: 100, lfs: true }], total_bytes: 100 });
       args.onEvent.onmessage({ event: "progress", file: "w", file_bytes: 40, bytes_done: 40, total_bytes: 100, rate_bytes_per_s: 10, eta_s: 6 });
-      seen.push(get(downloads)[args.id].bytesDone);
+      seen.push(downloads.all[args.id].bytesDone);
       return { repo: args.id, commit: "c", snapshot: "/s", files: ["w"], bytes_downloaded: 100, offline: false };
     });
     const report = await startDownload("o/m");
     expect(report?.snapshot).toBe("/s");
     expect(seen).toEqual([40]);
-    expect(get(downloads)["o/m"].phase).toBe("finished");
-    expect(get(downloads)["o/m"].bytesDone).toBe(100);
+    expect(downloads.all["o/m"].phase).toBe("finished");
+    expect(downloads.all["o/m"].bytesDone).toBe(100);
   });
 
   it("sends the download's job id to job_cancel and ends cancelled", async () => {
@@ -51,7 +50,7 @@ describe("downloads", () => {
     await cancelDownload("o/m");
     expect(await pulling).toBeNull();
     expect(cancelled).toEqual([pullJob]);
-    expect(get(downloads)["o/m"].phase).toBe("cancelled");
+    expect(downloads.all["o/m"].phase).toBe("cancelled");
   });
 
   it("keeps the hub's message when a download fails", async () => {
@@ -59,7 +58,7 @@ describe("downloads", () => {
       throw { code: "token_required", message: "o/m is gated: log in" };
     });
     expect(await startDownload("o/m")).toBeNull();
-    expect(get(downloads)["o/m"].phase).toBe("failed");
-    expect(get(downloads)["o/m"].notice).toBe("o/m is gated: log in");
+    expect(downloads.all["o/m"].phase).toBe("failed");
+    expect(downloads.all["o/m"].notice).toBe("o/m is gated: log in");
   });
 });
