@@ -15,7 +15,9 @@
 //! loss on every position through the training path (`next_token_loss_t`: the head and the loss
 //! fused, as `SftTask` trains; `--composed-loss` takes the logits and the composed loss instead),
 //! AdamW. Prints one JSON line; `phase_peak_mb` is the largest resident size sampled (every 2 ms)
-//! while each phase of the last step ran, `after_mb` the resident size when it ended.
+//! while each phase of the last step ran, `after_mb` the resident size when it ended. With
+//! `ATTN_STEP_DEBUG` set it also prints (stderr) how many values the gradients hold and how many of
+//! them carry a graph (a gradient with a graph keeps activations alive until the optimiser step).
 //! `bench/README.md` ("attention and checkpointing") records the results.
 
 use std::collections::HashMap;
