@@ -4,9 +4,11 @@
 //! smaller batch, a lighter method, shorter texts) when it does not fit.
 //!
 //! The breakdown is analytic (counted from the model's shapes and the engine's training layout:
-//! f32 weights, AdamW with two moments, no gradient checkpointing, differentiable attention that
-//! keeps its score matrices). The constants that are assumptions rather than counts are listed in
-//! [`Estimate::assumptions`]. The time estimate needs a measured calibration of the engine's
+//! f32 weights, AdamW with two moments, an attention op that keeps no score matrix), with or
+//! without activation checkpointing ([`Checkpointing`]: each transformer block recomputed in the
+//! backward, so only its input is kept per layer). [`estimate_with`] can choose checkpointing by
+//! itself, when a run would not fit without it. The constants that are assumptions rather than
+//! counts are listed in [`Estimate::assumptions`]. The time estimate needs a measured calibration of the engine's
 //! training step on this machine ([`StepTiming`], measured by the application, which knows the
 //! engine); without one, [`TimeEstimate`] says so instead of inventing a number.
 
@@ -233,6 +235,22 @@ pub struct EstimateRequest {
     pub num_labels: u64,
 }
 
+/// Activation checkpointing, as asked: recompute each transformer block in the backward pass and
+/// keep only its input (far less memory, about a third more time per step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Checkpointing {
+    /// Keep every block's activations (the fastest step).
+    #[default]
+    Off,
+    /// Always recompute.
+    On,
+    /// Recompute only when the run would not fit (or would be tight) otherwise and recomputing
+    /// makes it fit better; off when free memory is unknown.
+    Auto,
+}
+
 /// Peak memory, by part, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -394,6 +412,15 @@ pub struct Estimate {
     pub time: TimeEstimate,
     /// The constants that are assumptions, not counts.
     pub assumptions: Vec<String>,
+    /// The checkpointing setting asked for.
+    pub checkpointing: Checkpointing,
+    /// Whether the breakdown, verdict and suggestion assume activation checkpointing (with
+    /// [`Checkpointing::Auto`]: whether it was turned on because the run would not fit otherwise).
+    pub activation_checkpointing: bool,
+    /// The peak total without activation checkpointing, bytes.
+    pub total_without_checkpointing: u64,
+    /// The peak total with activation checkpointing, bytes.
+    pub total_with_checkpointing: u64,
 }
 
 // The constants below are counts of what the engine keeps alive, fitted to the measured peak
@@ -412,6 +439,16 @@ pub struct Estimate {
 // length) score matrix, so nothing is counted per score any more (its per-block scratch is
 // transient); the encoder's per-hidden count absorbs what the op keeps, fitted on
 // tests/estimate_peaks.rs's measured peaks (MiniLM 16x64 full 1132 MB, LoRA 1236, features 213).
+//
+// Re-fitted for LoRA and QLoRA the same evening to the fused LoRA layer and the fused head
+// split-and-rotate (and LoRA gradients that no longer carry a graph keeping every layer's `dY`
+// alive): `bench/attention_step.rs` measured SmolLM2-135M LoRA 8x512 at 6618 MiB (11,215 values
+// per token and layer beyond the weights and the logits; the estimate says 6785) and 1727 MiB
+// with activation checkpointing (estimate 1809); `bench/train_step.rs`, before -> after the same
+// change: MiniLM LoRA 16x64 1240 -> 520 MiB, SmolLM2 LoRA 2x64 1549 -> 759, QLoRA 1271 -> 673
+// (full fine-tuning unchanged, 882 -> 884). The LoRA counts were solved on those points moved by
+// the same drops (bench/README.md, "The 8x512 peak explained and cut"); the full fine-tuning and
+// feature extraction counts are unchanged.
 
 /// The process itself: the binary, the tokenizer, the run history, the data.
 const RUNTIME_BYTES: u64 = 40 * MIB;
@@ -422,9 +459,15 @@ const ACT_PER_HIDDEN: [u64; 2] = [50, 30]; // [encoder, decoder]
 const ACT_PER_INTERMEDIATE: [u64; 2] = [4, 13];
 /// ... per head and key position: none, the attention op recomputes its scores in the backward.
 const ACT_PER_SCORE: u64 = 0;
-/// Extra values per token and layer that LoRA keeps, per unit of its layers' input + output widths
-/// (dropout on the input, the low-rank path, the scaled update and the sum), in hundredths.
-const LORA_ACT_PER_WIDTH_CENTI: [u64; 2] = [220, 200]; // [encoder, decoder]
+/// Under LoRA and QLoRA, values kept per token and layer per hidden unit and per intermediate
+/// unit instead: each adapted layer is one op (`nn/lora_linear.rs`) keeping its input and the
+/// rank-r projection (no dropout mask, dropped input, update, scaled update and base output), and
+/// a decoder's queries and keys are split and rotated by one op (`nn/rope.rs`).
+const ACT_LORA_PER_HIDDEN: [u64; 2] = [21, 12]; // [encoder, decoder]
+const ACT_LORA_PER_INTERMEDIATE: [u64; 2] = [3, 3];
+/// Values kept per token and layer under activation checkpointing, per hidden unit: the block's
+/// input (its output is the next block's input), nothing else until the block is recomputed.
+const CKPT_PER_HIDDEN: u64 = 1;
 /// Copies of the logits a decoder's loss keeps: one (the fused head-and-loss op turns it into its
 /// own gradient in place).
 const LOGIT_COPIES: u64 = 1;
@@ -461,7 +504,7 @@ fn trainable_count(shape: &ModelShape, req: &EstimateRequest) -> (u64, u64) {
 
 /// Activations kept for the backward pass of one step (with a decoder's logits), or, for feature
 /// extraction, the frozen forward pass that computes each row's features once.
-fn activation_bytes(shape: &ModelShape, req: &EstimateRequest) -> u64 {
+fn activation_bytes(shape: &ModelShape, req: &EstimateRequest, checkpointing: bool) -> u64 {
     let s = req.max_len;
     if req.method == Method::FeatureExtraction {
         let tokens = EVAL_BATCH * s;
@@ -471,12 +514,16 @@ fn activation_bytes(shape: &ModelShape, req: &EstimateRequest) -> u64 {
     }
     let tokens = req.batch * s;
     let f = family_index(shape.family);
-    let mut per_token_layer = ACT_PER_HIDDEN[f] * shape.hidden
-        + ACT_PER_INTERMEDIATE[f] * shape.intermediate
-        + ACT_PER_SCORE * shape.heads * s;
-    if matches!(req.method, Method::Lora | Method::Qlora) {
-        per_token_layer += LORA_ACT_PER_WIDTH_CENTI[f] * shape.block_linear_widths() / 100;
-    }
+    let per_token_layer = if matches!(req.method, Method::Lora | Method::Qlora) {
+        // The rank-r projection of every adapted layer, beyond the shared counts.
+        ACT_LORA_PER_HIDDEN[f] * shape.hidden
+            + ACT_LORA_PER_INTERMEDIATE[f] * shape.intermediate
+            + shape.block_linears().len() as u64 * req.lora_rank
+    } else {
+        ACT_PER_HIDDEN[f] * shape.hidden
+            + ACT_PER_INTERMEDIATE[f] * shape.intermediate
+            + ACT_PER_SCORE * shape.heads * s
+    };
     let logits = match shape.family {
         Family::Decoder => {
             let head = match req.method {
@@ -487,7 +534,13 @@ fn activation_bytes(shape: &ModelShape, req: &EstimateRequest) -> u64 {
         }
         Family::Encoder => 0,
     };
-    (tokens * shape.layers * per_token_layer + logits) * F32
+    let kept = if checkpointing {
+        // Each block's input, plus one block's activations while it is recomputed.
+        tokens * (shape.layers * CKPT_PER_HIDDEN * shape.hidden + per_token_layer)
+    } else {
+        tokens * shape.layers * per_token_layer
+    };
+    (kept + logits) * F32
 }
 
 /// The breakdown for `shape` and `req`.
@@ -497,6 +550,16 @@ fn activation_bytes(shape: &ModelShape, req: &EstimateRequest) -> u64 {
 /// and both moments serialised while the step's gradients are still held), and, for a GGUF file,
 /// loading (the file dequantised to f32). What the last two add beyond the step is in `overhead`.
 pub fn breakdown(shape: &ModelShape, req: &EstimateRequest) -> (Breakdown, u64) {
+    breakdown_with(shape, req, false)
+}
+
+/// [`breakdown`], with each block's activations recomputed in the backward when `checkpointing`
+/// (feature extraction has no backward: the same either way).
+pub fn breakdown_with(
+    shape: &ModelShape,
+    req: &EstimateRequest,
+    checkpointing: bool,
+) -> (Breakdown, u64) {
     let (trainable, extra) = trainable_count(shape, req);
     let f32_weights = shape.parameters * F32;
     let weights = match req.method {
@@ -508,7 +571,7 @@ pub fn breakdown(shape: &ModelShape, req: &EstimateRequest) -> (Breakdown, u64) 
     // gradient alone (the engine's frozen linear op).
     let gradients = trainable * F32;
     let optimizer_state = 2 * trainable * F32;
-    let activations = activation_bytes(shape, req);
+    let activations = activation_bytes(shape, req, checkpointing);
     // A safetensors folder stays memory-mapped while the model lives, and its pages were all read.
     let mapped = match shape.file_bytes {
         Some(_) => 0,
@@ -560,13 +623,44 @@ pub fn verdict(total: u64, free: u64) -> Verdict {
     }
 }
 
-/// Estimates `req` on `shape` against `free` bytes of memory.
+/// Estimates `req` on `shape` against `free` bytes of memory, without activation checkpointing.
 pub fn estimate(shape: &ModelShape, req: &EstimateRequest, free: Option<u64>) -> Estimate {
-    let (b, trainable) = breakdown(shape, req);
+    estimate_with(shape, req, free, Checkpointing::Off)
+}
+
+/// Whether [`Checkpointing::Auto`] turns checkpointing on: the run does not fit, or is tight,
+/// without it, and fits better with it.
+fn auto_checkpointing(shape: &ModelShape, req: &EstimateRequest, free: Option<u64>) -> bool {
+    let Some(f) = free else { return false };
+    let rank = |v: Verdict| match v {
+        Verdict::Fits => 0,
+        Verdict::Tight => 1,
+        Verdict::DoesNotFit => 2,
+    };
+    let off = verdict(breakdown_with(shape, req, false).0.total, f);
+    let on = verdict(breakdown_with(shape, req, true).0.total, f);
+    rank(on) < rank(off)
+}
+
+/// Estimates `req` on `shape` against `free` bytes of memory, with activation checkpointing as
+/// `checkpointing` says ([`Checkpointing::Auto`] turns it on when the run would not fit
+/// otherwise; [`Estimate::activation_checkpointing`] says what was assumed).
+pub fn estimate_with(
+    shape: &ModelShape,
+    req: &EstimateRequest,
+    free: Option<u64>,
+    checkpointing: Checkpointing,
+) -> Estimate {
+    let ckpt = match checkpointing {
+        Checkpointing::Off => false,
+        Checkpointing::On => true,
+        Checkpointing::Auto => auto_checkpointing(shape, req, free),
+    };
+    let (b, trainable) = breakdown_with(shape, req, ckpt);
     let v = free.map(|f| verdict(b.total, f));
     let suggestion = match (v, free) {
-        (Some(Verdict::DoesNotFit), Some(f)) => Some(suggest(shape, req, f)),
-        (Some(Verdict::Tight), Some(f)) => Some(match fitting_batch(shape, req, f) {
+        (Some(Verdict::DoesNotFit), Some(f)) => Some(suggest(shape, req, f, ckpt)),
+        (Some(Verdict::Tight), Some(f)) => Some(match fitting_batch(shape, req, f, ckpt) {
             Some(n) if n < req.batch => {
                 format!("it may just fit; --batch {n} leaves room, or close other applications")
             }
@@ -589,7 +683,11 @@ pub fn estimate(shape: &ModelShape, req: &EstimateRequest, free: Option<u64>) ->
             "weights, gradients and optimiser state in f32 (the engine trains in f32)".into(),
             "AdamW: two moments per trainable parameter".into(),
             "every row is max_len tokens long (shorter rows need less)".into(),
-            "no gradient checkpointing; activation counts per token and layer are fitted to the engine's measured peaks".into(),
+            if ckpt {
+                "activation checkpointing: each block's input kept, one block's activations at a time while it is recomputed; counts fitted to the engine's measured peaks".into()
+            } else {
+                "no activation checkpointing; activation counts per token and layer are fitted to the engine's measured peaks".into()
+            },
             format!(
                 "LoRA rank {} on every linear layer of each block (the engine's default); frozen weights get no gradient; a decoder's logits are held once",
                 req.lora_rank
@@ -601,17 +699,21 @@ pub fn estimate(shape: &ModelShape, req: &EstimateRequest, free: Option<u64>) ->
                 RUNTIME_BYTES / MIB
             ),
         ],
+        checkpointing,
+        activation_checkpointing: ckpt,
+        total_without_checkpointing: breakdown_with(shape, req, false).0.total,
+        total_with_checkpointing: breakdown_with(shape, req, true).0.total,
     }
 }
 
-fn fitting_batch(shape: &ModelShape, req: &EstimateRequest, free: u64) -> Option<u64> {
+fn fitting_batch(shape: &ModelShape, req: &EstimateRequest, free: u64, ckpt: bool) -> Option<u64> {
     let mut b = req.batch;
     while b >= 1 {
         let r = EstimateRequest {
             batch: b,
             ..req.clone()
         };
-        if verdict(breakdown(shape, &r).0.total, free) == Verdict::Fits {
+        if verdict(breakdown_with(shape, &r, ckpt).0.total, free) == Verdict::Fits {
             return Some(b);
         }
         b /= 2;
@@ -628,8 +730,14 @@ fn method_name(m: Method) -> &'static str {
     }
 }
 
-fn suggest(shape: &ModelShape, req: &EstimateRequest, free: u64) -> String {
-    if let Some(b) = fitting_batch(shape, req, free).filter(|b| *b < req.batch) {
+fn suggest(shape: &ModelShape, req: &EstimateRequest, free: u64, ckpt: bool) -> String {
+    if !ckpt
+        && req.method != Method::FeatureExtraction
+        && verdict(breakdown_with(shape, req, true).0.total, free) == Verdict::Fits
+    {
+        return "turn on activation checkpointing (saves memory, about a third slower); it fits with the same settings".to_string();
+    }
+    if let Some(b) = fitting_batch(shape, req, free, ckpt).filter(|b| *b < req.batch) {
         return format!("use --batch {b} (same method); it fits with room to spare");
     }
     let lighter: &[Method] = match (shape.family, req.method) {
@@ -644,7 +752,7 @@ fn suggest(shape: &ModelShape, req: &EstimateRequest, free: u64) -> String {
             method: *m,
             ..req.clone()
         };
-        if let Some(b) = fitting_batch(shape, &r, free) {
+        if let Some(b) = fitting_batch(shape, &r, free, ckpt) {
             return format!(
                 "use --method {} --batch {b}; it fits where {} does not",
                 method_name(*m),
@@ -659,7 +767,7 @@ fn suggest(shape: &ModelShape, req: &EstimateRequest, free: u64) -> String {
             batch: 1,
             ..req.clone()
         };
-        if verdict(breakdown(shape, &r).0.total, free) == Verdict::Fits {
+        if verdict(breakdown_with(shape, &r, ckpt).0.total, free) == Verdict::Fits {
             return format!("use --max-len {len} --batch 1 (longer texts are cut); it fits");
         }
         len /= 2;
@@ -819,5 +927,99 @@ mod tests {
             s.contains("--method lora") || s.contains("--method qlora"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn checkpointing_keeps_one_input_per_layer_and_one_block_instead_of_every_block() {
+        let shape = smollm2();
+        let r = EstimateRequest {
+            batch: 8,
+            max_len: 512,
+            ..req(Method::Lora, 8)
+        };
+        let off = breakdown_with(&shape, &r, false).0;
+        let on = breakdown_with(&shape, &r, true).0;
+        assert_eq!(off, breakdown(&shape, &r).0);
+        assert!(on.activations * 3 < off.activations, "{on:?} {off:?}");
+        assert_eq!(on.weights, off.weights);
+        assert_eq!(on.total - on.activations, off.total - off.activations);
+        // The logits and the block inputs are a floor that checkpointing cannot remove.
+        let tokens = 8 * 512;
+        assert!(on.activations > tokens * (shape.vocab + shape.layers * shape.hidden) * 4);
+    }
+
+    #[test]
+    fn auto_checkpointing_turns_on_only_when_the_run_would_not_fit_otherwise() {
+        let shape = smollm2();
+        let r = EstimateRequest {
+            batch: 8,
+            max_len: 512,
+            ..req(Method::Lora, 8)
+        };
+        let (off, on) = (
+            breakdown_with(&shape, &r, false).0.total,
+            breakdown_with(&shape, &r, true).0.total,
+        );
+        // Room for the checkpointed run, not for the plain one.
+        let tight = estimate_with(&shape, &r, Some(on * 2), Checkpointing::Auto);
+        assert!(on * 2 < off, "{on} {off}");
+        assert!(tight.activation_checkpointing);
+        assert_eq!(tight.verdict, Some(Verdict::Fits));
+        assert_eq!(tight.breakdown.total, on);
+        assert_eq!(
+            (
+                tight.total_without_checkpointing,
+                tight.total_with_checkpointing
+            ),
+            (off, on)
+        );
+        // Room for both: the faster step.
+        let roomy = estimate_with(&shape, &r, Some(off * 2), Checkpointing::Auto);
+        assert!(!roomy.activation_checkpointing);
+        // Unknown free memory: off; asked for: on.
+        assert!(!estimate_with(&shape, &r, None, Checkpointing::Auto).activation_checkpointing);
+        assert!(estimate_with(&shape, &r, None, Checkpointing::On).activation_checkpointing);
+        // Asked off, it does not fit: the suggestion names checkpointing.
+        let plain = estimate(&shape, &r, Some(on * 2));
+        assert_eq!(plain.verdict, Some(Verdict::DoesNotFit));
+        assert!(plain.suggestion.unwrap().contains("checkpointing"));
+    }
+
+    #[test]
+    fn lora_estimates_stay_within_ten_percent_of_the_measured_long_sequence_peaks() {
+        // bench/README.md, "The 8x512 peak explained and cut": `attention_step` peaks (VmHWM, MiB)
+        // of a LoRA step with random or GGUF weights held in memory (nothing mapped: file 0).
+        let qwen = ModelShape {
+            family: Family::Decoder,
+            parameters: 494_032_768,
+            hidden: 896,
+            layers: 24,
+            heads: 14,
+            kv_heads: 2,
+            intermediate: 4864,
+            vocab: 151_936,
+            context_length: Some(32768),
+            file_bytes: Some(0),
+        };
+        let lora = |batch, max_len| EstimateRequest {
+            batch,
+            max_len,
+            ..req(Method::Lora, batch)
+        };
+        for (shape, r, ckpt, measured_mib) in [
+            (smollm2(), lora(8, 512), false, 6618u64),
+            (smollm2(), lora(8, 512), true, 1727),
+            (qwen, lora(4, 512), true, 3432),
+        ] {
+            let est = breakdown_with(&shape, &r, ckpt).0.total as f64;
+            let measured = (measured_mib * MIB) as f64;
+            let err = est / measured - 1.0;
+            assert!(
+                err.abs() < 0.10,
+                "{} x {} ckpt {ckpt}: {err:+.3}",
+                r.batch,
+                r.max_len
+            );
+        }
     }
 }

@@ -152,6 +152,11 @@ impl Lora {
         self.scale
     }
 
+    /// The dropout probability on the input of `A` (training only).
+    pub fn dropout(&self) -> f32 {
+        self.dropout
+    }
+
     /// The rank.
     pub fn rank(&self) -> usize {
         self.a.dims()[0]

@@ -688,11 +688,11 @@ impl Attention {
                 .transpose(1, 2)?
                 .contiguous()?)
         };
-        let q = split(self.q.forward_t(x, train)?, self.heads)?;
-        let k = split(self.k.forward_t(x, train)?, self.kv_heads)?;
+        // Split into heads and rotated as one op (nothing of the projection's size kept for the
+        // backward but the rotated heads the attention op holds).
+        let q = rope.apply_heads(&self.q.forward_t(x, train)?, self.heads, offset)?;
+        let k = rope.apply_heads(&self.k.forward_t(x, train)?, self.kv_heads, offset)?;
         let v = split(self.v.forward_t(x, train)?, self.kv_heads)?;
-        let q = rope.apply(&q, offset)?;
-        let k = rope.apply(&k, offset)?;
         let (k, v) = match cache {
             Some((c, layer)) => c.append(layer, &k, &v)?,
             None => (k, v),

@@ -44,6 +44,19 @@ pub trait LinearBase: std::fmt::Debug + Send + Sync {
     fn kind(&self) -> String;
     /// Bytes this base keeps resident for its weight and bias.
     fn resident_bytes(&self) -> usize;
+    /// Whether nothing of this base trains and [`Self::input_grad`] gives its input's gradient
+    /// (what ops that fuse the base into a larger backward need, as the LoRA layer does).
+    fn is_frozen(&self) -> bool {
+        false
+    }
+    /// `dL/dx` (`[rows, in]`) for `dL/dy` = `grad` (`[rows, out]`) of a frozen base.
+    fn input_grad(&self, grad: &Tensor) -> Result<Tensor> {
+        let _ = grad;
+        Err(EngineError::Invalid(format!(
+            "a {} linear base has no input gradient of its own",
+            self.kind()
+        )))
+    }
 }
 
 /// A base stored as a plain weight tensor and an optional bias.
@@ -106,6 +119,13 @@ impl LinearBase for DenseBase {
         let bytes = |t: &Tensor| t.elem_count() * t.dtype().size_in_bytes();
         bytes(&self.weight) + self.bias.as_ref().map(bytes).unwrap_or(0)
     }
+    fn is_frozen(&self) -> bool {
+        !self.weight.track_op() && !self.bias.as_ref().is_some_and(|b| b.track_op())
+    }
+    fn input_grad(&self, grad: &Tensor) -> Result<Tensor> {
+        // `frozen_linear`'s backward: dL/dx = dL/dy W.
+        Ok(grad.matmul(&self.weight)?)
+    }
 }
 
 /// A linear layer: a base and, optionally, a LoRA update. Cheap to clone.
@@ -166,6 +186,13 @@ impl Linear {
 
     /// Forward pass; `train` enables LoRA dropout.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if let Some(l) = &self.lora {
+            // Training factors over a frozen base: one op that keeps only the input and the rank-r
+            // projection for the backward (`lora_linear`'s documentation has the arithmetic).
+            if (l.a().track_op() || l.b().track_op()) && self.base.is_frozen() {
+                return crate::nn::lora_linear::lora_linear(x, &self.base, l, train);
+            }
+        }
         let y = self.base.forward(x)?;
         match &self.lora {
             Some(l) => Ok((y + l.forward_t(x, train)?)?),

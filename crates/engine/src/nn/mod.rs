@@ -9,6 +9,8 @@
 //!   computed with tensor operations to a custom op (GPU paths, checkpointing).
 //! - `checkpoint`: activation checkpointing, a transformer block recomputed in the backward.
 //! - `linear`: the one linear-like layer every model uses (frozen, trainable, LoRA, quantised base).
+//! - `lora_linear`: a frozen base plus its LoRA update as one op that keeps only the input and the
+//!   rank-r projection for the backward.
 //! - `params`: where each parameter comes from (frozen checkpoint or trainable `VarMap`) by method.
 //! - `dropout`: dropout with masks from the run's seeded generator (reproducible, resumable).
 //! - `frozen`: a linear layer over a frozen weight whose backward computes the input's gradient only.
@@ -26,6 +28,7 @@ pub mod frozen;
 pub mod fused;
 pub mod layer_norm;
 pub mod linear;
+pub mod lora_linear;
 pub mod ops;
 pub mod params;
 pub mod precomputed;

@@ -194,21 +194,25 @@ impl CustomOp1 for QMatMulWithGrad {
         _res: &Tensor,
         grad_res: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
-        // y = x W^T, so dL/dx = dL/dy W with W (out x in) dequantised for this one product.
-        let w = self
-            .0
-            .dequantize(arg.device())?
-            .to_dtype(grad_res.dtype())?;
-        let dims = grad_res.dims().to_vec();
-        let out = *dims.last().unwrap_or(&1);
-        let rows = grad_res.elem_count() / out.max(1);
-        let g = grad_res.contiguous()?.reshape((rows, out))?.matmul(&w)?;
-        let mut shape = dims;
-        if let Some(last) = shape.last_mut() {
-            *last = w.dims()[1];
-        }
-        Ok(Some(g.reshape(shape)?.to_dtype(arg.dtype())?))
+        Ok(Some(
+            qmatmul_input_grad(&self.0, grad_res)?.to_dtype(arg.dtype())?,
+        ))
     }
+}
+
+/// `dL/dx` of `y = x W^T` for `dL/dy` = `grad` (`[..., out]`): `grad W`, with `W` (`out x in`)
+/// dequantised for this one product.
+fn qmatmul_input_grad(w: &QTensor, grad: &Tensor) -> candle_core::Result<Tensor> {
+    let w = w.dequantize(grad.device())?.to_dtype(grad.dtype())?;
+    let dims = grad.dims().to_vec();
+    let out = *dims.last().unwrap_or(&1);
+    let rows = grad.elem_count() / out.max(1);
+    let g = grad.contiguous()?.reshape((rows, out))?.matmul(&w)?;
+    let mut shape = dims;
+    if let Some(last) = shape.last_mut() {
+        *last = w.dims()[1];
+    }
+    g.reshape(shape)
 }
 
 /// `x W^T + b` for `x` of shape `[..., in]` through the quantised weight, differentiable in `x`.
@@ -310,6 +314,14 @@ impl LinearBase for QuantizedBase {
                 .as_ref()
                 .map(|b| b.elem_count() * b.dtype().size_in_bytes())
                 .unwrap_or(0)
+    }
+    fn is_frozen(&self) -> bool {
+        !self.bias.as_ref().is_some_and(|b| b.track_op())
+    }
+    fn input_grad(&self, grad: &Tensor) -> Result<Tensor> {
+        // The forward casts the input to f32 for the quantised product and back.
+        let g = grad.to_dtype(candle_core::DType::F32)?;
+        Ok(qmatmul_input_grad(&self.weight, &g)?.to_dtype(grad.dtype())?)
     }
 }
 
