@@ -2,8 +2,9 @@
 //! `features`, `lora`); new, re-run or resumed after a crash, as the plan says.
 //!
 //! It reads and checks the data (the data crate's doctor and honest split, the same refusal as
-//! `tunesmith data inspect`), loads the encoder for the method (see [`crate::session::EncoderSession`]) and trains
-//! with the engine's loop in the run's folder (see [`crate::run`]).
+//! `tunesmith data inspect`), loads the encoder for the method (see
+//! [`crate::session::EncoderSession`]) and trains with the engine's loop in the run's folder (see
+//! [`crate::run`]).
 
 use tunesmith_engine::device;
 use tunesmith_engine::train::{CancelHandle, Method, PrepStage};
