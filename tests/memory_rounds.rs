@@ -7,6 +7,9 @@
 //! they run in a child process of their own (this test binary, asked for the ignored
 //! `memory_rounds::rounds_in_this_process` alone), because the other tests of this binary run in
 //! parallel threads and would be counted in its resident memory.
+//!
+//! Measured by hand with SmolLM2-135M-Instruct Q4_1 GGUF (`TUNESMITH_MEMORY_ROUNDS_MODEL`, debug
+//! build, 2026-12-04): 1937 MB after round 1, 1960 MB after round 2 (+1.2 %), peak 2.2 GB.
 
 use std::path::Path;
 use std::process::Command;
@@ -21,6 +24,13 @@ use tunesmith_engine::train::Method;
 use crate::chat_cli::tiny_llama;
 
 const CHILD: &str = "TUNESMITH_MEMORY_ROUNDS_CHILD";
+/// Another model for the rounds (a folder or `.gguf`), to measure by hand with a real one:
+/// `TUNESMITH_MEMORY_ROUNDS_MODEL=... cargo test ... -- memory_rounds --nocapture`.
+const MODEL: &str = "TUNESMITH_MEMORY_ROUNDS_MODEL";
+
+fn model() -> String {
+    std::env::var(MODEL).unwrap_or_else(|_| tiny_llama())
+}
 
 fn write_data(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let mut train = String::from("prompt,response\n");
@@ -46,7 +56,7 @@ fn write_data(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 /// One round of every job; returns the run it trained.
 fn round(home: &Home, dir: &Path, round: usize, data: &Path, questions: &Path) -> String {
     let mut req = TrainRequest::new(
-        tiny_llama().into(),
+        model().into(),
         data.to_path_buf(),
         tunesmith::data::Task::Generate,
         Method::Lora,
@@ -54,6 +64,7 @@ fn round(home: &Home, dir: &Path, round: usize, data: &Path, questions: &Path) -
     req.prompt_column = Some("prompt".into());
     req.response_column = Some("response".into());
     req.epochs = Some(1);
+    req.max_len = Some(64);
     let run = tunesmith::train::train(home, &req, CancelHandle::new(), &mut |_| {})
         .unwrap()
         .run_id;
