@@ -272,6 +272,21 @@ text: string } |
 	event: "done",
 } & ChatAnswer;
 
+/**
+ *  Activation checkpointing, as asked: recompute each transformer block in the backward pass and
+ *  keep only its input (far less memory, about a third more time per step).
+ */
+export type Checkpointing = 
+/**  Keep every block's activations (the fastest step). */
+"off" | 
+/**  Always recompute. */
+"on" | 
+/**
+ *  Recompute only when the run would not fit (or would be tight) otherwise and recomputing
+ *  makes it fit better; off when free memory is unknown.
+ */
+"auto";
+
 /**  A retrieved passage as the model was shown it: its number in the prompt and its citation. */
 export type CitedPassage = {
 	/**  The number the prompt gives it (`[1]` is 1). */
@@ -683,6 +698,17 @@ export type Estimate = {
 	time: TimeEstimate,
 	/**  The constants that are assumptions, not counts. */
 	assumptions: string[],
+	/**  The checkpointing setting asked for. */
+	checkpointing: Checkpointing,
+	/**
+	 *  Whether the breakdown, verdict and suggestion assume activation checkpointing (with
+	 *  [`Checkpointing::Auto`]: whether it was turned on because the run would not fit otherwise).
+	 */
+	activation_checkpointing: boolean,
+	/**  The peak total without activation checkpointing, bytes. */
+	total_without_checkpointing: number,
+	/**  The peak total with activation checkpointing, bytes. */
+	total_with_checkpointing: number,
 };
 
 /**  How the model is trained. */

@@ -44,7 +44,10 @@ fn a_run_goes_from_queued_to_finished_with_timings_and_its_best_metric() {
         store.metric_series(&run.id, "loss", Split::Train).unwrap(),
         vec![(30, None)]
     );
-    let err = store.start_run(&run.id, 1).unwrap_err();
+    // A finished run may run again ("train longer"), but not be paused or cancelled as it stands.
+    let err = store
+        .set_run_status(&run.id, RunStatus::Cancelled, None)
+        .unwrap_err();
     assert!(matches!(err, StoreError::BadTransition { .. }), "{err}");
 }
 
