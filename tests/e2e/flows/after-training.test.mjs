@@ -75,7 +75,8 @@ before(async () => {
     "--home", app.home, "train", "--json", "--task", "classify", "--method", "features",
     "--epochs", "3", "--lr", "0.05", "--test-fraction", "0.3", "--model", TINY_BERT, "--data", data,
   ]);
-  run = JSON.parse(out.toString().split("\n")[0]).run_id;
+  // The last line is the run's end (the first ones report its preparation, before it has an id).
+  run = JSON.parse(out.toString().trim().split("\n").pop()).run_id;
 });
 
 after(async () => {
