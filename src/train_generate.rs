@@ -21,7 +21,7 @@
 use tunesmith_engine::device;
 use tunesmith_engine::task::{SftExample, SftTask};
 use tunesmith_engine::train::{CancelHandle, Method, Metrics, PrepStage, TrainEvent, TrainStatus};
-use tunesmith_store::ArtefactKind;
+use tunesmith_store::{ArtefactKind, MetricPoint, Split};
 
 use crate::home::Home;
 use crate::run::preparing::Preparation;
@@ -154,6 +154,17 @@ pub(crate) fn train(
         metrics.insert("fact_recall".into(), r.fine_tuned as f64);
         metrics.insert("fact_recall_base".into(), r.base as f64);
         metrics.insert("fact_recall_total".into(), r.total as f64);
+        // Kept in the history beside the validation loss, so History shows "did it learn?" too.
+        let at = out.steps as u64;
+        let point = |name: &str, v: u64| MetricPoint::now(at, Split::Validation, name, v as f64);
+        store.record_metrics(
+            &run_id,
+            &[
+                point("fact_recall", r.fine_tuned),
+                point("fact_recall_base", r.base),
+                point("fact_recall_total", r.total),
+            ],
+        )?;
         Some(r)
     };
     Ok(TrainSummary {

@@ -436,6 +436,16 @@ fn training_a_finished_generation_run_longer_continues_its_steps_and_reports_wha
     let show = crate::common::succeed(tunesmith(&home).args(["runs", "show", &run_id, "--json"]));
     let d: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
     assert_eq!(d["run"]["status"], "finished", "{}", d["run"]);
+    let recorded: Vec<&str> = d["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert!(
+        recorded.contains(&"fact_recall") && recorded.contains(&"fact_recall_total"),
+        "did it learn? is in the history: {recorded:?}"
+    );
     let manifest: serde_json::Value = serde_json::from_slice(
         &std::fs::read(home.join("runs").join(&run_id).join("run.json")).unwrap(),
     )
