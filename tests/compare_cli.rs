@@ -61,7 +61,7 @@ fn lora_run_on(home: &Path, dataset_ref: &str) -> String {
         .unwrap();
     let request = ::tunesmith::run::TrainRequest::new(
         tiny_llama().into(),
-        "questions.csv".into(),
+        dataset_ref.into(),
         tunesmith_data::Task::Generate,
         tunesmith_engine::train::Method::Lora,
     );
@@ -77,6 +77,7 @@ fn lora_run_on(home: &Path, dataset_ref: &str) -> String {
         split_fractions: Vec::new(),
         device: "cpu".into(),
         schedule: None,
+        activation_checkpointing: false,
     }
     .write(&store.run_dir(&run.id))
     .unwrap();

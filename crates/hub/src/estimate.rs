@@ -12,7 +12,7 @@
 //! training step on this machine ([`StepTiming`], measured by the application, which knows the
 //! engine); without one, [`TimeEstimate`] says so instead of inventing a number.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::ModelConfig;
 use crate::gguf::GgufHeader;
@@ -237,7 +237,7 @@ pub struct EstimateRequest {
 
 /// Activation checkpointing, as asked: recompute each transformer block in the backward pass and
 /// keep only its input (far less memory, about a third more time per step).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Checkpointing {

@@ -34,6 +34,10 @@ export function estimateReport(verdict: EstimateReport["verdict"], total = 2 * G
       note: "not measured yet for these settings",
     },
     assumptions: [],
+    checkpointing: "off",
+    activation_checkpointing: false,
+    total_without_checkpointing: total,
+    total_with_checkpointing: Math.round(total * 0.8),
   };
 }
 
