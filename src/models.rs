@@ -375,7 +375,15 @@ fn time_estimate(
     };
     // A device this build cannot open leaves the memory estimate standing; only an explicit
     // calibration request reports it as an error.
-    let key = match crate::calibrate::key(located, r.method, r.batch, r.max_len, opts.device) {
+    // Timed as the run would train: with activation checkpointing when the estimate assumes it.
+    let key = match crate::calibrate::key(
+        located,
+        r.method,
+        r.batch,
+        r.max_len,
+        opts.device,
+        e.activation_checkpointing,
+    ) {
         Ok(k) => k,
         Err(e) if opts.calibrate == Calibrate::Cached => {
             return Ok(TimeEstimate::not_calibrated(format!("not calibrated: {e}")))
