@@ -63,6 +63,10 @@ pub struct CalibrationKey {
     pub threads: usize,
     /// The Tunesmith version (a faster engine measures again).
     pub version: String,
+    /// Whether the steps recompute each block (activation checkpointing: about a third slower);
+    /// calibrations from before it was recorded measured without.
+    #[serde(default)]
+    pub activation_checkpointing: bool,
 }
 
 /// A remembered calibration.
@@ -111,13 +115,15 @@ fn model_path(located: &Located) -> &Path {
     }
 }
 
-/// The key for calibrating `located` with these settings on `device_request`.
+/// The key for calibrating `located` with these settings on `device_request`, with or without
+/// activation checkpointing.
 pub fn key(
     located: &Located,
     method: Method,
     batch: u64,
     max_len: u64,
     device_request: DeviceRequest,
+    activation_checkpointing: bool,
 ) -> Result<CalibrationKey> {
     let path = model_path(located);
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
@@ -153,6 +159,7 @@ pub fn key(
         device: device::name(&dev),
         threads: candle_core::utils::get_num_threads(),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        activation_checkpointing,
     })
 }
 
@@ -230,7 +237,7 @@ pub fn measure(
             let trainable = VarMap::new();
             let params =
                 Checkpoint::open(dir)?.params(DType::F32, &device, trainable.clone(), backbone)?;
-            let model = SequenceClassifier::load(
+            let mut model = SequenceClassifier::load(
                 &params,
                 &cfg,
                 &ClassifierOptions {
@@ -239,6 +246,7 @@ pub fn measure(
                     multi_label: false,
                 },
             )?;
+            model.set_activation_checkpointing(key.activation_checkpointing);
             let len = max_len.min(cfg.max_position_embeddings);
             let vocab = cfg.vocab_size as u32;
             let mut examples: Vec<ClassifyExample> = (0..rows)
@@ -281,7 +289,8 @@ pub fn measure(
                     seed: 0,
                 },
             )?;
-            let model = loaded.model;
+            let mut model = loaded.model;
+            model.set_activation_checkpointing(key.activation_checkpointing);
             let len = max_len.min(model.config().max_position_embeddings);
             let vocab = model.config().vocab_size as u32;
             let prompt = (len / 4).clamp(1, 8);

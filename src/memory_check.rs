@@ -18,7 +18,7 @@ use std::path::Path;
 
 use tunesmith_engine::device::DeviceRequest;
 use tunesmith_engine::train::Method;
-use tunesmith_hub::estimate::{verdict, Verdict};
+use tunesmith_hub::estimate::{verdict, Checkpointing, Verdict};
 
 use crate::home::Home;
 use crate::models::{Calibrate, EstimateOptions};
@@ -33,33 +33,63 @@ const INFERENCE_OVERHEAD: u64 = 300 << 20;
 
 /// The free memory of `device` in bytes: [`FREE_MEMORY_ENV`] when set, else what the system says.
 pub fn free_bytes(device: &str) -> Option<u64> {
-    if let Some(v) = std::env::var_os(FREE_MEMORY_ENV) {
-        if let Some(b) = v.to_str().and_then(|s| s.trim().parse::<u64>().ok()) {
-            return Some(b);
-        }
-    }
-    tunesmith_hub::memory::free_memory(device).bytes
+    free_memory(device).bytes
 }
 
-/// Refuses training `plan` with `batch` rows a step when its estimated peak is above the free memory.
+/// The free memory of `device` as the estimate reports it: [`FREE_MEMORY_ENV`] when set (its
+/// source says so), else what the system says.
+pub fn free_memory(device: &str) -> tunesmith_hub::memory::FreeMemory {
+    let system = tunesmith_hub::memory::free_memory(device);
+    match std::env::var_os(FREE_MEMORY_ENV)
+        .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<u64>().ok()))
+    {
+        Some(b) => tunesmith_hub::memory::FreeMemory {
+            bytes: Some(b),
+            source: format!("{FREE_MEMORY_ENV} (set in the environment)"),
+            ..system
+        },
+        None => system,
+    }
+}
+
+/// The memory estimate of training `plan` with `batch` rows a step and activation checkpointing
+/// as `checkpointing` says, against the free memory; `None` where the model cannot be estimated.
+pub(crate) fn training_estimate(
+    home: &Home,
+    plan: &TrainPlan,
+    batch: usize,
+    checkpointing: Checkpointing,
+) -> Option<crate::models::EstimateReport> {
+    let opts = EstimateOptions {
+        method: plan.method(),
+        batch: Some(batch.max(1) as u64),
+        max_len: Some(plan.max_len(usize::MAX).max(1) as u64),
+        device: plan.request().device,
+        calibrate: Calibrate::Off,
+        rows: None,
+        epochs: None,
+        data: None,
+        checkpointing,
+    };
+    let model = plan.model().display().to_string();
+    crate::models::estimate(home, &model, &opts).ok()
+}
+
+/// Refuses training `plan` with `batch` rows a step when its estimated peak, with activation
+/// checkpointing as the plan resolved it, is above the free memory.
 pub fn before_training(home: &Home, plan: &TrainPlan, batch: usize) -> Result<()> {
     let device = device_name(plan.request().device);
     let Some(free) = free_bytes(device) else {
         return Ok(());
     };
     let max_len = plan.max_len(usize::MAX);
-    let opts = EstimateOptions {
-        method: plan.method(),
-        batch: Some(batch.max(1) as u64),
-        max_len: Some(max_len.max(1) as u64),
-        device: plan.request().device,
-        calibrate: Calibrate::Off,
-        rows: None,
-        epochs: None,
-        data: None,
+    // The setting the run trains with: a run that fits only with checkpointing is not refused.
+    let ckpt = if plan.activation_checkpointing() {
+        Checkpointing::On
+    } else {
+        Checkpointing::Off
     };
-    let model = plan.model().display().to_string();
-    let Ok(report) = crate::models::estimate(home, &model, &opts) else {
+    let Some(report) = training_estimate(home, plan, batch, ckpt) else {
         return Ok(());
     };
     let need = report.estimate.breakdown.total;
@@ -70,9 +100,10 @@ pub fn before_training(home: &Home, plan: &TrainPlan, batch: usize) -> Result<()
         "use a smaller batch (--batch), shorter texts (--max-len) or a lighter method (LoRA or feature extraction)".into()
     });
     Err(Error::Memory(format!(
-        "training {} with {} at {batch} rows of up to {max_len} tokens a step needs about {}, but only {} of memory is free; {what_to_do}. Closing other programs frees memory too.",
+        "training {} with {}{} at {batch} rows of up to {max_len} tokens a step needs about {}, but only {} of memory is free; {what_to_do}. Closing other programs frees memory too.",
         plan.model().display(),
         method_words(plan.method()),
+        if plan.activation_checkpointing() { " and activation checkpointing" } else { "" },
         gib(need),
         gib(free)
     )))
@@ -118,6 +149,7 @@ fn inference_bytes(home: &Home, spec: &str) -> Option<u64> {
         rows: None,
         epochs: None,
         data: None,
+        checkpointing: Checkpointing::Off,
     };
     let report = crate::models::estimate(home, spec, &opts).ok()?;
     Some(report.estimate.breakdown.total + INFERENCE_OVERHEAD)

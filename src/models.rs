@@ -221,6 +221,15 @@ pub struct EstimateOptions {
     /// The data file, read for its row count and split when `rows` is not given.
     #[serde(default)]
     pub data: Option<PathBuf>,
+    /// Activation checkpointing (default: auto, as `train`: on when the run would not fit
+    /// otherwise; the estimate's `activation_checkpointing` says what it assumed).
+    #[serde(default = "default_checkpointing")]
+    #[specta(optional)]
+    pub checkpointing: tunesmith_hub::estimate::Checkpointing,
+}
+
+fn default_checkpointing() -> tunesmith_hub::estimate::Checkpointing {
+    crate::run::DEFAULT_CHECKPOINTING
 }
 
 /// How the time estimate is obtained.
@@ -321,8 +330,10 @@ pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<Esti
         lora_rank: 8,
         num_labels: 2,
     };
-    let device = tunesmith_hub::memory::free_memory(device_name(opts.device));
-    let mut estimate = tunesmith_hub::estimate::estimate(&shape, &req, device.bytes);
+    // The free memory the check before training compares with (the environment's override too).
+    let device = crate::memory_check::free_memory(device_name(opts.device));
+    let mut estimate =
+        tunesmith_hub::estimate::estimate_with(&shape, &req, device.bytes, opts.checkpointing);
     // The data file is read and split once, for the schedule and the time estimate both. A file
     // that cannot be read leaves the schedule out; only a calibrated time estimate reports it.
     let size = run_size(&estimate, opts);
@@ -364,7 +375,15 @@ fn time_estimate(
     };
     // A device this build cannot open leaves the memory estimate standing; only an explicit
     // calibration request reports it as an error.
-    let key = match crate::calibrate::key(located, r.method, r.batch, r.max_len, opts.device) {
+    // Timed as the run would train: with activation checkpointing when the estimate assumes it.
+    let key = match crate::calibrate::key(
+        located,
+        r.method,
+        r.batch,
+        r.max_len,
+        opts.device,
+        e.activation_checkpointing,
+    ) {
         Ok(k) => k,
         Err(e) if opts.calibrate == Calibrate::Cached => {
             return Ok(TimeEstimate::not_calibrated(format!("not calibrated: {e}")))

@@ -43,9 +43,12 @@ pub(crate) fn train(
     // The schedule (and LoRA rank) chosen from the data, before the adapters are built.
     let mut plan = plan.clone();
     let schedule = plan.settle(split.indices(0).len());
+    let batch = plan.train_config(split.indices(0).len()).batch_size;
+    // Activation checkpointing decided once for this batch (auto: on when it would not fit
+    // otherwise), so the memory check below estimates the run as it will train.
+    plan.settle_checkpointing(home, batch);
     let plan = &plan;
     // Refused here, before the model is loaded, when it would not fit in the memory free now.
-    let batch = plan.train_config(split.indices(0).len()).batch_size;
     crate::memory_check::before_training(home, plan, batch)?;
 
     prep.stage(PrepStage::LoadingModel, on_event);
@@ -54,7 +57,8 @@ pub(crate) fn train(
     let examples = decoder.examples(&dataset)?;
     // The task owns the model while it trains; a session without one answers the questions
     // before and after with the same tokenizer and template.
-    let (model, pad_id, answerer) = decoder.into_parts();
+    let (mut model, pad_id, answerer) = decoder.into_parts();
+    model.set_activation_checkpointing(plan.activation_checkpointing());
     let pick = |b: usize| -> Vec<SftExample> {
         split
             .indices(b)

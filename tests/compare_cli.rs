@@ -77,6 +77,7 @@ fn lora_run_on(home: &Path, dataset_ref: &str) -> String {
         split_fractions: Vec::new(),
         device: "cpu".into(),
         schedule: None,
+        activation_checkpointing: false,
     }
     .write(&store.run_dir(&run.id))
     .unwrap();

@@ -473,6 +473,34 @@ fn models_estimate_calibrate_times_engine_steps_and_the_next_estimate_reuses_the
         per_step
     );
     assert!(dir.path().join("home/calibrations.json").is_file());
+    // Activation checkpointing changes the step (it recomputes each block): another calibration,
+    // timed with it on and remembered as such.
+    let ckpt = estimate_json(
+        &hub,
+        dir.path(),
+        &bert,
+        &[&sized[..], &["--checkpointing", "on"]].concat(),
+    );
+    assert_eq!(ckpt["activation_checkpointing"], true);
+    assert_eq!(ckpt["time"]["calibrated"], false, "{}", ckpt["time"]);
+    let ckpt = estimate_json(
+        &hub,
+        dir.path(),
+        &bert,
+        &[&sized[..], &["--checkpointing", "on", "--calibrate"]].concat(),
+    );
+    assert_eq!(ckpt["time"]["calibrated"], true);
+    let remembered: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("home/calibrations.json")).unwrap(),
+    )
+    .unwrap();
+    let flags: Vec<bool> = remembered["calibrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"]["activation_checkpointing"].as_bool().unwrap())
+        .collect();
+    assert_eq!(flags, [false, true], "{remembered}");
     // Other settings are another calibration; --no-calibrate turns the time part off.
     let other = estimate_json(&hub, dir.path(), &bert, &["--method", "lora"]);
     assert_eq!(other["time"]["calibrated"], false);

@@ -12,6 +12,7 @@
 //! - `train_generate`: `tunesmith train --task generate` (LoRA, QLoRA) on the tiny Llama fixture.
 //! - `train_history`: `train` refuses what the data doctor refuses and records its run in the history.
 //! - `chat_cli`: `tunesmith chat` over the tiny Llama fixture, and SmolLM2 (real tier).
+//! - `checkpointing_cli`: `train --checkpointing off|on|auto` on the tiny Llama: same losses, recorded, auto fits.
 //! - `compare_cli`: `tunesmith compare` base vs a fine-tuned run (tiny Llama), and base vs RAG (real tier).
 //! - `errors_cli`: `tunesmith errors`: wrong and least-sure test rows, the corrected copy (original unchanged), retrain linked.
 //! - `eval_cli`: `tunesmith eval` / `predict` on a run trained on the tiny BERT fixture.
@@ -29,6 +30,7 @@
 //! - `home_paths`: a home folder with spaces and non-ASCII characters works; a read-only one is refused.
 
 mod chat_cli;
+mod checkpointing_cli;
 mod cli;
 mod common;
 mod compare_cli;

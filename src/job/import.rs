@@ -241,6 +241,8 @@ fn run_for(store: &Store, job: &JobManifest) -> Result<String> {
         split_fractions: job.split.fractions.clone(),
         device: format!("elsewhere ({})", job.trainer.as_str()),
         schedule: job.schedule.clone(),
+        // Trained elsewhere: only an explicit `on` is known to have been asked for.
+        activation_checkpointing: job.request.checkpointing == crate::run::Checkpointing::On,
     };
     let mut new_run = manifest.new_run(primary_metric(job.request.task), None)?;
     new_run.name = Some(format!(

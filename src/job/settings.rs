@@ -215,6 +215,23 @@ pub fn entries(r: &Resolved<'_>) -> Vec<Entry> {
         Mapped::Unsupported(NOT_A_DEVICE),
         Mapped::Unsupported(NOT_A_DEVICE),
     );
+    // Activation checkpointing is transformers' and Axolotl's `gradient_checkpointing`; `auto`
+    // decides from this machine's free memory, which says nothing of the trainer's.
+    let (trl_ckpt, axolotl_ckpt) = match req.checkpointing {
+        crate::run::Checkpointing::On => (
+            to(vec![("training_arguments.gradient_checkpointing", json!(true))]),
+            to(vec![("gradient_checkpointing", json!(true))]),
+        ),
+        crate::run::Checkpointing::Off => (
+            Mapped::Applied("off: the trainer's default (no `gradient_checkpointing`)"),
+            Mapped::Applied("off: the trainer's default (no `gradient_checkpointing`)"),
+        ),
+        crate::run::Checkpointing::Auto => {
+            let auto = "auto decides from the free memory of the machine that trains, which the job cannot know: the trainer's default (off) applies; export with --checkpointing on to turn `gradient_checkpointing` on";
+            (Mapped::Applied(auto), Mapped::Applied(auto))
+        }
+    };
+    push("request.checkpointing", json!(req.checkpointing), trl_ckpt, axolotl_ckpt);
     let fixes = "the data doctor's fixes were applied before the split; the job's rows are the fixed rows";
     push(
         "request.fixes",

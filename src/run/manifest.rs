@@ -49,6 +49,10 @@ pub struct RunManifest {
     /// none: they trained with the request's values over the method's defaults).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<tunesmith_engine::train::SchedulePlan>,
+    /// Whether the run trains with activation checkpointing (the request's setting resolved once;
+    /// runs from before it was recorded trained without).
+    #[serde(default)]
+    pub activation_checkpointing: bool,
 }
 
 impl RunManifest {
@@ -79,7 +83,11 @@ impl RunManifest {
             dataset_id: None,
             dataset_ref: req.data.display().to_string(),
             data_fingerprint: Some(self.fingerprint.clone()),
-            config: serde_json::json!({ "train": config_json, "request": req }),
+            config: serde_json::json!({
+                "train": config_json,
+                "request": req,
+                "activation_checkpointing": self.activation_checkpointing,
+            }),
             device: self.device.clone(),
             hardware: serde_json::json!({}),
             versions: serde_json::json!({ "tunesmith": env!("CARGO_PKG_VERSION") }),

@@ -24,7 +24,7 @@ pub use folder::{exports_dir, find_run, FoundRun, RunFolder};
 pub use manifest::RunManifest;
 pub use plan::{Start, TrainPlan};
 pub use request::{
-    default_test_fraction, default_val_fraction, EpochStep, EpochsByMethod, LrByMethod, RunEvent,
+    default_test_fraction, default_val_fraction, Checkpointing, EpochStep, EpochsByMethod, LrByMethod, RunEvent,
     TrainDefaults, TrainRequest, TrainSummary, DEFAULT_CLASSIFY_MAX_LEN, DEFAULT_GENERATE_MAX_LEN,
-    DEFAULT_SEED,
+    DEFAULT_CHECKPOINTING, DEFAULT_SEED,
 };

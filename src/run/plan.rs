@@ -22,7 +22,9 @@ use tunesmith_hub::PullEvent;
 
 use super::folder::FoundRun;
 use super::manifest::RunManifest;
-use super::request::{TrainRequest, DEFAULT_CLASSIFY_MAX_LEN, DEFAULT_GENERATE_MAX_LEN};
+use super::request::{
+    Checkpointing, TrainRequest, DEFAULT_CLASSIFY_MAX_LEN, DEFAULT_GENERATE_MAX_LEN,
+};
 use crate::data::{DataRequest, InspectRequest};
 use crate::{Error, Result};
 
@@ -63,6 +65,9 @@ pub struct TrainPlan {
     start: Start,
     /// The schedule chosen from the data ([`TrainPlan::settle`]), or the one a run recorded.
     schedule: Option<SchedulePlan>,
+    /// Activation checkpointing as resolved ([`TrainPlan::settle_checkpointing`]), or as a run
+    /// recorded it.
+    checkpointing: Option<bool>,
 }
 
 impl TrainPlan {
@@ -138,6 +143,8 @@ impl TrainPlan {
             plan.take_lora_from(s);
         }
         plan.schedule = manifest.schedule.clone();
+        // Resume, re-run and train-longer use what the run trained with, never a new guess.
+        plan.checkpointing = Some(manifest.activation_checkpointing);
         plan
     }
 
@@ -186,7 +193,36 @@ impl TrainPlan {
             recorded,
             start,
             schedule: None,
+            checkpointing: None,
         }
+    }
+
+    /// Resolves activation checkpointing once, for a run of `batch` rows a step: the request's
+    /// `on` or `off` as asked; `auto` is on when the memory estimate for this run (model, method,
+    /// batch, length, device) says it would not fit (or would be tight) in the memory free now
+    /// without checkpointing and fits better with it. Where the estimate or the free memory cannot
+    /// be had, auto stays off (never a guess). A recorded run keeps what it recorded.
+    pub fn settle_checkpointing(&mut self, home: &crate::home::Home, batch: usize) -> bool {
+        if let Some(on) = self.checkpointing {
+            return on;
+        }
+        let on = match self.request.checkpointing {
+            Checkpointing::Off => false,
+            Checkpointing::On => true,
+            Checkpointing::Auto => {
+                crate::memory_check::training_estimate(home, self, batch, Checkpointing::Auto)
+                    .is_some_and(|r| r.estimate.activation_checkpointing)
+            }
+        };
+        self.checkpointing = Some(on);
+        on
+    }
+
+    /// Whether the model trains with activation checkpointing: as resolved or recorded; before
+    /// [`TrainPlan::settle_checkpointing`], only when the request says `on`.
+    pub fn activation_checkpointing(&self) -> bool {
+        self.checkpointing
+            .unwrap_or(self.request.checkpointing == Checkpointing::On)
     }
 
     /// The request, its model resolved to a path.
@@ -332,6 +368,7 @@ impl TrainPlan {
             split_fractions: split.fractions.clone(),
             device,
             schedule: self.schedule.clone(),
+            activation_checkpointing: self.activation_checkpointing(),
         }
     }
 }

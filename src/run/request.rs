@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tunesmith_data::{SplitConfig, Task};
 use tunesmith_engine::device::DeviceRequest;
 use tunesmith_engine::train::{Method, Metrics, TrainEvent, TrainStatus};
+pub use tunesmith_hub::estimate::Checkpointing;
 
 /// The seed of the split, the order and the fresh weights, when none is given.
 pub const DEFAULT_SEED: u64 = 42;
@@ -32,6 +33,14 @@ pub fn default_test_fraction() -> f64 {
 
 fn default_seed() -> u64 {
     DEFAULT_SEED
+}
+
+/// Activation checkpointing when none is asked for: automatic, on only when the run would not fit
+/// in the free memory otherwise (the plan decides once, from the memory estimate).
+pub const DEFAULT_CHECKPOINTING: Checkpointing = Checkpointing::Auto;
+
+fn default_checkpointing() -> Checkpointing {
+    DEFAULT_CHECKPOINTING
 }
 
 /// What the user asked for (the CLI's flags, the UI's form). `None` takes the method's default;
@@ -88,6 +97,12 @@ pub struct TrainRequest {
     #[serde(default)]
     #[specta(optional)]
     pub fixes: tunesmith_data::Fixes,
+    /// Activation checkpointing (recompute each block in the backward pass: far less memory,
+    /// about a third slower): off, on, or auto (on when the run would not fit otherwise; the
+    /// plan resolves it once and the run records the outcome).
+    #[serde(default = "default_checkpointing")]
+    #[specta(optional)]
+    pub checkpointing: Checkpointing,
 }
 
 impl TrainRequest {
@@ -114,6 +129,7 @@ impl TrainRequest {
             device: DeviceRequest::default(),
             checkpoint_every: None,
             fixes: Default::default(),
+            checkpointing: DEFAULT_CHECKPOINTING,
         }
     }
 }
@@ -194,6 +210,8 @@ pub struct TrainDefaults {
     pub lr: LrByMethod,
     /// Passes over the training rows by method, falling as the data grows.
     pub epochs: EpochsByMethod,
+    /// Activation checkpointing.
+    pub checkpointing: Checkpointing,
 }
 
 /// How many passes a method makes over `rows` training rows: the first step whose `up_to_rows`
@@ -298,6 +316,7 @@ impl TrainDefaults {
                 lora: epoch_steps(Method::Lora),
                 qlora: epoch_steps(Method::Qlora),
             },
+            checkpointing: DEFAULT_CHECKPOINTING,
         }
     }
 }

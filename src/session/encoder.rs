@@ -60,7 +60,7 @@ impl EncoderSession {
         let params = Checkpoint::open(plan.model())?
             .params(DType::F32, &self.device, trainable.clone(), backbone)?
             .with_seed(plan.seed());
-        let model = SequenceClassifier::load(
+        let mut model = SequenceClassifier::load(
             &params,
             &self.cfg,
             &ClassifierOptions {
@@ -69,6 +69,8 @@ impl EncoderSession {
                 multi_label: false,
             },
         )?;
+        // Only training forwards recompute; evaluation and prediction are unchanged by it.
+        model.set_activation_checkpointing(plan.activation_checkpointing());
         Ok(ClassifyTask::new(
             model,
             trainable,

@@ -112,7 +112,7 @@ export const events = {
 /* Constants */
 export const COMPARE_QUICK_QUESTIONS = 5 as const;
 
-export const TRAIN_DEFAULTS = {"batch":16,"classify_max_len":128,"epochs":{"features":[{"epochs":40,"up_to_rows":500},{"epochs":20,"up_to_rows":2000},{"epochs":12,"up_to_rows":10000},{"epochs":8,"up_to_rows":null}],"full":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}],"lora":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}],"qlora":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}]},"generate_max_len":256,"lora_alpha":16.0,"lora_rank":8,"lr":{"features":0.001,"full":0.00002,"lora":0.0002,"qlora":0.0002},"seed":42,"test_fraction":0.1,"val_fraction":0.1,"warmup_ratio":0.1,"weight_decay":0.01} as const;
+export const TRAIN_DEFAULTS = {"batch":16,"checkpointing":"auto","classify_max_len":128,"epochs":{"features":[{"epochs":40,"up_to_rows":500},{"epochs":20,"up_to_rows":2000},{"epochs":12,"up_to_rows":10000},{"epochs":8,"up_to_rows":null}],"full":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}],"lora":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}],"qlora":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}]},"generate_max_len":256,"lora_alpha":16.0,"lora_rank":8,"lr":{"features":0.001,"full":0.00002,"lora":0.0002,"qlora":0.0002},"seed":42,"test_fraction":0.1,"val_fraction":0.1,"warmup_ratio":0.1,"weight_decay":0.01} as const;
 
 /* Types */
 /**  The answer length a comparison used, and why. */
@@ -740,6 +740,11 @@ export type EstimateOptions = {
 	epochs?: number | null,
 	/**  The data file, read for its row count and split when `rows` is not given. */
 	data?: string | null,
+	/**
+	 *  Activation checkpointing (default: auto, as `train`: on when the run would not fit
+	 *  otherwise; the estimate's `activation_checkpointing` says what it assumed).
+	 */
+	checkpointing?: Checkpointing,
 };
 
 /**  The estimate with the device it was made for. */
@@ -2143,6 +2148,8 @@ export type TrainDefaults = {
 	lr: LrByMethod,
 	/**  Passes over the training rows by method, falling as the data grows. */
 	epochs: EpochsByMethod,
+	/**  Activation checkpointing. */
+	checkpointing: Checkpointing,
 };
 
 /**  What happened in a training run. */
@@ -2277,6 +2284,12 @@ export type TrainRequest = {
 	checkpoint_every?: number | null,
 	/**  The data doctor's fixes to apply before the split (none by default). */
 	fixes?: Fixes,
+	/**
+	 *  Activation checkpointing (recompute each block in the backward pass: far less memory,
+	 *  about a third slower): off, on, or auto (on when the run would not fit otherwise; the
+	 *  plan resolves it once and the run records the outcome).
+	 */
+	checkpointing?: Checkpointing,
 };
 
 /**  How a run ended. */

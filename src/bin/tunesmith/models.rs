@@ -88,6 +88,10 @@ enum ModelsCommand {
         /// The data file, read for its row count (instead of --rows).
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Activation checkpointing, as `train --checkpointing` (auto: on when the run would not
+        /// fit otherwise).
+        #[arg(long, value_enum, default_value_t = crate::train::CheckpointingArg::Auto)]
+        checkpointing: crate::train::CheckpointingArg,
     },
     /// Save a Hugging Face access token in the operating system's keyring (read from standard
     /// input, or asked for), for gated models.
@@ -244,6 +248,7 @@ pub fn run(ctx: &Context, args: &ModelsArgs) -> tunesmith::Result<ExitCode> {
             rows,
             epochs,
             data,
+            checkpointing,
         } => {
             let opts = EstimateOptions {
                 method: *method,
@@ -258,6 +263,7 @@ pub fn run(ctx: &Context, args: &ModelsArgs) -> tunesmith::Result<ExitCode> {
                 rows: *rows,
                 epochs: *epochs,
                 data: data.clone(),
+                checkpointing: (*checkpointing).into(),
             };
             if *calibrate && !ctx.json {
                 eprintln!("calibrating: timing a few training steps on this machine...");
@@ -378,6 +384,22 @@ fn print_estimate(r: &EstimateReport) {
         ("total", b.total),
     ] {
         println!("  {name:<22} {:>10}", human_bytes(v));
+    }
+    println!(
+        "  {:<22} {:>10} without, {} with",
+        "activation checkpointing",
+        human_bytes(e.total_without_checkpointing),
+        human_bytes(e.total_with_checkpointing)
+    );
+    if e.activation_checkpointing {
+        println!(
+            "{} (saves memory, about a third slower)",
+            if e.checkpointing == tunesmith::run::Checkpointing::Auto {
+                "activation checkpointing turned on: the run would not fit without it"
+            } else {
+                "with activation checkpointing"
+            }
+        );
     }
     match (r.device.bytes, e.verdict) {
         (Some(free), Some(v)) => println!(

@@ -76,6 +76,31 @@ pub struct TrainArgs {
     /// Write a resumable checkpoint every N steps (default: at the end of each epoch).
     #[arg(long)]
     checkpoint_every: Option<usize>,
+    /// Activation checkpointing: recompute each block in the backward pass (far less memory,
+    /// about a third slower). auto turns it on only when the run would not fit otherwise.
+    #[arg(long, value_enum, default_value_t = CheckpointingArg::Auto)]
+    checkpointing: CheckpointingArg,
+}
+
+/// `--checkpointing off|on|auto` (the request's [`tunesmith::run::Checkpointing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckpointingArg {
+    /// Keep every block's activations (the fastest step).
+    Off,
+    /// Always recompute each block in the backward pass.
+    On,
+    /// On only when the run would not fit in the free memory otherwise.
+    Auto,
+}
+
+impl From<CheckpointingArg> for tunesmith::run::Checkpointing {
+    fn from(a: CheckpointingArg) -> Self {
+        match a {
+            CheckpointingArg::Off => tunesmith::run::Checkpointing::Off,
+            CheckpointingArg::On => tunesmith::run::Checkpointing::On,
+            CheckpointingArg::Auto => tunesmith::run::Checkpointing::Auto,
+        }
+    }
 }
 
 impl TrainArgs {
@@ -102,6 +127,7 @@ impl TrainArgs {
             device: self.device,
             checkpoint_every: self.checkpoint_every,
             fixes: self.fixes.fixes(),
+            checkpointing: self.checkpointing.into(),
         }
     }
 }

@@ -85,6 +85,28 @@ describe("Train screen", () => {
     expect(fake.jobs).toHaveLength(0);
   });
 
+  it("issue 12: the Advanced drawer's Save memory setting goes into the run's request", () => {
+    selection.set({ model: "/models/minilm", data: "/data/reviews.csv" });
+    const { fake } = open();
+    const select = $<HTMLSelectElement>("[data-setting=checkpointing]");
+    expect(select.value).toBe("auto");
+    expect(select.closest("[data-advanced]")?.textContent).toContain("Save memory (activation checkpointing)");
+    select.value = "on";
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    flushSync();
+    expect(get(trainForm).checkpointing).toBe("on");
+    button("Start").click();
+    flushSync();
+    expect(fake.jobs[0].arg).toMatchObject({ model: "/models/minilm", checkpointing: "on" });
+  });
+
+  it("issue 12: the estimate says when checkpointing was turned on to make the run fit", async () => {
+    selection.set({ model: "/models/minilm", data: "/data/reviews.csv" });
+    const report = { ...estimateReport("tight", 6e9, 7e9), checkpointing: "auto" as const, activation_checkpointing: true, total_with_checkpointing: 6e9, total_without_checkpointing: 9e9 };
+    open(fakeBackend({ estimate: () => Promise.resolve(report) }));
+    await until(() => expect($("[data-estimate-checkpointing]").textContent).toContain("turned on to make this run fit"));
+  });
+
   it("typing writes back to the shared selection", () => {
     open();
     const input = $<HTMLInputElement>("#train-model");

@@ -19,6 +19,8 @@ export const DEFAULT_LORA_ALPHA = TRAIN_DEFAULTS.lora_alpha;
 export const DEFAULT_VAL_FRACTION = TRAIN_DEFAULTS.val_fraction;
 export const DEFAULT_TEST_FRACTION = TRAIN_DEFAULTS.test_fraction;
 export const DEFAULT_SEED = TRAIN_DEFAULTS.seed;
+/** Activation checkpointing: automatic (on only when the run would not fit otherwise). */
+export const DEFAULT_CHECKPOINTING = TRAIN_DEFAULTS.checkpointing;
 
 /** The learning rate the literature recommends for `method`. */
 export function defaultLr(method: Method): number {

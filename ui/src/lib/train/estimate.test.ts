@@ -11,9 +11,37 @@ import {
   formatBytes,
   formatDuration,
   canMeasure,
+  describeCheckpointing,
   latestOnly,
 } from "./estimate";
 import { initialForm } from "./settings";
+
+describe("activation checkpointing in the estimate", () => {
+  it("the options carry the form's setting", () => {
+    const form = { ...initialForm(), model: "/m", checkpointing: "on" as const };
+    expect(estimateOptions(form, 128, null)?.checkpointing).toBe("on");
+  });
+
+  it("says when the automatic setting turned it on to make the run fit, with both totals", () => {
+    const r = { ...estimateReport("tight", 6e9, 7e9), checkpointing: "auto" as const, activation_checkpointing: true, total_with_checkpointing: 6e9, total_without_checkpointing: 9e9 };
+    const s = describeCheckpointing(r);
+    expect(s).toContain("turned on to make this run fit");
+    expect(s).toContain("6.0 GB instead of 9.0 GB");
+    expect(s).toContain("a third slower");
+  });
+
+  it("says it is on when asked, and suggests it when only it would make the run fit", () => {
+    const on = { ...estimateReport("fits", 2e9, 8e9), checkpointing: "on" as const, activation_checkpointing: true };
+    expect(describeCheckpointing(on)).toMatch(/^Activation checkpointing is on/);
+    const off = { ...estimateReport("does_not_fit", 9e9, 8e9), total_without_checkpointing: 9e9, total_with_checkpointing: 7e9 };
+    expect(describeCheckpointing(off)).toContain("would need about 7.0 GB and fit");
+  });
+
+  it("says nothing when it is off and would not change the verdict", () => {
+    expect(describeCheckpointing(estimateReport("fits", 2e9, 8e9))).toBeNull();
+    expect(describeCheckpointing(estimateReport("fits", 2e9, null))).toBeNull();
+  });
+});
 
 describe("estimate options", () => {
   it("are asked only once a model is chosen, with the form's own method", () => {
@@ -24,6 +52,7 @@ describe("estimate options", () => {
       batch: 16,
       max_len: 128,
       device: "auto",
+      checkpointing: "auto",
       calibrate: "cached",
       rows: 1000,
       // Balanced leaves the passes to the schedule chosen from the data.

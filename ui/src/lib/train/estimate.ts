@@ -28,6 +28,7 @@ export function estimateOptions(
     batch: whole(batch) ? batch : DEFAULT_BATCH,
     max_len: whole(maxLen) ? maxLen : defaultMaxLen,
     device: form.device,
+    checkpointing: form.checkpointing,
     calibrate,
     rows,
     // Balanced leaves the passes to the schedule chosen from the data (the estimate returns it).
@@ -87,6 +88,25 @@ export function describeVerdict(report: EstimateReport): VerdictView {
         sentence: `Needs about ${need}; the free memory of this device cannot be read (${report.device.source}).`,
       };
   }
+}
+
+/**
+ * What activation checkpointing does to this estimate, in one sentence, or `null` when it is off
+ * and would not change the verdict: turned on by the automatic setting to make the run fit, on as
+ * asked, or off although the run would fit only with it.
+ */
+export function describeCheckpointing(report: EstimateReport): string | null {
+  const without = formatBytes(report.total_without_checkpointing);
+  const withIt = formatBytes(report.total_with_checkpointing);
+  if (report.activation_checkpointing) {
+    return report.checkpointing === "auto"
+      ? `Activation checkpointing was turned on to make this run fit: about ${withIt} instead of ${without}, with each step about a third slower.`
+      : `Activation checkpointing is on: about ${withIt} instead of ${without}, with each step about a third slower.`;
+  }
+  const free = report.free_memory;
+  if (free !== null && report.total_without_checkpointing > free && report.total_with_checkpointing <= free)
+    return `With activation checkpointing (Advanced settings) it would need about ${withIt} and fit, with each step about a third slower.`;
+  return null;
 }
 
 /**

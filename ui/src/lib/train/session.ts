@@ -253,6 +253,7 @@ export function acceptForm(raw: unknown): TrainForm | null {
   if (o.method === "full" || o.method === "features" || o.method === "lora" || o.method === "qlora") out.method = o.method;
   if (typeof o.methodChosen === "boolean") out.methodChosen = o.methodChosen;
   if (o.device === "auto" || o.device === "cpu" || o.device === "cuda" || o.device === "metal") out.device = o.device;
+  if (o.checkpointing === "auto" || o.checkpointing === "on" || o.checkpointing === "off") out.checkpointing = o.checkpointing;
   if (o.preset === "quick" || o.preset === "balanced" || o.preset === "best" || o.preset === "custom") out.preset = o.preset;
   const params = asObject(o.params);
   if (params !== null) {

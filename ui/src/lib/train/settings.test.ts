@@ -1,6 +1,7 @@
 // Presets and the request built from the form.
 import { describe, expect, it } from "vitest";
 import { buildRequest, initialForm, presetParams } from "./settings";
+import { acceptForm } from "./session";
 
 describe("presets", () => {
   it("Balanced takes the engine's defaults for the method and data size", () => {
@@ -39,5 +40,22 @@ describe("buildRequest", () => {
     expect([req.lora_rank, req.lora_alpha]).toEqual([null, null]);
     expect(req.epochs).toBe(form.params.epochs);
     expect(req.device).toBe("auto");
+  });
+});
+
+describe("activation checkpointing", () => {
+  it("is automatic by default (the engine's default) and the request carries the form's choice", () => {
+    const form = { ...initialForm(), model: "/m", data: "/d.csv" };
+    expect(form.checkpointing).toBe("auto");
+    expect(buildRequest(form).checkpointing).toBe("auto");
+    expect(buildRequest({ ...form, checkpointing: "on" }).checkpointing).toBe("on");
+    expect(buildRequest({ ...form, checkpointing: "off" }).checkpointing).toBe("off");
+  });
+
+  it("a stored form keeps its choice; an unknown or missing value falls back to automatic", () => {
+    expect(acceptForm({ ...initialForm(), checkpointing: "on" })?.checkpointing).toBe("on");
+    expect(acceptForm({ ...initialForm(), checkpointing: "sometimes" })?.checkpointing).toBe("auto");
+    const { checkpointing: _, ...older } = initialForm();
+    expect(acceptForm(older)?.checkpointing).toBe("auto");
   });
 });

@@ -4,6 +4,7 @@
 
 import {
   DEFAULT_BATCH,
+  DEFAULT_CHECKPOINTING,
   DEFAULT_LORA_ALPHA,
   DEFAULT_LORA_RANK,
   DEFAULT_SEED,
@@ -15,7 +16,7 @@ import {
   trainingRows,
 } from "./defaults";
 import type { Fixes } from "../../bindings";
-import type { DeviceRequest, Method, Task, TrainRequest } from "./types";
+import type { Checkpointing, DeviceRequest, Method, Task, TrainRequest } from "./types";
 
 /** Every hyperparameter of a training request. `null` is an empty field. */
 export interface Hyperparameters {
@@ -49,6 +50,11 @@ export interface TrainForm {
   response_column: string;
   device: DeviceRequest;
   /**
+   * Activation checkpointing (recompute each block in the backward pass: less memory, about a
+   * third slower): `auto` turns it on only when the run would not fit otherwise.
+   */
+  checkpointing: Checkpointing;
+  /**
    * Whether the user picked the method. Until they do, the form follows the recommendation, so the
    * card marked Recommended is the one selected.
    */
@@ -64,6 +70,13 @@ export interface Preset {
   label: string;
   description: string;
 }
+
+/** The activation checkpointing choices, as the Advanced drawer offers them. */
+export const CHECKPOINTING_CHOICES: { value: Checkpointing; label: string }[] = [
+  { value: "auto", label: "Automatic: only when the run would not fit otherwise" },
+  { value: "on", label: "On: always save memory" },
+  { value: "off", label: "Off: fastest steps" },
+];
 
 /** The presets as the screen offers them. */
 export const PRESETS: Preset[] = [
@@ -146,6 +159,7 @@ export function initialForm(): TrainForm {
     prompt_column: "",
     response_column: "",
     device: "auto",
+    checkpointing: DEFAULT_CHECKPOINTING,
     preset: "balanced",
     params: presetParams("balanced", "lora", "classify", null),
   };
@@ -185,6 +199,7 @@ export function buildRequest(form: TrainForm, fixes?: Fixes): TrainRequest {
     test_fraction: p.test_fraction ?? DEFAULT_TEST_FRACTION,
     device: form.device,
     checkpoint_every: p.checkpoint_every,
+    checkpointing: form.checkpointing,
     ...(fixes ? { fixes } : {}),
   };
 }

@@ -10,6 +10,7 @@ import type { MemoryVerdict } from "../../bindings";
 export type {
   BaselineReport,
   Breakdown,
+  Checkpointing,
   ClassificationReport,
   ClassScores,
   DeviceRequest,
