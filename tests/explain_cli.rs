@@ -1,7 +1,8 @@
 //! `tunesmith explain` (issue 16, item 3) on a classifier trained on the tiny BERT fixture: a text
 //! that is a training row verbatim comes back first with similarity 1 and its label; only training
 //! rows are ever listed (no test row); without the default embedding model offline, keyword
-//! similarity is used and said; a bad run id is a clear usage error.
+//! similarity is used and said; a generation run lists prompts with their answers; a bad run id or a
+//! named embedding model that is not there is a clear usage error.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -207,4 +208,73 @@ fn explain_refuses_an_unknown_run_with_a_usage_error_naming_it() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no-such-run"), "{err}");
+}
+
+#[test]
+fn explain_of_a_generation_run_lists_prompts_with_their_answers_and_refuses_a_missing_named_model()
+{
+    let home = tempfile::tempdir().unwrap();
+    let facts = [
+        ("What is the code word for project Alder?", "Bluebird"),
+        ("What is the code word for project Birch?", "Copperfox"),
+        ("Which colour is the Cedar door?", "Green"),
+        ("How many windows has the Elm house?", "Seven"),
+    ];
+    let mut s = String::from("prompt,response\n");
+    for c in 0..5 {
+        for (p, r) in facts {
+            s.push_str(&format!("\"{p} (ask {c})\",{r}\n"));
+        }
+    }
+    let data = home.path().join("facts.csv");
+    std::fs::write(&data, s).unwrap();
+    let out = tunesmith(home.path())
+        .args(["train", "--json", "--task", "generate", "--method", "lora"])
+        .args(["--prompt-column", "prompt", "--response-column", "response"])
+        .args(["--epochs", "1", "--batch", "4"])
+        .arg("--model")
+        .arg(tunesmith_testkit::paths::fixtures_dir().join("tiny-llama"))
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    let run = last["run_id"].as_str().unwrap().to_string();
+
+    let e = json(
+        &tunesmith(home.path())
+            .args(["explain", "--json", "--run", &run, "--embed-model", "none"])
+            .args(["--text", "which colour is the cedar door", "--top-k", "2"])
+            .output()
+            .unwrap(),
+    );
+    let ex = e["examples"].as_array().unwrap();
+    assert_eq!(ex.len(), 2, "{e}");
+    for x in ex {
+        assert!(
+            x["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Which colour is the Cedar door?"),
+            "{x}"
+        );
+        assert_eq!(x["response"], "Green", "{x}");
+        assert!(x.get("label").is_none(), "{x}");
+    }
+
+    // A model the user names must be there: an error naming it, not a silent keyword fallback.
+    let out = tunesmith(home.path())
+        .args(["explain", "--run", &run, "--text", "x", "--embed-model"])
+        .arg(home.path().join("no-such-encoder"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-encoder"), "{err}");
 }
