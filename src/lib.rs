@@ -19,6 +19,7 @@ pub mod doctor;
 pub mod error;
 pub mod errors_report;
 pub mod eval;
+pub mod explain;
 pub mod export;
 pub mod export_classifier;
 pub mod fact_recall;

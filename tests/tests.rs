@@ -15,6 +15,7 @@
 //! - `checkpointing_cli`: `train --checkpointing off|on|auto` on the tiny Llama: same losses, recorded, auto fits.
 //! - `compare_cli`: `tunesmith compare` base vs a fine-tuned run (tiny Llama), and base vs RAG (real tier).
 //! - `errors_cli`: `tunesmith errors`: wrong and least-sure test rows, the corrected copy (original unchanged), retrain linked.
+//! - `explain_cli`: `tunesmith explain`: the closest training rows (training split only), keyword fallback offline.
 //! - `eval_cli`: `tunesmith eval` / `predict` on a run trained on the tiny BERT fixture.
 //! - `predict_file_cli`: `tunesmith predict --data FILE --out FILE`: every row into a new file, in bounded memory.
 //! - `job_export`: `tunesmith job export` of fixed tiny runs: the local split, the committed settings mapping.
@@ -40,6 +41,7 @@ mod errors_cli;
 mod estimate_peaks;
 mod eval_cli;
 mod export_classifier_cli;
+mod explain_cli;
 mod export_cli;
 mod facts_defaults;
 mod fixtures_shapes;

@@ -61,6 +61,8 @@ export const commands = {
 	errorsList: (run: string) => typedError<ErrorsReport, ErrorPayload>(__TAURI_INVOKE("errors_list", { run })),
 	/**  Writes the corrected copy of run `run`'s data. */
 	errorsCorrect: (run: string, corrections: Corrections) => typedError<CorrectedCopy, ErrorPayload>(__TAURI_INVOKE("errors_correct", { run, corrections })),
+	/**  The training examples of `request.run` closest to `request.text`, best first. */
+	explain: (request: ExplainRequest) => typedError<Explanation, ErrorPayload>(__TAURI_INVOKE("explain", { request })),
 	/**  Trains run `run`'s settings on `data` as job `job_id`, sending every [`RunEvent`] of the new run. */
 	trainCorrected: (jobId: string, run: string, data: string, onEvent: Channel<RunEvent>) => typedError<TrainSummary, ErrorPayload>(__TAURI_INVOKE("train_corrected", { jobId, run, data, onEvent })),
 	/**  Classifies `text` with run `run`. */
@@ -337,6 +339,20 @@ export type ClassificationReport = {
 export type CloseRequested = {
 	/**  The jobs that closing would stop. */
 	jobs: RunningJob[],
+};
+
+/**  One training example close to the text. */
+export type ClosestExample = {
+	/**  Its text (classification) or prompt (generation). */
+	text: string,
+	/**  Its label (classification runs). */
+	label?: string | null,
+	/**  Its answer (generation runs). */
+	response?: string | null,
+	/**  Cosine similarity to the text, -1 to 1 (1: the same). */
+	similarity: number | null,
+	/**  The line it starts on in the data file. */
+	line: number,
 };
 
 /**  One column and its role. */
@@ -821,6 +837,39 @@ export type EvaluationRecord = {
 	metrics: Value,
 	/**  When (ms). */
 	created_at: number,
+};
+
+/**  What to explain. */
+export type ExplainRequest = {
+	/**  The run (id, id prefix, suffix or name). */
+	run: string,
+	/**  The text classified, or the question answered. */
+	text: string,
+	/**  How many examples; `None` for [`DEFAULT_TOP_K`]. */
+	top_k: number | null,
+	/**
+	 *  An embedding model (hub id or folder), `"none"` for keyword similarity, `None` for the
+	 *  default (falling back to keywords when it is not available offline).
+	 */
+	embed_model: string | null,
+};
+
+/**  `tunesmith explain`'s answer. */
+export type Explanation = {
+	/**  The run. */
+	run_id: string,
+	/**  The text explained. */
+	text: string,
+	/**  The closest training examples, best first. */
+	examples: ClosestExample[],
+	/**  The embedding model used, or [`KEYWORD_SIMILARITY`]. */
+	embed_model: string,
+	/**  Why keywords were used instead of the default embedding model, when they were. */
+	fallback_reason?: string | null,
+	/**  Training rows compared. */
+	searched_rows: number,
+	/**  Training rows beyond [`MAX_ROWS`] not compared. */
+	skipped_rows: number,
 };
 
 /**  What to export. */

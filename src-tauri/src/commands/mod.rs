@@ -15,6 +15,7 @@ mod errors_correct;
 mod errors_list;
 mod eval_generation_run;
 mod eval_run;
+mod explain;
 mod job_cancel;
 mod job_export;
 mod job_import;
@@ -69,6 +70,7 @@ macro_rules! command_list {
                 eval_generation_run::eval_generation_run,
                 errors_list::errors_list,
                 errors_correct::errors_correct,
+                explain::explain,
                 train_corrected::train_corrected,
                 predict::predict,
                 predict_file::predict_file,

@@ -8,6 +8,7 @@ mod data;
 mod doctor;
 mod errors;
 mod eval;
+mod explain;
 mod export;
 mod fix_flags;
 mod job;
@@ -64,6 +65,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// A classifier's wrong and least-sure test rows; correct labels into a copy and retrain on it.
     Errors(errors::ErrorsArgs),
+    /// The training examples closest to a text: which of your examples an answer leans on.
+    Explain(explain::ExplainArgs),
     /// Classify a text with a trained run, or predict every row of a data file into a new file.
     Predict(predict::PredictArgs),
     /// Export a generation run's model: PEFT adapter, merged safetensors, or GGUF (+ Ollama Modelfile).
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
             Command::Train(args) => train::run(&ctx, args),
             Command::Eval(args) => eval::run(&ctx, args),
             Command::Errors(args) => errors::run(&ctx, args),
+            Command::Explain(args) => explain::run(&ctx, args),
             Command::Predict(args) => predict::run(&ctx, args),
             Command::Export(args) => export::run(&ctx, args),
             Command::Job(args) => job::run(&ctx, args),

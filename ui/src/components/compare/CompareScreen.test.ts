@@ -157,6 +157,11 @@ describe("the Chat & Compare screen", () => {
     expect(text('[data-column="base_rag"] [data-passage="2"] [data-passage-location]')).toBe("row 4");
     expect(text('[data-column="base_rag"] [data-passage="1"] [data-passage-text]')).toBe(passage(1).text);
     expect(text("[data-asked]")).toBe("When is the clinic open on Saturday?");
+    // "Why this answer?" under the answers of the columns that use the fine-tuned run only.
+    expect($('[data-column="fine_tuned"] [data-explain]')).not.toBeNull();
+    expect($('[data-column="fine_tuned_rag"] [data-explain]')).not.toBeNull();
+    expect($('[data-column="base"] [data-explain]')).toBeNull();
+    expect($('[data-column="base_rag"] [data-explain]')).toBeNull();
   });
 
   it("asks with Ctrl+Enter, and Stop cancels the answer being written and skips the rest", async () => {
@@ -370,6 +375,35 @@ describe("the Chat & Compare screen", () => {
     const bars = [...document.querySelectorAll<HTMLElement>("[data-prediction] li")];
     expect(bars.map((b) => b.dataset.label)).toEqual(["billing", "technical", "other"]);
     expect(bars[0].textContent).toMatch(/87\.3 %/);
+  });
+
+  it("explains a prediction with the run's closest training examples when asked", async () => {
+    let asked: unknown = null;
+    mockApp({
+      predict: () => prediction(),
+      explain: (args) => {
+        asked = args;
+        return {
+          run_id: "run-cls-1",
+          text: "My card was charged twice",
+          examples: [{ text: "I was billed two times", label: "billing", similarity: 0.91, line: 12 }],
+          embed_model: "sentence-transformers/all-MiniLM-L6-v2",
+          searched_rows: 800,
+          skipped_rows: 0,
+        };
+      },
+    });
+    const session = open();
+    await eventually(() => expect(session.lists).toBe("ready"));
+    choose("#cmp-run-select", "run-cls-1");
+    type("[data-predict-text]", "My card was charged twice");
+    click("[data-action=predict]");
+    await eventually(() => expect($("[data-explain]")).not.toBeNull());
+    const details = $("[data-explain]") as HTMLDetailsElement;
+    details.open = true;
+    details.dispatchEvent(new Event("toggle"));
+    await eventually(() => expect(text("[data-explain-line='12']")).toMatch(/91 % I was billed two times label: billing/));
+    expect(asked).toEqual({ request: { run: "run-cls-1", text: "My card was charged twice", top_k: null, embed_model: null } });
   });
 
   it("shows a failed list as a dismissible banner", async () => {
