@@ -73,9 +73,9 @@ export interface Preset {
 
 /** The activation checkpointing choices, as the Advanced drawer offers them. */
 export const CHECKPOINTING_CHOICES: { value: Checkpointing; label: string }[] = [
-  { value: "auto", label: "Automatic: only when the run would not fit otherwise" },
-  { value: "on", label: "On: always save memory" },
-  { value: "off", label: "Off: fastest steps" },
+  { value: "auto", label: "Automatic" },
+  { value: "on", label: "On" },
+  { value: "off", label: "Off" },
 ];
 
 /** The presets as the screen offers them. */
