@@ -272,7 +272,7 @@ fn write_export(
             &adapter,
             dir,
             &run.id,
-            method_name(plan.method()),
+            plan.method().in_words(),
             plan.model(),
         )?);
     }
@@ -317,7 +317,7 @@ fn write_export(
             let about = format!(
                 "Made by Tunesmith from run {} ({} of {})",
                 run.id,
-                method_name(plan.method()),
+                plan.method().in_words(),
                 plan.model().display()
             );
             let text = modelfile::for_model(&weights, &file, &about)?;
@@ -327,15 +327,6 @@ fn write_export(
                  this folder."
             ))
         }
-    }
-}
-
-fn method_name(method: Method) -> &'static str {
-    match method {
-        Method::Lora => "LoRA",
-        Method::Qlora => "QLoRA",
-        Method::Full => "full fine-tuning",
-        Method::Features => "feature extraction",
     }
 }
 

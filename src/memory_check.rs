@@ -78,7 +78,7 @@ pub(crate) fn training_estimate(
 /// Refuses training `plan` with `batch` rows a step when its estimated peak, with activation
 /// checkpointing as the plan resolved it, is above the free memory.
 pub fn before_training(home: &Home, plan: &TrainPlan, batch: usize) -> Result<()> {
-    let device = device_name(plan.request().device);
+    let device = plan.request().device.as_str();
     let Some(free) = free_bytes(device) else {
         return Ok(());
     };
@@ -102,7 +102,7 @@ pub fn before_training(home: &Home, plan: &TrainPlan, batch: usize) -> Result<()
     Err(Error::Memory(format!(
         "training {} with {}{} at {batch} rows of up to {max_len} tokens a step needs about {}, but only {} of memory is free; {what_to_do}. Closing other programs frees memory too.",
         plan.model().display(),
-        method_words(plan.method()),
+        plan.method().in_words(),
         if plan.activation_checkpointing() { " and activation checkpointing" } else { "" },
         gib(need),
         gib(free)
@@ -153,24 +153,6 @@ fn inference_bytes(home: &Home, spec: &str) -> Option<u64> {
     };
     let report = crate::models::estimate(home, spec, &opts).ok()?;
     Some(report.estimate.breakdown.total + INFERENCE_OVERHEAD)
-}
-
-fn method_words(m: Method) -> &'static str {
-    match m {
-        Method::Full => "full fine-tuning",
-        Method::Features => "feature extraction",
-        Method::Lora => "LoRA",
-        Method::Qlora => "QLoRA",
-    }
-}
-
-fn device_name(d: DeviceRequest) -> &'static str {
-    match d {
-        DeviceRequest::Auto => "auto",
-        DeviceRequest::Cpu => "cpu",
-        DeviceRequest::Cuda => "cuda",
-        DeviceRequest::Metal => "metal",
-    }
 }
 
 /// `1.3 GB` (GiB, as the estimate and the Train screen show it).

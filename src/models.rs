@@ -331,7 +331,7 @@ pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<Esti
         num_labels: 2,
     };
     // The free memory the check before training compares with (the environment's override too).
-    let device = crate::memory_check::free_memory(device_name(opts.device));
+    let device = crate::memory_check::free_memory(opts.device.as_str());
     let mut estimate =
         tunesmith_hub::estimate::estimate_with(&shape, &req, device.bytes, opts.checkpointing);
     // The data file is read and split once, for the schedule and the time estimate both. A file
@@ -443,16 +443,6 @@ fn estimate_method(m: tunesmith_engine::train::Method) -> Method {
         tunesmith_engine::train::Method::Features => Method::FeatureExtraction,
         tunesmith_engine::train::Method::Lora => Method::Lora,
         tunesmith_engine::train::Method::Qlora => Method::Qlora,
-    }
-}
-
-/// The hub's memory reader's name for a device request.
-fn device_name(d: DeviceRequest) -> &'static str {
-    match d {
-        DeviceRequest::Auto => "auto",
-        DeviceRequest::Cpu => "cpu",
-        DeviceRequest::Cuda => "cuda",
-        DeviceRequest::Metal => "metal",
     }
 }
 

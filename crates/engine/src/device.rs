@@ -24,6 +24,18 @@ pub enum DeviceRequest {
     Metal,
 }
 
+impl DeviceRequest {
+    /// The request as the CLI (and the hub's memory reader) spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceRequest::Auto => "auto",
+            DeviceRequest::Cpu => "cpu",
+            DeviceRequest::Cuda => "cuda",
+            DeviceRequest::Metal => "metal",
+        }
+    }
+}
+
 impl std::str::FromStr for DeviceRequest {
     type Err = EngineError;
     fn from_str(s: &str) -> Result<Self> {

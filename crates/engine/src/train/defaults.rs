@@ -33,6 +33,16 @@ impl Method {
             Method::Qlora => "qlora",
         }
     }
+
+    /// The method in plain words, as messages and READMEs name it ("full fine-tuning", "LoRA").
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Method::Full => "full fine-tuning",
+            Method::Features => "feature extraction",
+            Method::Lora => "LoRA",
+            Method::Qlora => "QLoRA",
+        }
+    }
 }
 
 impl std::fmt::Display for Method {
