@@ -6,8 +6,7 @@
 //! long enough to fill the maximum length, as the estimate assumes, and few (two steps per run).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 /// The largest relative error the estimate may have against the measured peak.
 const TOLERANCE: f64 = 0.25;
@@ -56,39 +55,6 @@ fn write_data(dir: &Path, generate: bool, rows: usize) -> PathBuf {
         std::fs::write(&p, text).unwrap();
         p
     }
-}
-
-/// Runs `cmd` and returns its exit status and peak resident bytes (`VmHWM`, polled while it runs).
-fn run_measured(cmd: &mut Command) -> (std::process::ExitStatus, String, u64) {
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0u64;
-    let status = loop {
-        if let Ok(text) = std::fs::read_to_string(&status_file) {
-            if let Some(kb) = text
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-            {
-                peak_kb = peak_kb.max(kb);
-            }
-        }
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        use std::io::Read;
-        let _ = e.read_to_string(&mut err);
-    }
-    (status, err, peak_kb * 1024)
 }
 
 fn tunesmith(home: &Path) -> Command {
@@ -184,7 +150,7 @@ fn the_memory_estimate_is_within_a_quarter_of_the_measured_peak_of_real_training
         } else {
             cmd.args(["--text-column", "text", "--label-column", "label"]);
         }
-        let (status, err, measured) = run_measured(&mut cmd);
+        let (status, err, measured) = crate::common::run_measured(&mut cmd);
         assert!(status.success(), "{} {}: {err}", case.label, case.method);
         let estimated = estimate_total(&home, case);
         let error = estimated as f64 / measured as f64 - 1.0;

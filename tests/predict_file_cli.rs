@@ -4,8 +4,7 @@
 //! bounded memory (peak resident memory of the CLI process, `VmHWM`, polled while it runs).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 fn tunesmith(home: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
@@ -189,39 +188,6 @@ fn a_jsonl_file_is_predicted_into_jsonl_and_writing_over_the_input_is_refused() 
     );
 }
 
-/// Runs `cmd`, returning whether it succeeded, its stderr, and its peak resident kB (`VmHWM`).
-fn run_measured(cmd: &mut Command) -> (bool, String, u64) {
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0u64;
-    let status = loop {
-        if let Ok(text) = std::fs::read_to_string(&status_file) {
-            if let Some(kb) = text
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-            {
-                peak_kb = peak_kb.max(kb);
-            }
-        }
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        use std::io::Read;
-        let _ = e.read_to_string(&mut err);
-    }
-    (status.success(), err, peak_kb)
-}
-
 /// The bound: a 100,000-row file may use at most this much more resident memory than a 1,000-row
 /// one (measured: 25 MB for both). Holding the rows would cost more than this (their text alone is
 /// 4.5 MB, and each row's three strings and vector add about 100 bytes); streaming costs nothing
@@ -237,14 +203,15 @@ fn a_hundred_thousand_row_file_is_predicted_in_bounded_memory() {
     for (name, rows) in [("small.csv", 1_000), ("large.csv", 100_000)] {
         let data = rows_file(home.path(), name, rows);
         let out_file = home.path().join(format!("{name}.out.csv"));
-        let (ok, err, peak) = run_measured(
+        let (status, err, peak_bytes) = crate::common::run_measured(
             tunesmith(home.path())
                 .args(["predict", "--json", "--run", &run, "--data"])
                 .arg(&data)
                 .arg("--out")
                 .arg(&out_file),
         );
-        assert!(ok, "{err}");
+        assert!(status.success(), "{err}");
+        let peak = peak_bytes / 1024;
         let written = std::fs::read_to_string(&out_file).unwrap();
         assert_eq!(written.lines().count(), rows + 1, "every row is written");
         peaks.push(peak);
