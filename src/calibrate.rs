@@ -17,7 +17,7 @@ use std::time::Instant;
 use candle_core::DType;
 use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
-use tunesmith_data::rng::SplitMix64;
+use tunesmith_vocab::SplitMix64;
 use tunesmith_engine::adapters::lora::LoraConfig;
 use tunesmith_engine::device::{self, DeviceRequest};
 use tunesmith_engine::models::bert::{BertConfig, ClassifierOptions, SequenceClassifier};
@@ -103,7 +103,7 @@ struct CalibrationFile {
 fn method_key(m: Method) -> &'static str {
     match m {
         Method::Full => "full",
-        Method::FeatureExtraction => "feature_extraction",
+        Method::Features => "feature_extraction",
         Method::Lora => "lora",
         Method::Qlora => "qlora",
     }
@@ -226,7 +226,7 @@ pub fn measure(
             let cfg = BertConfig::from_file(&dir.join("config.json"))?;
             let backbone = match method {
                 Method::Full => Backbone::Full,
-                Method::FeatureExtraction => Backbone::Frozen,
+                Method::Features => Backbone::Frozen,
                 Method::Lora => lora_backbone(),
                 Method::Qlora => {
                     return Err(Error::invalid(
@@ -252,7 +252,7 @@ pub fn measure(
             let mut examples: Vec<ClassifyExample> = (0..rows)
                 .map(|i| ClassifyExample::new(ids.sequence(len, vocab), i % 2, len))
                 .collect();
-            let features = method == Method::FeatureExtraction;
+            let features = method == Method::Features;
             let mut task = ClassifyTask::new(
                 model,
                 trainable,
@@ -273,7 +273,7 @@ pub fn measure(
             let backbone = match method {
                 Method::Full => Backbone::Full,
                 Method::Lora | Method::Qlora => lora_backbone(),
-                Method::FeatureExtraction => {
+                Method::Features => {
                     return Err(Error::invalid(
                         "feature extraction trains a classification head; for a decoder choose full, lora or qlora",
                     ))

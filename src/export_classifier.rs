@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
-use tunesmith_engine::models::bert::{BertConfig, Family};
+use tunesmith_engine::models::bert::{BertConfig, Naming};
 use tunesmith_engine::train::checkpoint::load_tensors;
 use tunesmith_engine::EngineError;
 
@@ -107,10 +107,10 @@ pub(crate) fn write_classifier(run: &FoundRun, dir: &Path) -> Result<String> {
     let plan = TrainPlan::of_run(run);
     let model = plan.model().to_path_buf();
     let cfg = BertConfig::from_file(&model.join("config.json"))?;
-    let family = cfg.family().map_err(export_error)?;
+    let naming = cfg.naming().map_err(export_error)?;
     let labels = &run.record.labels;
     let mut max_len = crate::session::EncoderSession::open(&plan)?.max_len;
-    if family == Family::Roberta {
+    if naming == Naming::Roberta {
         // RoBERTa numbers positions from the padding index + 1: transformers' embeddings hold
         // `max_position_embeddings - pad - 1` tokens (514 positions: 512 tokens), and a longer
         // truncation would index past them in Python.
@@ -176,7 +176,7 @@ pub(crate) fn write_classifier(run: &FoundRun, dir: &Path) -> Result<String> {
         )));
     } else if base_had_classifier {
         if tensors.contains_key(&format!("{prefix}pooler.dense.weight"))
-            && family != Family::DistilBert
+            && naming != Naming::DistilBert
         {
             HeadKind::Pooler
         } else {

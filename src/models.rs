@@ -270,7 +270,7 @@ pub struct EstimateReport {
 /// hub id not downloaded, from its config and weight headers on the hub: an estimate never downloads
 /// the weights (and without them there is nothing to calibrate).
 pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<EstimateReport> {
-    let method = estimate_method(opts.method);
+    let method = opts.method;
     // Left out, batch and length are what `train` would use (the run module's defaults).
     let defaults = crate::run::TrainDefaults::current();
     let batch = opts.batch.unwrap_or(defaults.batch as u64);
@@ -340,7 +340,7 @@ pub fn estimate(home: &Home, model: &str, opts: &EstimateOptions) -> Result<Esti
     let schedule = size.as_ref().ok().and_then(Option::as_ref).map(|size| {
         schedule_of(
             &estimate,
-            engine_method(estimate.request.method),
+            estimate.request.method,
             size.train_rows,
             opts.epochs,
         )
@@ -435,27 +435,6 @@ fn task_of(e: &Estimate) -> tunesmith_data::Task {
     }
 }
 
-/// The estimate's name for a training method (it says feature extraction where the engine says
-/// features).
-fn estimate_method(m: tunesmith_engine::train::Method) -> Method {
-    match m {
-        tunesmith_engine::train::Method::Full => Method::Full,
-        tunesmith_engine::train::Method::Features => Method::FeatureExtraction,
-        tunesmith_engine::train::Method::Lora => Method::Lora,
-        tunesmith_engine::train::Method::Qlora => Method::Qlora,
-    }
-}
-
-/// The engine's name for an estimate's method.
-fn engine_method(m: Method) -> tunesmith_engine::train::Method {
-    match m {
-        Method::Full => tunesmith_engine::train::Method::Full,
-        Method::FeatureExtraction => tunesmith_engine::train::Method::Features,
-        Method::Lora => tunesmith_engine::train::Method::Lora,
-        Method::Qlora => tunesmith_engine::train::Method::Qlora,
-    }
-}
-
 /// The schedule `train` would choose for `e`'s model and method over `train_rows` rows, `epochs`
 /// over it when given.
 fn schedule_of(
@@ -503,9 +482,9 @@ fn run_size(e: &Estimate, opts: &EstimateOptions) -> Result<Option<RunSize>> {
     };
     // The passes `train` will choose from the data (see `train_schedule`), unless given.
     let epochs = opts.epochs.unwrap_or_else(|| {
-        schedule_of(e, engine_method(e.request.method), train_rows, None).epochs
+        schedule_of(e, e.request.method, train_rows, None).epochs
     });
-    let setup_rows = if e.request.method == Method::FeatureExtraction {
+    let setup_rows = if e.request.method == Method::Features {
         train_rows + val_rows
     } else {
         0

@@ -171,7 +171,7 @@ fn chat_template(model: &Path) -> Result<String> {
     let own = if model.is_file() {
         GgufFile::open(model)?.string("tokenizer.chat_template").ok()
     } else {
-        tunesmith_data::TokenizerConfig::read(model)?.and_then(|c| c.chat_template)
+        tunesmith_data::tokenizer_config::read(model)?.and_then(|c| c.chat_template)
     };
     Ok(own.unwrap_or_else(|| crate::session::PLAIN_TEMPLATE.to_string()))
 }

@@ -6,7 +6,7 @@
 //!
 //! Promises:
 //! - The chat template is the model's own (`tokenizer_config.json`'s, read by
-//!   [`TokenizerConfig`], or the GGUF's `tokenizer.chat_template`); a model without one trains on
+//!   [`tunesmith_data::TokenizerConfig`], or the GGUF's `tokenizer.chat_template`); a model without one trains on
 //!   [`PLAIN_TEMPLATE`] and chats with the plain text (system text, a blank line, the question).
 //! - Generation stops on the model's EOS ids (its config, `generation_config.json`, the tokenizer's
 //!   EOS token) and on the end-of-turn tokens its vocabulary has; a GGUF's special ids say the
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Var};
 use tokenizers::Tokenizer;
-use tunesmith_data::{ChatTemplate, Content, Dataset, Message, TokenizerConfig};
+use tunesmith_data::{ChatTemplate, Content, Dataset, Message};
 use tunesmith_engine::adapters::peft::PeftAdapter;
 use tunesmith_engine::device::{self, DeviceRequest};
 use tunesmith_engine::generate::{
@@ -221,8 +221,8 @@ impl DecoderSession {
             }
             None => {
                 let tokenizer = TextTokenizer::from_dir(path)?.inner().clone();
-                let config = TokenizerConfig::read(path)?.unwrap_or_default();
-                let template = config.template()?;
+                let config = tunesmith_data::tokenizer_config::read(path)?.unwrap_or_default();
+                let template = ChatTemplate::of(&config)?;
                 let mut stop = model.config().eos_ids();
                 stop.extend(generation_eos_ids(path)?);
                 stop.extend(tokenizer.token_to_id(&config.eos_token));

@@ -727,17 +727,6 @@ export type Estimate = {
 	total_with_checkpointing: number,
 };
 
-/**  How the model is trained. */
-export type EstimateMethod = 
-/**  Every weight trained. */
-"full" | 
-/**  Frozen backbone, a trained head on its features. */
-"feature_extraction" | 
-/**  Low-rank adapters on the attention projections. */
-"lora" | 
-/**  LoRA over a 4-bit quantised frozen base. */
-"qlora";
-
 /**  The options of an estimate. */
 export type EstimateOptions = {
 	/**  How the model would be trained. */
@@ -779,7 +768,7 @@ export type EstimateReport = {
 /**  What is being estimated. */
 export type EstimateRequest = {
 	/**  The method. */
-	method: EstimateMethod,
+	method: Method,
 	/**  Sequences per step. */
 	batch: number,
 	/**  Tokens per sequence. */

@@ -19,7 +19,6 @@ pub mod model;
 pub mod normalize;
 pub mod pii;
 pub mod report;
-pub mod rng;
 pub mod role;
 pub mod roles;
 pub mod sniff;

@@ -62,7 +62,7 @@ impl ModelText {
             .and_then(|v| v.as_f64());
         let context_len = from_tok.or(from_cfg).map(|x| x as u32);
         let chat_template = match &tok_config {
-            Some(c) => c.template()?,
+            Some(c) => crate::template::ChatTemplate::of(c)?,
             None => None,
         };
         Ok(ModelText {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
 use crate::normalize::hash;
-use crate::rng::SplitMix64;
+use tunesmith_vocab::SplitMix64;
 
 /// What the split needs to know about one example.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

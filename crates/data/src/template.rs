@@ -64,7 +64,16 @@ impl ChatTemplate {
     /// Reads the template and special tokens from a parsed `tokenizer_config.json`; `None` when
     /// it has no template. A list of named templates uses the one named `default`.
     pub fn from_tokenizer_config(config: &serde_json::Value) -> Result<Option<ChatTemplate>> {
-        crate::tokenizer_config::TokenizerConfig::parse(config).template()
+        ChatTemplate::of(&crate::tokenizer_config::TokenizerConfig::parse(config))
+    }
+
+    /// The chat template of a read `tokenizer_config.json`, compiled with its special tokens;
+    /// `None` when it has none.
+    pub fn of(config: &crate::tokenizer_config::TokenizerConfig) -> Result<Option<ChatTemplate>> {
+        match &config.chat_template {
+            Some(t) => ChatTemplate::new(t, &config.bos_token, &config.eos_token).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Renders `messages`; with `add_generation_prompt` the text ends where the assistant's reply begins.

@@ -22,37 +22,7 @@ use crate::{HubError, Result};
 const F32: u64 = 4;
 const MIB: u64 = 1024 * 1024;
 
-/// How the model is trained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-// The app's TypeScript already has a `Method`; the container name never reaches the JSON.
-#[cfg_attr(feature = "specta", serde(rename = "EstimateMethod"))]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// Every weight trained.
-    Full,
-    /// Frozen backbone, a trained head on its features.
-    FeatureExtraction,
-    /// Low-rank adapters on the attention projections.
-    Lora,
-    /// LoRA over a 4-bit quantised frozen base.
-    Qlora,
-}
-
-impl std::str::FromStr for Method {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.to_ascii_lowercase().replace('_', "-").as_str() {
-            "full" => Ok(Method::Full),
-            "feature-extraction" | "features" | "frozen" | "head" => Ok(Method::FeatureExtraction),
-            "lora" => Ok(Method::Lora),
-            "qlora" => Ok(Method::Qlora),
-            other => Err(format!(
-                "`{other}` is not a method; choose full, feature-extraction, lora or qlora"
-            )),
-        }
-    }
-}
+pub use tunesmith_vocab::Method;
 
 /// The sizes of a model that memory depends on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -499,7 +469,7 @@ fn trainable_count(shape: &ModelShape, req: &EstimateRequest) -> (u64, u64) {
     };
     match req.method {
         Method::Full => (shape.parameters + head, head),
-        Method::FeatureExtraction => (head, head),
+        Method::Features => (head, head),
         Method::Lora | Method::Qlora => {
             let lora = shape.lora_parameters(req.lora_rank) + head;
             (lora, lora)
@@ -511,7 +481,7 @@ fn trainable_count(shape: &ModelShape, req: &EstimateRequest) -> (u64, u64) {
 /// extraction, the frozen forward pass that computes each row's features once.
 fn activation_bytes(shape: &ModelShape, req: &EstimateRequest, checkpointing: bool) -> u64 {
     let s = req.max_len;
-    if req.method == Method::FeatureExtraction {
+    if req.method == Method::Features {
         let tokens = EVAL_BATCH * s;
         return tokens
             * (INFER_PER_HIDDEN * shape.hidden + INFER_PER_SCORE * shape.heads * s)
@@ -726,18 +696,9 @@ fn fitting_batch(shape: &ModelShape, req: &EstimateRequest, free: u64, ckpt: boo
     None
 }
 
-fn method_name(m: Method) -> &'static str {
-    match m {
-        Method::Full => "full",
-        Method::FeatureExtraction => "feature-extraction",
-        Method::Lora => "lora",
-        Method::Qlora => "qlora",
-    }
-}
-
 fn suggest(shape: &ModelShape, req: &EstimateRequest, free: u64, ckpt: bool) -> String {
     if !ckpt
-        && req.method != Method::FeatureExtraction
+        && req.method != Method::Features
         && verdict(breakdown_with(shape, req, true).0.total, free) == Verdict::Fits
     {
         return "turn on activation checkpointing (saves memory, about a third slower); it fits with the same settings".to_string();
@@ -746,9 +707,9 @@ fn suggest(shape: &ModelShape, req: &EstimateRequest, free: u64, ckpt: bool) -> 
         return format!("use --batch {b} (same method); it fits with room to spare");
     }
     let lighter: &[Method] = match (shape.family, req.method) {
-        (_, Method::FeatureExtraction) | (_, Method::Qlora) => &[],
-        (Family::Encoder, Method::Full) => &[Method::Lora, Method::FeatureExtraction],
-        (Family::Encoder, Method::Lora) => &[Method::FeatureExtraction],
+        (_, Method::Features) | (_, Method::Qlora) => &[],
+        (Family::Encoder, Method::Full) => &[Method::Lora, Method::Features],
+        (Family::Encoder, Method::Lora) => &[Method::Features],
         (Family::Decoder, Method::Full) => &[Method::Lora, Method::Qlora],
         (Family::Decoder, Method::Lora) => &[Method::Qlora],
     };
@@ -760,8 +721,8 @@ fn suggest(shape: &ModelShape, req: &EstimateRequest, free: u64, ckpt: bool) -> 
         if let Some(b) = fitting_batch(shape, &r, free, ckpt) {
             return format!(
                 "use --method {} --batch {b}; it fits where {} does not",
-                method_name(*m),
-                method_name(req.method)
+                m.as_str(),
+                req.method.as_str()
             );
         }
     }
@@ -829,7 +790,7 @@ mod tests {
     fn feature_extraction_needs_the_least_memory_and_qlora_less_than_lora() {
         let full = breakdown(&minilm(), &req(Method::Full, 16)).0.total;
         let lora = breakdown(&minilm(), &req(Method::Lora, 16)).0.total;
-        let frozen = breakdown(&minilm(), &req(Method::FeatureExtraction, 16))
+        let frozen = breakdown(&minilm(), &req(Method::Features, 16))
             .0
             .total;
         assert!(frozen < lora && frozen < full, "{full} {lora} {frozen}");

@@ -16,6 +16,7 @@ use crate::models::checkpoint::read_json;
 use crate::models::llama_config::LlamaConfig;
 use crate::tokenizer::gguf::{LLAMA3_SPLIT, QWEN2_SPLIT};
 use crate::{EngineError, Result};
+use tunesmith_vocab::TokenizerConfig;
 
 /// llama.cpp's token types.
 const NORMAL: i32 = 1;
@@ -105,18 +106,16 @@ pub fn tokenizer_metadata(folder: &Path, config: &LlamaConfig) -> Result<Vec<(St
         .map(Value::String)
         .collect();
 
-    let tc_path = folder.join("tokenizer_config.json");
-    let tc = if tc_path.is_file() {
-        read_json::<Json>(&tc_path)?
-    } else {
-        Json::Null
-    };
-    let id_of = |field: &str| -> Option<u32> {
-        let text = match &tc[field] {
-            Json::String(s) => Some(s.as_str()),
-            Json::Object(o) => o.get("content").and_then(Json::as_str),
-            _ => None,
-        }?;
+    let tc = TokenizerConfig::read(folder)
+        .map_err(|e| EngineError::Checkpoint {
+            path: e.path,
+            reason: e.reason,
+        })?
+        .unwrap_or_default();
+    let id_of = |text: &str| -> Option<u32> {
+        if text.is_empty() {
+            return None;
+        }
         texts
             .iter()
             .position(|t| matches!(t, Value::String(s) if s == text))
@@ -126,23 +125,17 @@ pub fn tokenizer_metadata(folder: &Path, config: &LlamaConfig) -> Result<Vec<(St
         .bos_token_id
         .as_ref()
         .and_then(|t| t.to_vec().first().copied())
-        .or_else(|| id_of("bos_token"));
+        .or_else(|| id_of(&tc.bos_token));
     let eos = config
         .eos_token_id
         .as_ref()
         .and_then(|t| t.to_vec().first().copied())
-        .or_else(|| id_of("eos_token"));
-    let pad = id_of("pad_token");
-    let add_bos = tc["add_bos_token"].as_bool().unwrap_or(false);
-    let chat_template = match &tc["chat_template"] {
-        Json::String(s) => Some(s.clone()),
-        Json::Array(list) => list
-            .iter()
-            .find(|t| t["name"].as_str() == Some("default"))
-            .and_then(|t| t["template"].as_str().map(str::to_string)),
-        _ => None,
-    }
-    .or_else(|| std::fs::read_to_string(folder.join("chat_template.jinja")).ok());
+        .or_else(|| id_of(&tc.eos_token));
+    let pad = id_of(&tc.pad_token);
+    let add_bos = tc.add_bos_token;
+    let chat_template = tc
+        .chat_template
+        .or_else(|| std::fs::read_to_string(folder.join("chat_template.jinja")).ok());
 
     let mut meta = vec![
         (

@@ -74,13 +74,12 @@ pub fn for_model(weights: &DecoderWeights, gguf_file: &str, about: &str) -> Resu
         }
         BaseSource::Folder(dir) => {
             let tokenizer = TextTokenizer::from_dir(dir)?.inner().clone();
-            let tc: serde_json::Value = std::fs::read_to_string(dir.join("tokenizer_config.json"))
+            // The Modelfile is a convenience beside the GGUF: an unreadable tokenizer_config.json
+            // costs its template, not the export.
+            let template = tunesmith_vocab::TokenizerConfig::read(dir)
                 .ok()
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or_default();
-            let template = tc["chat_template"]
-                .as_str()
-                .map(str::to_string)
+                .flatten()
+                .and_then(|tc| tc.chat_template)
                 .or_else(|| std::fs::read_to_string(dir.join("chat_template.jinja")).ok());
             (template, tokenizer)
         }

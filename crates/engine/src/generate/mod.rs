@@ -13,8 +13,6 @@
 pub mod kv_cache;
 pub mod sampling;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
@@ -117,24 +115,7 @@ impl Generated {
     }
 }
 
-/// A cloneable switch that stops a running generation before its next step.
-#[derive(Debug, Clone, Default)]
-pub struct CancelHandle(Arc<AtomicBool>);
-
-impl CancelHandle {
-    /// A handle that is not cancelled.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Asks the generation to stop.
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-    /// Whether cancellation was asked for.
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+pub use tunesmith_vocab::CancelHandle;
 
 /// Continues `prompt` (token ids) with `model`, streaming text pieces to `on_delta`.
 pub fn generate(

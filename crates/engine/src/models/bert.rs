@@ -95,9 +95,10 @@ fn default_dropout() -> f32 {
     0.1
 }
 
-/// The naming scheme of a checkpoint family.
+/// Which of the BERT-family checkpoints' naming schemes (and position numbering) a checkpoint uses;
+/// not the hub's encoder-or-decoder `Family`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
+pub enum Naming {
     /// BERT, MiniLM, ELECTRA-style encoders.
     Bert,
     /// RoBERTa, XLM-R, CamemBERT: BERT names, positions offset by the padding index.
@@ -117,12 +118,12 @@ impl BertConfig {
         Ok(cfg)
     }
 
-    /// The naming family, from `model_type`.
-    pub fn family(&self) -> std::result::Result<Family, String> {
+    /// The naming scheme, from `model_type`.
+    pub fn naming(&self) -> std::result::Result<Naming, String> {
         match self.model_type.as_str() {
-            "bert" | "" | "electra" => Ok(Family::Bert),
-            "roberta" | "xlm-roberta" | "camembert" => Ok(Family::Roberta),
-            "distilbert" => Ok(Family::DistilBert),
+            "bert" | "" | "electra" => Ok(Naming::Bert),
+            "roberta" | "xlm-roberta" | "camembert" => Ok(Naming::Roberta),
+            "distilbert" => Ok(Naming::DistilBert),
             other => Err(format!(
                 "model_type `{other}` is not a supported encoder (supported: bert, roberta, xlm-roberta, camembert, distilbert)"
             )),
@@ -131,7 +132,7 @@ impl BertConfig {
 
     /// Checks the numbers fit together, returning a message a user can act on.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        self.family()?;
+        self.naming()?;
         if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
             return Err(format!(
                 "hidden_size {} is not divisible by num_attention_heads {}",
@@ -186,7 +187,7 @@ struct Layer {
 #[derive(Debug, Clone)]
 pub struct BertModel {
     cfg: BertConfig,
-    family: Family,
+    naming: Naming,
     prefix: String,
     embeddings: Embeddings,
     layers: Vec<Layer>,
@@ -200,11 +201,11 @@ impl BertModel {
     /// export used.
     pub fn load(p: &Params, cfg: &BertConfig) -> Result<Self> {
         cfg.validate().map_err(EngineError::Invalid)?;
-        let family = cfg.family().map_err(EngineError::Invalid)?;
-        let candidates: &[&str] = match family {
-            Family::Bert => &["bert", "", "model", "electra"],
-            Family::Roberta => &["roberta", "", "model"],
-            Family::DistilBert => &["distilbert", ""],
+        let naming = cfg.naming().map_err(EngineError::Invalid)?;
+        let candidates: &[&str] = match naming {
+            Naming::Bert => &["bert", "", "model", "electra"],
+            Naming::Roberta => &["roberta", "", "model"],
+            Naming::DistilBert => &["distilbert", ""],
         };
         let prefix = candidates
             .iter()
@@ -227,7 +228,7 @@ impl BertModel {
         };
         let h = cfg.hidden_size;
         let e = root.pp("embeddings");
-        let token_type = if family != Family::DistilBert && cfg.type_vocab_size > 0 {
+        let token_type = if naming != Naming::DistilBert && cfg.type_vocab_size > 0 {
             Some(e.weight("token_type_embeddings.weight", (cfg.type_vocab_size, h))?)
         } else {
             None
@@ -241,14 +242,14 @@ impl BertModel {
             token_type,
             norm: LayerNorm::load(&e.pp("LayerNorm"), h, cfg.layer_norm_eps)?,
             dropout: cfg.hidden_dropout_prob,
-            position_offset: (family == Family::Roberta).then(|| cfg.pad_token_id.unwrap_or(1)),
+            position_offset: (naming == Naming::Roberta).then(|| cfg.pad_token_id.unwrap_or(1)),
         };
         let i = cfg.intermediate_size;
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
         for n in 0..cfg.num_hidden_layers {
             let registered = NewVars::mark(p.trainable());
-            let mut layer = match family {
-                Family::DistilBert => {
+            let mut layer = match naming {
+                Naming::DistilBert => {
                     let l = root.pp("transformer").pp("layer").pp(n);
                     let a = l.pp("attention");
                     Layer {
@@ -301,7 +302,7 @@ impl BertModel {
         };
         Ok(Self {
             cfg: cfg.clone(),
-            family,
+            naming,
             prefix,
             embeddings,
             layers,
@@ -327,9 +328,9 @@ impl BertModel {
         &self.cfg
     }
 
-    /// The naming family.
-    pub fn family(&self) -> Family {
-        self.family
+    /// The naming scheme.
+    pub fn naming(&self) -> Naming {
+        self.naming
     }
 
     /// The prefix the checkpoint's encoder tensors carry (`bert`, `roberta`, `distilbert` or empty).
@@ -615,15 +616,15 @@ impl SequenceClassifier {
         let h = cfg.hidden_size;
         let n = opts.num_labels;
         let has = |name: &str, rows: usize| p.contains(name) && has_rows(p, name, rows);
-        let (head, native) = match encoder.family() {
-            Family::Roberta if has("classifier.out_proj.weight", n) => (
+        let (head, native) = match encoder.naming() {
+            Naming::Roberta if has("classifier.out_proj.weight", n) => (
                 Head::Roberta {
                     dense: p.pp("classifier").pp("dense").head_linear(h, h)?,
                     out: p.pp("classifier").pp("out_proj").head_linear(h, n)?,
                 },
                 Pooling::Cls,
             ),
-            Family::DistilBert
+            Naming::DistilBert
                 if has("classifier.weight", n) && p.contains("pre_classifier.weight") =>
             {
                 (

@@ -71,10 +71,7 @@ impl Geometry {
 /// regenerated on its own, in any order, on any thread.
 #[inline]
 pub fn dropout_multiplier(seed: u64, idx: u64, p: f32) -> f32 {
-    let mut z = seed.wrapping_add(idx.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
+    let z = tunesmith_vocab::SplitMix64::at(seed, idx);
     // 24 random bits resolve p to 6e-8, as the other dropout masks do.
     let threshold = (p as f64 * (1u64 << 24) as f64) as u64;
     if (z >> 40) >= threshold {

@@ -6,65 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{EngineError, Result};
 
-/// How a model is fine-tuned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// Every weight trains.
-    Full,
-    /// The backbone is frozen; only a head trains on its (cached) features.
-    Features,
-    /// Low-rank adapters on a frozen base.
-    Lora,
-    /// Low-rank adapters on a frozen, quantised base.
-    Qlora,
-}
-
-impl Method {
-    /// The method's name as the CLI spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Full => "full",
-            Method::Features => "features",
-            Method::Lora => "lora",
-            Method::Qlora => "qlora",
-        }
-    }
-
-    /// The method in plain words, as messages and READMEs name it ("full fine-tuning", "LoRA").
-    pub fn in_words(self) -> &'static str {
-        match self {
-            Method::Full => "full fine-tuning",
-            Method::Features => "feature extraction",
-            Method::Lora => "LoRA",
-            Method::Qlora => "QLoRA",
-        }
-    }
-}
-
-impl std::fmt::Display for Method {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Method {
-    type Err = EngineError;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "full" => Ok(Method::Full),
-            "features" | "feature-extraction" | "head" => Ok(Method::Features),
-            "lora" => Ok(Method::Lora),
-            "qlora" => Ok(Method::Qlora),
-            other => Err(EngineError::Invalid(format!(
-                "unknown method `{other}`: choose one of full, features, lora, qlora"
-            ))),
-        }
-    }
-}
+pub use tunesmith_vocab::Method;
 
 /// The defaults a run starts from before the user's overrides.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -140,13 +83,5 @@ mod tests {
             .map(|&n| default_epochs(Method::Lora, n))
             .collect();
         assert!(e.windows(2).all(|w| w[0] > w[1]), "{e:?}");
-    }
-
-    #[test]
-    fn method_names_parse_and_an_unknown_one_is_explained() {
-        assert_eq!("QLoRA".parse::<Method>().unwrap(), Method::Qlora);
-        assert_eq!(Method::Features.to_string(), "features");
-        let err = "adapter".parse::<Method>().unwrap_err().to_string();
-        assert!(err.contains("full, features, lora, qlora"), "{err}");
     }
 }

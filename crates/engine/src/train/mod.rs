@@ -2,7 +2,6 @@
 //! events, cancellation, early stopping, defaults), generic over [`TrainTask`].
 
 pub mod batching;
-pub mod cancel;
 pub mod checkpoint;
 pub mod clip;
 pub mod defaults;
@@ -16,7 +15,7 @@ pub mod schedule_plan;
 pub mod trainable;
 pub mod trainer;
 
-pub use cancel::CancelHandle;
+pub use tunesmith_vocab::CancelHandle;
 pub use defaults::{defaults, Defaults, Method};
 pub use early_stop::EarlyStopping;
 pub use events::{Metrics, PrepStage, TrainEvent};

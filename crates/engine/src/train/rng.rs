@@ -5,6 +5,7 @@
 //! a library whose stream may change between releases.
 
 use serde::{Deserialize, Serialize};
+use tunesmith_vocab::SplitMix64;
 
 /// xoshiro256**: fast, statistically sound, and its state is four integers we can serialise.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,17 +16,11 @@ pub struct Rng {
 impl Rng {
     /// A generator seeded from `seed`; equal seeds give equal streams on every platform.
     pub fn new(seed: u64) -> Self {
-        let mut x = seed;
-        let mut s = [0u64; 4];
-        for slot in &mut s {
-            // SplitMix64 spreads a small seed over the whole state (xoshiro must not start at zero).
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            *slot = z ^ (z >> 31);
+        // SplitMix64 spreads a small seed over the whole state (xoshiro must not start at zero).
+        let mut spread = SplitMix64::new(seed);
+        Rng {
+            s: std::array::from_fn(|_| spread.next_u64()),
         }
-        Rng { s }
     }
 
     /// A generator for one purpose (an epoch's shuffle, a split) derived from a seed, so streams

@@ -15,7 +15,7 @@ use candle_core::{Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 use super::batching::epoch_batches;
-use super::cancel::CancelHandle;
+use tunesmith_vocab::CancelHandle;
 use super::checkpoint::{load_tensors, save_tensors, BEST_FILE, LAST_FILE, STATE_KEY};
 use super::clip::clip_by_global_norm;
 use super::early_stop::{EarlyStopping, Record};

@@ -1,8 +1,10 @@
-//! Cancelling and pausing a run from another thread (the UI's button, Ctrl-C).
+//! Cancelling and pausing a long job (training, generation, a comparison, a file prediction) from
+//! another thread: the UI's button, Ctrl-C.
 //!
-//! The handle is cheap to clone and is only looked at between optimiser steps, so a step is never
-//! cut in half: cancel means "stop after this step, checkpoint, and report `cancelled`"; pause means
-//! "wait before the next step until resumed or cancelled".
+//! The handle is cheap to clone and is only looked at between steps (an optimiser step, a generated
+//! token), so a step is never cut in half: for training, cancel means "stop after this step,
+//! checkpoint, and report `cancelled`" and pause means "wait before the next step until resumed or
+//! cancelled"; generation only asks whether it was cancelled.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
