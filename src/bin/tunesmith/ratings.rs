@@ -183,8 +183,9 @@ pub fn run(ctx: &Context, args: &RatingsArgs) -> tunesmith::Result<ExitCode> {
                 output::json_pretty(&done);
             } else {
                 println!(
-                    "wrote {} preference pairs from {} ratings to {} ({} ties and {} both wrong without a correction make no pair)",
+                    "wrote {} preference {} from {} ratings to {} ({} ties and {} both wrong without a correction make no pair)",
                     done.pairs,
+                    if done.pairs == 1 { "pair" } else { "pairs" },
                     done.ratings,
                     done.out.display(),
                     done.ties,
@@ -192,8 +193,9 @@ pub fn run(ctx: &Context, args: &RatingsArgs) -> tunesmith::Result<ExitCode> {
                 );
                 if let Some(file) = &done.rows_file {
                     println!(
-                        "wrote {} corrected answers as training rows to {}",
+                        "wrote {} corrected {} as training rows to {}",
                         done.rows,
+                        if done.rows == 1 { "answer" } else { "answers" },
                         file.display()
                     );
                 }
