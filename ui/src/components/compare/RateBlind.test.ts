@@ -3,7 +3,7 @@
 // corrected answer), each recorded with the round's seed, the tally in words, and the export.
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, describe, expect, it } from "vitest";
-import { compareReport } from "../../lib/compare/fixtures";
+import { compareReport, run } from "../../lib/compare/fixtures";
 import { BlindRating, type RatingBackend } from "../../lib/compare/rating.svelte";
 import { CompareSession } from "../../lib/compare/session.svelte";
 import type { CompareBackend } from "../../lib/compare/backend";
@@ -47,6 +47,7 @@ function report(): CompareReport {
 }
 
 function tallyOf(calls: RateArgs[]): RatingsTally {
+  if (calls.length === 0) return { ratings: 0, rule: "", pairs: [] };
   return {
     ratings: calls.length,
     rule: "Ties and \"both wrong\" are shown apart.",
@@ -163,6 +164,23 @@ describe("the Rate blind panel", () => {
     expect(text("[data-rate-exported]")).toBe(
       "Wrote 3 preference pairs to preference-pairs-20261204-235900.jsonl and 1 corrected answer as training rows to corrected-rows-20261204-235900.csv.",
     );
+  });
+
+  it("tallies the chosen run's ratings already in the history before a round starts", async () => {
+    const asked: (string | null)[] = [];
+    const session = new CompareSession({} as CompareBackend);
+    session.runs = [run()];
+    session.runId = "run-gen-1";
+    const backend = {
+      tally: async (r: string | null) => {
+        asked.push(r);
+        return tallyOf([{} as RateArgs, {} as RateArgs]);
+      },
+    } as RatingBackend;
+    panel = mount(RateBlind, { target: document.body, props: { session, rating: new BlindRating(backend) } });
+    await settle();
+    expect(asked).toEqual(["run-gen-1"]);
+    expect(text("[data-rate-tally]")).toContain("The fine-tuned model was preferred to the base model in 1 of 1 (2 rated).");
   });
 
   it("says why rating cannot start when only one column answered", () => {

@@ -25,11 +25,21 @@ export interface RatingBackend {
   exportAll(run: string | null): Promise<RatingsExport>;
 }
 
+/**
+ * A tally read defensively, as the screen's lists are (see backend.ts): an answer of another shape
+ * reads as no ratings, so the panel never breaks on an app that answers differently.
+ */
+export function tallyOf(value: unknown): RatingsTally {
+  const t = value as Partial<RatingsTally> | null;
+  if (t !== null && typeof t === "object" && Array.isArray(t.pairs)) return t as RatingsTally;
+  return { ratings: 0, pairs: [], rule: "" };
+}
+
 /** The real backend: the app's generated commands. */
 export const tauriRatingBackend: RatingBackend = {
   blind: (items) => unwrap(commands.ratingsBlind(items)),
   add: (args) => unwrap(commands.ratingsAdd(args)),
-  tally: (run) => unwrap(commands.ratingsTally(run)),
+  tally: async (run) => tallyOf(await unwrap(commands.ratingsTally(run))),
   exportAll: (run) => unwrap(commands.ratingsExport({ run })),
 };
 
@@ -171,10 +181,10 @@ export class BlindRating {
     this.corrected = "";
   }
 
-  /** Reads the tally again (of the round's run, or of every rating). */
-  async refreshTally(): Promise<void> {
+  /** Reads the tally again: of `run`, by default the round's run (or of every rating without one). */
+  async refreshTally(run: string | null = this.source?.run ?? null): Promise<void> {
     try {
-      this.tally = await this.backend.tally(this.source?.run ?? null);
+      this.tally = await this.backend.tally(run);
     } catch (e) {
       this.error = `Could not tally the ratings: ${errorMessage(e)}`;
     }

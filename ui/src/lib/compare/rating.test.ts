@@ -13,6 +13,7 @@ import {
   sourceFromChat,
   sourceFromReport,
 } from "./rating";
+import { tallyOf } from "./rating.svelte";
 
 describe("blind rating", () => {
   it("rates a question set by its saved report, with every column that answered all questions", () => {
@@ -66,5 +67,12 @@ describe("blind rating", () => {
       "You preferred Answer 1: Fine-tuned. Answer 1 was Fine-tuned; Answer 2 was Base model.",
     );
     expect(revealText("tie", "base", "fine_tuned", "a")).toBe("A tie. Answer 1 was Base model; Answer 2 was Fine-tuned.");
+  });
+
+  it("reads a tally of another shape as no ratings", () => {
+    expect(tallyOf(null).pairs).toEqual([]);
+    expect(tallyOf({ ratings: 3 }).pairs).toEqual([]);
+    const t = { ratings: 1, pairs: [], rule: "r" };
+    expect(tallyOf(t)).toBe(t);
   });
 });
