@@ -55,7 +55,7 @@ const ANSWER_COLUMNS: &[&str] = &[
 ];
 
 /// One way of answering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum Configuration {
     /// The base model alone.
@@ -69,6 +69,42 @@ pub enum Configuration {
 }
 
 impl Configuration {
+    /// Every configuration, simplest first.
+    pub const ALL: [Configuration; 4] = [
+        Configuration::Base,
+        Configuration::FineTuned,
+        Configuration::BaseRag,
+        Configuration::FineTunedRag,
+    ];
+
+    /// What it is, in plain words (`the base model with your documents`).
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Configuration::Base => "the base model",
+            Configuration::FineTuned => "the fine-tuned model",
+            Configuration::BaseRag => "the base model with your documents",
+            Configuration::FineTunedRag => "the fine-tuned model with your documents",
+        }
+    }
+
+    /// The name it is stored and typed under (`fine_tuned`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Configuration::Base => "base",
+            Configuration::FineTuned => "fine_tuned",
+            Configuration::BaseRag => "base_rag",
+            Configuration::FineTunedRag => "fine_tuned_rag",
+        }
+    }
+
+    /// The configuration called `s`: its name (`fine_tuned`) or its label (`fine-tuned`).
+    pub fn named(s: &str) -> Option<Configuration> {
+        let s = s.trim();
+        Configuration::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(s) || c.label().eq_ignore_ascii_case(s))
+    }
+
     /// How people call it.
     pub fn label(self) -> &'static str {
         match self {
@@ -674,11 +710,8 @@ fn plain(c: Configuration, scores: &[ConfigurationScores]) -> &'static str {
     let with_rag = scores.iter().any(|s| s.configuration.uses_rag());
     match c {
         Configuration::Base if with_rag => "the base model alone",
-        Configuration::Base => "the base model",
         Configuration::FineTuned if with_rag => "the fine-tuned model alone",
-        Configuration::FineTuned => "the fine-tuned model",
-        Configuration::BaseRag => "the base model with your documents",
-        Configuration::FineTunedRag => "the fine-tuned model with your documents",
+        other => other.in_words(),
     }
 }
 

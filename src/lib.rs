@@ -6,7 +6,7 @@
 //! A training run's lifecycle lives in [`run`]: the request resolved once into a plan, the run's
 //! folder and its record. The actions read that plan: [`train`] (new, resume, re-run; classification
 //! in [`train_classify`], generation in [`train_generate`]), [`eval`], [`predict`], [`chat`],
-//! [`compare`] and [`export`]; the models they load, one loader per family, are in [`session`].
+//! [`compare`] (with blind [`ratings`] of its answers) and [`export`]; the models they load, one loader per family, are in [`session`].
 #![deny(missing_docs)]
 
 pub mod calibrate;
@@ -31,6 +31,10 @@ pub mod models;
 pub mod predict;
 pub mod predict_file;
 pub mod rag;
+pub mod ratings;
+pub mod ratings_blind;
+pub mod ratings_export;
+pub mod ratings_tally;
 pub mod resident;
 pub mod run;
 pub mod runs;

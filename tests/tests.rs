@@ -14,6 +14,7 @@
 //! - `chat_cli`: `tunesmith chat` over the tiny Llama fixture, and SmolLM2 (real tier).
 //! - `checkpointing_cli`: `train --checkpointing off|on|auto` on the tiny Llama: same losses, recorded, auto fits.
 //! - `compare_cli`: `tunesmith compare` base vs a fine-tuned run (tiny Llama), and base vs RAG (real tier).
+//! - `ratings_cli`: `tunesmith ratings`: blind order, un-blinding, tally with Wilson interval, DPO pairs export.
 //! - `errors_cli`: `tunesmith errors`: wrong and least-sure test rows, the corrected copy (original unchanged), retrain linked.
 //! - `explain_cli`: `tunesmith explain`: the closest training rows (training split only), keyword fallback offline.
 //! - `eval_cli`: `tunesmith eval` / `predict` on a run trained on the tiny BERT fixture.
@@ -54,6 +55,7 @@ mod models_cli;
 mod predict_file_cli;
 mod rag_cli;
 mod rag_retrieval;
+mod ratings_cli;
 mod real_models;
 mod runs_cli;
 mod runs_resume;

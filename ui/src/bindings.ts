@@ -79,6 +79,14 @@ export const commands = {
 	ragQuery: (name: string, question: string, topK: number | null) => typedError<QueryResult, ErrorPayload>(__TAURI_INVOKE("rag_query", { name, question, topK })),
 	/**  Runs the comparison `request` describes as job `job_id`, sending progress. */
 	compareQuestions: (jobId: string, request: CompareArgs, onEvent: Channel<CompareProgress>) => typedError<CompareReport, ErrorPayload>(__TAURI_INVOKE("compare_questions", { jobId, request, onEvent })),
+	/**  The order of `items` questions from a fresh seed. */
+	ratingsBlind: (items: number) => typedError<BlindOrder, ErrorPayload>(__TAURI_INVOKE("ratings_blind", { items })),
+	/**  Records `args`, replacing an earlier rating of the same question and columns. */
+	ratingsAdd: (args: RateArgs) => typedError<Rating, ErrorPayload>(__TAURI_INVOKE("ratings_add", { args })),
+	/**  Tallies every rating, or only run `run`'s. */
+	ratingsTally: (run: string | null) => typedError<RatingsTally, ErrorPayload>(__TAURI_INVOKE("ratings_tally", { run })),
+	/**  Exports the ratings as `args` asks (by default into the Tunesmith folder's `ratings` folder). */
+	ratingsExport: (args: RatingsExportArgs) => typedError<RatingsExport, ErrorPayload>(__TAURI_INVOKE("ratings_export", { args })),
 	/**  Lists every run, newest first. */
 	runsList: () => typedError<RunSummary[], ErrorPayload>(__TAURI_INVOKE("runs_list")),
 	/**  Everything about the run `run` names (id, id prefix or unique name). */
@@ -182,6 +190,14 @@ export type BestMetric = {
 	split: Split,
 	/**  The best value. */
 	value: number | null,
+};
+
+/**  The order of a round of blind ratings: its seed and, per question, the column shown first. */
+export type BlindOrder = {
+	/**  The seed it was drawn from (recorded with every rating). */
+	seed: number,
+	/**  For question `i`, the column shown as "Answer 1". */
+	first: Side[],
 };
 
 /**  Peak memory, by part, in bytes. */
@@ -288,6 +304,17 @@ export type Checkpointing =
  *  makes it fit better; off when free memory is unknown.
  */
 "auto";
+
+/**  What the expert chose, in the blind terms they saw. */
+export type Choice = 
+/**  The answer shown first is better. */
+"answer_1" | 
+/**  The answer shown second is better. */
+"answer_2" | 
+/**  Both are as good. */
+"tie" | 
+/**  Neither is right. */
+"both_wrong";
 
 /**  A retrieved passage as the model was shown it: its number in the prompt and its citation. */
 export type CitedPassage = {
@@ -1453,6 +1480,34 @@ export type OutputRecord = {
 	created_at: number,
 };
 
+/**  One pair of columns' ratings. */
+export type PairTally = {
+	/**  The column the win rate is about (the more elaborate one). */
+	challenger: Configuration,
+	/**  The column it was compared with. */
+	baseline: Configuration,
+	/**  Ratings that preferred the challenger. */
+	challenger_preferred: number,
+	/**  Ratings that preferred the baseline. */
+	baseline_preferred: number,
+	/**  Ratings that found both as good. */
+	ties: number,
+	/**  Ratings that found both wrong. */
+	both_wrong: number,
+	/**  Ratings with a corrected answer. */
+	corrected: number,
+	/**  Every rating of the pair. */
+	ratings: number,
+	/**  The challenger's share of the ratings where one answer was preferred (0-1; `None`: none was). */
+	win_rate: number | null,
+	/**  The 95 % Wilson interval's lower end (0-1). */
+	low: number | null,
+	/**  Its upper end (0-1). */
+	high: number | null,
+	/**  The result in plain words. */
+	text: string,
+};
+
 /**  A retrieved passage. */
 export type Passage = {
 	/**  The document's path. */
@@ -1755,6 +1810,127 @@ export type RagIndexArgs = {
 	overlap_tokens?: number | null,
 };
 
+/**  A rating as the app (and `tunesmith ratings add`) gives it. */
+export type RateArgs = {
+	/**  The run judged (id, prefix or name), when the comparison had one. */
+	run?: string | null,
+	/**  What was compared: the comparison's saved report, or a name for one chat question. */
+	comparison: string,
+	/**  The question's place in the comparison (0-based); the blind order is drawn for it. */
+	item: number,
+	/**  The question. */
+	prompt: string,
+	/**  Its reference answer, when the question set had one. */
+	reference?: string | null,
+	/**  The first column picked. */
+	a: RatedAnswer,
+	/**  The second column picked. */
+	b: RatedAnswer,
+	/**
+	 *  The seed of the blind order shown (from `ratings_blind`); none: the rater saw the columns by
+	 *  name, `a` first.
+	 */
+	seed?: number | null,
+	/**  What the rater chose, in the blind terms shown. */
+	choice: Choice,
+	/**  The rater's corrected answer. */
+	corrected?: string | null,
+};
+
+/**  One of the two answers being rated. */
+export type RatedAnswer = {
+	/**  The column that wrote it. */
+	configuration: Configuration,
+	/**  The answer. */
+	text: string,
+};
+
+/**  A stored rating with its choice un-blinded. */
+export type Rating = {
+	/**  Whether the rater saw the answers without their sources. */
+	blind: boolean,
+	/**  The configuration preferred (`None`: a tie or both wrong). */
+	preferred: Configuration | null,
+} & RatingRecord;
+
+/**  A recorded rating. */
+export type RatingRecord = {
+	/**  Row id. */
+	id: number,
+	/**  The run judged, if any. */
+	run_id: string | null,
+	/**  What was compared (a report file, or a chat question's name). */
+	comparison: string,
+	/**  The question's place in the comparison (0-based). */
+	item: number,
+	/**  The question. */
+	prompt: string,
+	/**  Its reference answer, if any. */
+	reference: string | null,
+	/**  The first column picked. */
+	a_config: string,
+	/**  Its answer. */
+	a_answer: string,
+	/**  The second column picked. */
+	b_config: string,
+	/**  Its answer. */
+	b_answer: string,
+	/**  The seed that drew the order (`None`: not blind). */
+	seed: number | null,
+	/**  Which column was shown as "Answer 1". */
+	shown_first: Side,
+	/**  The blind choice. */
+	choice: Choice,
+	/**  The rater's corrected answer, if any. */
+	corrected: string | null,
+	/**  When (ms); a rating given again keeps the time of the last one. */
+	created_at: number,
+};
+
+/**  What an export wrote. */
+export type RatingsExport = {
+	/**  The preference pairs' file. */
+	out: string,
+	/**  Pairs written. */
+	pairs: number,
+	/**  The corrected answers' file, if one was written. */
+	rows_file: string | null,
+	/**  Rows written to it. */
+	rows: number,
+	/**  Ratings read. */
+	ratings: number,
+	/**  Ties without a corrected answer (no pair). */
+	ties: number,
+	/**  "Both wrong" without a corrected answer (no pair). */
+	both_wrong: number,
+};
+
+/**  What to export. */
+export type RatingsExportArgs = {
+	/**
+	 *  The preference pairs' file (`.jsonl`); default: a new file in the Tunesmith folder's
+	 *  `ratings` folder.
+	 */
+	out?: string | null,
+	/**
+	 *  The corrected answers' file (`.csv`); default with no `out`: beside the pairs, when there
+	 *  are corrected answers; with `out`: none unless given.
+	 */
+	rows?: string | null,
+	/**  Only the ratings of this run (id, prefix or name). */
+	run?: string | null,
+};
+
+/**  Every pair's tally. */
+export type RatingsTally = {
+	/**  Ratings tallied. */
+	ratings: number,
+	/**  One entry per pair of columns rated, most rated first. */
+	pairs: PairTally[],
+	/**  How ties are counted, in plain words. */
+	rule: string,
+};
+
 /**  How a column's role was decided. */
 export type Reason = 
 /**  From the column's name. */
@@ -2047,6 +2223,13 @@ export type Severity =
 "error" | 
 /**  Training may go on; the user should know. */
 "warning";
+
+/**  One of the two columns being rated, as the user picked them. */
+export type Side = 
+/**  The first column picked. */
+"a" | 
+/**  The second column picked. */
+"b";
 
 /**  A class too small to appear in every split. */
 export type SmallClass = {

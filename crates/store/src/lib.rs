@@ -1,5 +1,5 @@
 //! Tunesmith's run history: one SQLite file under the home folder holding the models registry,
-//! datasets, runs, metrics, artefacts, evaluations and notes, plus one folder per run for its files.
+//! datasets, runs, metrics, artefacts, evaluations, notes, outputs and blind ratings, plus one folder per run for its files.
 //! It knows nothing of candle: the facade translates the engine's events into these calls.
 //!
 //! Promises: WAL mode (readers never block the writer), foreign keys on, every write in one
@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod models;
 pub mod notes;
 pub mod outputs;
+pub mod ratings;
 pub mod recorder;
 pub mod runs;
 pub mod schema;
@@ -35,6 +36,7 @@ pub use metrics::{MetricPoint, MetricSummary, MetricWriter, Split};
 pub use models::{ModelRecord, ModelSource, NewModel};
 pub use notes::NoteRecord;
 pub use outputs::{OutputKind, OutputRecord};
+pub use ratings::{Choice, NewRating, RatingRecord, Side};
 pub use recorder::RunRecorder;
 pub use runs::{
     BestMetric, DeletedRun, DiskUsage, Goal, NewRun, PrimaryMetric, RunRecord, RunStatus,

@@ -5,7 +5,7 @@
 
 use rusqlite_migration::{Migrations, M};
 
-use crate::{artefacts, datasets, evaluations, metrics, models, notes, outputs, runs};
+use crate::{artefacts, datasets, evaluations, metrics, models, notes, outputs, ratings, runs};
 
 /// Every migration, in order. The index + 1 is the schema version it produces.
 const STEPS: &[&str] = &[
@@ -17,6 +17,7 @@ const STEPS: &[&str] = &[
     evaluations::MIGRATION_V6,
     notes::MIGRATION_V7,
     outputs::MIGRATION_V8,
+    ratings::MIGRATION_V9,
 ];
 
 /// The newest schema version this build knows.

@@ -20,6 +20,8 @@ const CHECKED_AT_OPEN: &[&str] = &[
     "artefacts",
     "evaluations",
     "notes",
+    "outputs",
+    "ratings",
 ];
 
 /// How long a writer waits for another writer's lock before giving up (readers never block it).

@@ -220,6 +220,47 @@ fn exporting_a_run_that_does_not_exist_names_the_run() {
 }
 
 #[test]
+fn a_blind_rating_sent_as_the_rating_panel_sends_it_is_recorded_tallied_and_exported() {
+    let home = tempfile::tempdir().unwrap();
+    let h = Harness::new(home.path());
+    let order = h.invoke("ratings_blind", json!({ "items": 3 })).unwrap();
+    let seed = order["seed"].as_u64().unwrap();
+    let first = order["first"].as_array().unwrap().clone();
+    assert_eq!(first.len(), 3);
+    for (item, shown) in first.iter().enumerate() {
+        // The rater picks the fine-tuned answer (column b) wherever it was shown.
+        let choice = if shown == "b" { "answer_1" } else { "answer_2" };
+        let rating = h
+            .invoke(
+                "ratings_add",
+                json!({ "args": {
+                    "comparison": "/runs/x/compare/compare-1.json",
+                    "item": item,
+                    "prompt": format!("question {item}"),
+                    "a": { "configuration": "base", "text": format!("base {item}") },
+                    "b": { "configuration": "fine_tuned", "text": format!("tuned {item}") },
+                    "seed": seed,
+                    "choice": choice,
+                    "corrected": null,
+                }}),
+            )
+            .unwrap();
+        assert_eq!(rating["preferred"], "fine_tuned", "{rating}");
+        assert_eq!(&rating["shown_first"], shown);
+    }
+    let tally = h.invoke("ratings_tally", json!({ "run": null })).unwrap();
+    assert_eq!(tally["pairs"][0]["challenger_preferred"], 3, "{tally}");
+    let done = h
+        .invoke("ratings_export", json!({ "args": {} }))
+        .unwrap();
+    assert_eq!(done["pairs"], 3, "{done}");
+    let out = PathBuf::from(done["out"].as_str().unwrap());
+    assert!(out.starts_with(home.path().join("ratings")), "{done}");
+    assert_eq!(std::fs::read_to_string(out).unwrap().lines().count(), 3);
+    assert_eq!(done["rows_file"], Value::Null, "no corrected answer, no rows file");
+}
+
+#[test]
 fn data_inspect_reports_a_small_csv_with_its_first_rows() {
     let home = tempfile::tempdir().unwrap();
     let csv = small_csv(home.path(), 30);

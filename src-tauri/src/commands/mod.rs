@@ -30,6 +30,10 @@ mod predict_file;
 mod rag_index;
 mod rag_list;
 mod rag_query;
+mod ratings_add;
+mod ratings_blind;
+mod ratings_export;
+mod ratings_tally;
 mod runs_compare;
 mod runs_delete;
 mod runs_export;
@@ -79,6 +83,10 @@ macro_rules! command_list {
                 rag_list::rag_list,
                 rag_query::rag_query,
                 compare_questions::compare_questions,
+                ratings_blind::ratings_blind,
+                ratings_add::ratings_add,
+                ratings_tally::ratings_tally,
+                ratings_export::ratings_export,
                 runs_list::runs_list,
                 runs_show::runs_show,
                 runs_compare::runs_compare,

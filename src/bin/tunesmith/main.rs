@@ -16,6 +16,7 @@ mod models;
 mod output;
 mod predict;
 mod rag;
+mod ratings;
 mod runs;
 mod train;
 
@@ -59,6 +60,8 @@ enum Command {
     Chat(chat::ChatArgs),
     /// Score base, fine-tuned and RAG answers to a question set against reference answers, with a verdict.
     Compare(compare::CompareArgs),
+    /// Blind A/B ratings of two columns' answers: rate, list, tally (win rate), export as DPO pairs.
+    Ratings(ratings::RatingsArgs),
     /// Fine-tune a model on a data file.
     Train(train::TrainArgs),
     /// Score a run's fine-tuned model against the base on its held-out test rows.
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
             Command::Rag(args) => rag::run(&ctx, args),
             Command::Chat(args) => chat::run(&ctx, args),
             Command::Compare(args) => compare::run(&ctx, args),
+            Command::Ratings(args) => ratings::run(&ctx, args),
             Command::Train(args) => train::run(&ctx, args),
             Command::Eval(args) => eval::run(&ctx, args),
             Command::Errors(args) => errors::run(&ctx, args),

@@ -2,7 +2,8 @@
 // fields: native file dialogs cannot be driven): Models (import two tiny models) -> Data (the
 // doctor's findings on a small CSV) -> Train (features on a classifier, then LoRA on a generator,
 // loss points arriving while each runs) -> Evaluate (metrics of both runs) -> Chat & Compare (a
-// document index, one question answered in all four columns, a question set scored into a verdict)
+// document index, one question answered in all four columns, a question set scored into a verdict,
+// three of its answers rated blind and exported as preference pairs)
 // -> History (both runs in the table, a run's page, the LoRA run exported as GGUF and as an adapter).
 // Screenshots: tests/e2e/output/fine-tune/.
 //
@@ -266,8 +267,8 @@ step("Models: two imported tiny models are listed as trainable, and one is chose
 
 step("Models and Data offer dropping a file on the window", async () => {
   await app.clickNav("data");
-  const hint = await app.text('[data-path-picker="data-file"] .drop-hint');
-  assert.match(hint, /drop/i, `the drop hint, saw "${hint}"`);
+  // The hint says "drop" once the window's drop listener is registered (asynchronous at start).
+  await app.waitForText('[data-path-picker="data-file"] .drop-hint', /drop/i);
 });
 
 step("Data: the doctor reads the tickets, finds the repeated rows, and the fix drops them", async () => {
@@ -430,6 +431,43 @@ step("Chat & Compare: with a document index, one question is answered in all fou
   assert.equal(rows.length, columns.length, "one score row per configuration");
   await scrollTo('[data-section="question-set"]');
   await app.screenshot("compare-question-set");
+});
+
+step("Chat & Compare: three of the question set's answers are rated blind by clicks and a key, tallied and exported", async () => {
+  await scrollTo('[data-section="rate"]');
+  const pair = await app.run(
+    `return [document.querySelector("#cmp-rate-a").value, document.querySelector("#cmp-rate-b").value];`,
+  );
+  assert.deepEqual(pair, ["base", "fine_tuned"], "the fine-tuned model against the base model is offered first");
+  await app.click('[data-action="rate-start"]');
+  await app.waitForText("[data-rate-progress]", "Question 1 of 10 · 0 rated");
+  assert.equal((await app.findAll("[data-rate-source]")).length, 0, "the sources are hidden until rated");
+  await app.click('[data-rate-choice="answer_1"]');
+  await app.waitForText("[data-rate-reveal]", /^You preferred Answer 1: (Base model|Fine-tuned)\. Answer 1 was/);
+  assert.equal((await app.findAll("[data-rate-source]")).length, 2, "both sources shown once rated");
+  // The keyboard: Next leaves the focus on the question, where T rates a tie.
+  await app.click('[data-action="rate-next"]');
+  await app.waitForText("[data-rate-progress]", "Question 2 of 10 · 1 rated");
+  await app.driver.actions().sendKeys("t").perform();
+  await app.waitForText("[data-rate-reveal]", /^A tie\./);
+  await app.click('[data-action="rate-next"]');
+  await type("[data-rate-corrected]", "The code word for project Alder is Bluebird.");
+  await app.click('[data-rate-choice="both_wrong"]');
+  await app.waitForText("[data-rate-progress]", "Question 3 of 10 · 3 rated");
+  const tally = await app.waitForText("[data-rate-tally]", /preferred to the base model in [01] of 1 \(95 % interval \d+-\d+ %\); 1 tie and 1 both wrong not counted\./);
+  assert.ok(tally.includes("not counted as half a win"), tally);
+  await app.click('[data-action="rate-export"]');
+  const exported = await app.waitForText("[data-rate-exported]", /^Wrote \d+ preference pairs? to preference-pairs-/, JOB_MS);
+  const dir = path.join(app.home, "ratings");
+  const jsonl = fs.readdirSync(dir).find((f) => f.endsWith(".jsonl"));
+  const lines = fs.readFileSync(path.join(dir, jsonl), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.ok(exported.startsWith(`Wrote ${lines.length} preference`), `${exported} vs ${lines.length} lines`);
+  // The corrected answer is chosen over both answers (unless an answer was the same text).
+  assert.ok(lines.filter((l) => l.chosen === "The code word for project Alder is Bluebird.").length >= 1, JSON.stringify(lines));
+  for (const l of lines) assert.deepEqual(Object.keys(l).sort(), ["chosen", "prompt", "rejected"]);
+  assert.ok(fs.readdirSync(dir).some((f) => f.endsWith(".csv")), "the corrected answer as a training row");
+  await scrollTo('[data-section="rate"]');
+  await app.screenshot("compare-rate-blind");
 });
 
 step("Chat & Compare: the classification run gets a predict box with label probabilities", async () => {

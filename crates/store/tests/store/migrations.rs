@@ -42,6 +42,10 @@ const SAMPLE_ROWS: &[&str] = &[
     "INSERT INTO notes (run_id, text, created_at) VALUES ('20251124-1600-aaaaaa', 'first try', 1764000000000);",
     "INSERT INTO outputs (run_id, kind, source, path, rows, detail, created_at)
      VALUES ('20251124-1600-aaaaaa', 'predictions', '/data/new.csv', '/data/new.predicted.csv', 10, '{}', 1764000000000);",
+    "INSERT INTO ratings (run_id, comparison, item, prompt, reference, a_config, a_answer, b_config, b_answer,
+                          seed, shown_first, choice, corrected, created_at)
+     VALUES ('20251124-1600-aaaaaa', '/runs/compare-1.json', 0, 'When is the clinic open?', 'Saturday', 'base',
+             'Sunday', 'fine_tuned', 'Saturday', 42, 'b', 'answer_1', NULL, 1764000000000);",
 ];
 
 /// The schema as SQLite describes it: (type, name, sql) without whitespace differences.
@@ -147,6 +151,10 @@ fn every_earlier_schema_version_migrates_to_the_newest_and_keeps_its_rows() {
                 store.evaluations("20251124-1600-aaaaaa").unwrap()[0].metrics["accuracy"],
                 0.81
             );
+        }
+        if version >= 9 {
+            let ratings = store.ratings(Some("20251124-1600-aaaaaa")).unwrap();
+            assert_eq!(ratings[0].preferred(), Some(tunesmith_store::Side::B));
         }
         drop(store);
         assert_eq!(

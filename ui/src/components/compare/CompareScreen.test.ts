@@ -73,6 +73,8 @@ function mockApp(overrides: Record<string, (args: Record<string, unknown>) => un
       }
       case "job_cancel":
         return null;
+      case "ratings_tally":
+        return { ratings: 0, pairs: [], rule: "" };
       default:
         throw `command ${cmd} not found`;
     }

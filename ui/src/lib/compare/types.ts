@@ -1,13 +1,15 @@
 // The shapes the Chat & Compare screen exchanges with the app: the generated `bindings.ts` types
-// (from the facade's serde types: src/chat.rs, src/compare.rs, src/rag.rs + crates/rag,
+// (from the facade's serde types: src/chat.rs, src/compare.rs, src/ratings*.rs, src/rag.rs + crates/rag,
 // src/predict.rs, crates/store, crates/hub), under the names this screen uses. Numbers that may be
 // non-finite on the Rust side (scores, seconds, rates) arrive as `number | null`.
 
 import type { ChatArgs, CompareArgs, Configuration, RagIndexArgs } from "../../bindings";
 
 export type {
+  BlindOrder,
   ChatAnswer,
   ChatEvent,
+  Choice,
   CitedPassage,
   CompareProgress,
   CompareReport,
@@ -25,9 +27,15 @@ export type {
   Prediction,
   Problem,
   QuestionResult,
+  PairTally,
+  RateArgs,
+  Rating,
+  RatingsExport,
+  RatingsTally,
   RunStatus,
   RunSummary,
   ScoredAnswer,
+  Side,
   StopReason,
   Verdict,
 } from "../../bindings";
