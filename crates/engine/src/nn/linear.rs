@@ -96,7 +96,7 @@ impl LinearBase for DenseBase {
         }
         let y = matmul_t(x, &self.weight)?;
         match &self.bias {
-            Some(b) => Ok(y.broadcast_add(b)?),
+            Some(b) => crate::nn::fused::add_bias(&y, b),
             None => Ok(y),
         }
     }
