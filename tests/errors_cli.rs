@@ -4,13 +4,8 @@
 //! on the copy, linked to the old one in the history.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn tunesmith(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
-    c.arg("--home").arg(home);
-    c
-}
+use crate::common::{json_of, train_tiny_classifier, tunesmith};
 
 /// 60 rows of three classes, then 20 texts written twice with two different labels.
 fn data_with_conflicts(dir: &Path) -> PathBuf {
@@ -35,44 +30,12 @@ fn data_with_conflicts(dir: &Path) -> PathBuf {
     p
 }
 
-fn trained_run(home: &Path, data: &Path) -> String {
-    let out = tunesmith(home)
-        .args([
-            "train", "--json", "--task", "classify", "--method", "features",
-        ])
-        .args(["--epochs", "2", "--lr", "0.05", "--test-fraction", "0.25"])
-        .args(["--text-column", "sentence", "--label-column", "label"])
-        .arg("--model")
-        .arg(tunesmith_testkit::paths::fixtures_dir().join("tiny-bert"))
-        .arg("--data")
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let first: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
-    first["run_id"].as_str().unwrap().to_string()
-}
-
-fn json(out: &std::process::Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn errors_lists_the_wrong_rows_surest_first_then_the_least_sure_right_ones_with_conflicts_marked() {
     let home = tempfile::tempdir().unwrap();
     let data = data_with_conflicts(home.path());
-    let run = trained_run(home.path(), &data);
-    let r = json(
+    let run = train_tiny_classifier(home.path(), &data, 2, 0.25);
+    let r = json_of(
         &tunesmith(home.path())
             .args(["errors", "--json", "--run", &run])
             .output()
@@ -144,10 +107,10 @@ fn errors_lists_the_wrong_rows_surest_first_then_the_least_sure_right_ones_with_
 fn a_correction_writes_a_corrected_copy_and_leaves_the_original_byte_for_byte_unchanged() {
     let home = tempfile::tempdir().unwrap();
     let data = data_with_conflicts(home.path());
-    let run = trained_run(home.path(), &data);
+    let run = train_tiny_classifier(home.path(), &data, 2, 0.25);
     let before = std::fs::read(&data).unwrap();
     // Line 62 is "mixed words 0,pos", 63 its conflicting twin; line 2 the first row.
-    let c = json(
+    let c = json_of(
         &tunesmith(home.path())
             .args([
                 "errors",
@@ -204,7 +167,7 @@ fn a_correction_writes_a_corrected_copy_and_leaves_the_original_byte_for_byte_un
     assert!(!home.path().join("reviews.corrected-2.csv").exists());
     assert_eq!(std::fs::read(&data).unwrap(), before);
 
-    let show = json(
+    let show = json_of(
         &tunesmith(home.path())
             .args(["runs", "show", &run, "--json"])
             .output()
@@ -221,7 +184,7 @@ fn a_correction_writes_a_corrected_copy_and_leaves_the_original_byte_for_byte_un
 fn retrain_on_the_corrected_copy_makes_a_new_run_linked_to_the_old_one() {
     let home = tempfile::tempdir().unwrap();
     let data = data_with_conflicts(home.path());
-    let run = trained_run(home.path(), &data);
+    let run = train_tiny_classifier(home.path(), &data, 2, 0.25);
     let out = tunesmith(home.path())
         .args([
             "errors",
@@ -243,7 +206,7 @@ fn retrain_on_the_corrected_copy_makes_a_new_run_linked_to_the_old_one() {
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     let new_run = last["retrained"]["run_id"].as_str().unwrap().to_string();
     assert_ne!(new_run, run);
-    let show = json(
+    let show = json_of(
         &tunesmith(home.path())
             .args(["runs", "show", &new_run, "--json"])
             .output()

@@ -2,67 +2,13 @@
 //! contract of issue 3 (fine-tuned and base scores on the run's own test rows, recorded in the
 //! history) and label probabilities for one text.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn tunesmith(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
-    c.arg("--home").arg(home);
-    c
-}
-
-fn three_classes(dir: &Path) -> PathBuf {
-    let words = [
-        ("good fine great", "pos"),
-        ("bad awful poor", "neg"),
-        ("table chair door", "neutral"),
-    ];
-    let mut s = String::from("sentence\tlabel\n");
-    for i in 0..60 {
-        s.push_str(&format!(
-            "{} number {i}\t{}\n",
-            words[i % 3].0,
-            words[i % 3].1
-        ));
-    }
-    let p = dir.join("data.tsv");
-    std::fs::write(&p, s).unwrap();
-    p
-}
-
-/// Trains a features run and returns its id.
-fn trained_run(home: &Path, data: &Path) -> String {
-    let out = tunesmith(home)
-        .args([
-            "train", "--json", "--task", "classify", "--method", "features",
-        ])
-        .args(["--epochs", "3", "--lr", "0.05", "--test-fraction", "0.2"])
-        .args(["--text-column", "sentence", "--label-column", "label"])
-        .arg("--model")
-        .arg(tunesmith_testkit::paths::fixtures_dir().join("tiny-bert"))
-        .arg("--data")
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // The run's id comes with `started` (`preparing` events come before the run has one).
-    let first: serde_json::Value = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|e| e["event"] == "started")
-        .unwrap();
-    first["run_id"].as_str().unwrap().to_string()
-}
+use crate::common::{three_class_rows, train_tiny_classifier, tunesmith};
 
 #[test]
 fn eval_json_scores_base_and_fine_tuned_on_the_runs_test_rows_and_records_them() {
     let home = tempfile::tempdir().unwrap();
-    let data = three_classes(home.path());
-    let run = trained_run(home.path(), &data);
+    let data = three_class_rows(home.path(), "data.tsv");
+    let run = train_tiny_classifier(home.path(), &data, 3, 0.2);
     let out = tunesmith(home.path())
         .args(["eval", "--json", "--run", &run])
         .output()
@@ -121,8 +67,8 @@ fn eval_json_scores_base_and_fine_tuned_on_the_runs_test_rows_and_records_them()
 #[test]
 fn eval_json_scores_the_honest_baselines_on_the_same_test_rows() {
     let home = tempfile::tempdir().unwrap();
-    let data = three_classes(home.path());
-    let run = trained_run(home.path(), &data);
+    let data = three_class_rows(home.path(), "data.tsv");
+    let run = train_tiny_classifier(home.path(), &data, 3, 0.2);
     let out = tunesmith(home.path())
         .args(["eval", "--json", "--run", &run])
         .output()
@@ -167,8 +113,8 @@ fn eval_json_scores_the_honest_baselines_on_the_same_test_rows() {
 #[test]
 fn eval_refuses_a_data_file_changed_since_training() {
     let home = tempfile::tempdir().unwrap();
-    let data = three_classes(home.path());
-    let run = trained_run(home.path(), &data);
+    let data = three_class_rows(home.path(), "data.tsv");
+    let run = train_tiny_classifier(home.path(), &data, 3, 0.2);
     let mut text = std::fs::read_to_string(&data).unwrap();
     text.push_str("a brand new row\tpos\n");
     std::fs::write(&data, text).unwrap();
@@ -182,8 +128,8 @@ fn eval_refuses_a_data_file_changed_since_training() {
 #[test]
 fn predict_json_gives_every_label_a_probability_most_likely_first() {
     let home = tempfile::tempdir().unwrap();
-    let data = three_classes(home.path());
-    let run = trained_run(home.path(), &data);
+    let data = three_class_rows(home.path(), "data.tsv");
+    let run = train_tiny_classifier(home.path(), &data, 3, 0.2);
     let out = tunesmith(home.path())
         .args([
             "predict",

@@ -4,81 +4,23 @@
 //! similarity is used and said; a generation run lists prompts with their answers; a bad run id or a
 //! named embedding model that is not there is a clear usage error.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-fn tunesmith(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
-    c.arg("--home").arg(home);
-    c
-}
+use crate::common::{json_of, three_class_rows, train_tiny_classifier, tunesmith};
 
 fn tiny_bert() -> PathBuf {
     tunesmith_testkit::paths::fixtures_dir().join("tiny-bert")
-}
-
-/// 60 distinct rows of three classes.
-fn reviews(dir: &Path) -> PathBuf {
-    let words = [
-        ("good fine great", "pos"),
-        ("bad awful poor", "neg"),
-        ("table chair door", "neutral"),
-    ];
-    let mut s = String::from("sentence,label\n");
-    for i in 0..60 {
-        s.push_str(&format!(
-            "{} number {i},{}\n",
-            words[i % 3].0,
-            words[i % 3].1
-        ));
-    }
-    let p = dir.join("reviews.csv");
-    std::fs::write(&p, s).unwrap();
-    p
-}
-
-fn trained_run(home: &Path, data: &Path) -> String {
-    let out = tunesmith(home)
-        .args([
-            "train", "--json", "--task", "classify", "--method", "features",
-        ])
-        .args(["--epochs", "1", "--lr", "0.05", "--test-fraction", "0.25"])
-        .args(["--text-column", "sentence", "--label-column", "label"])
-        .arg("--model")
-        .arg(tiny_bert())
-        .arg("--data")
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // `preparing` events come first with an empty run id; the last line is the summary.
-    let last: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
-    last["run_id"].as_str().unwrap().to_string()
-}
-
-fn json(out: &std::process::Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]
 fn explain_finds_a_verbatim_training_row_first_lists_only_training_rows_and_falls_back_to_keywords_offline(
 ) {
     let home = tempfile::tempdir().unwrap();
-    let data = reviews(home.path());
-    let run = trained_run(home.path(), &data);
+    let data = three_class_rows(home.path(), "reviews.csv");
+    let run = train_tiny_classifier(home.path(), &data, 1, 0.25);
 
     // Every training row, by keywords: the split's training rows only.
-    let all = json(
+    let all = json_of(
         &tunesmith(home.path())
             .args([
                 "explain",
@@ -113,7 +55,7 @@ fn explain_finds_a_verbatim_training_row_first_lists_only_training_rows_and_fall
     );
     let train_lines: Vec<u64> = listed.iter().map(|x| x["line"].as_u64().unwrap()).collect();
     // The test rows `errors` scores (its wrong and least-sure rows) are never among them.
-    let errors = json(
+    let errors = json_of(
         &tunesmith(home.path())
             .args(["errors", "--json", "--run", &run])
             .output()
@@ -143,7 +85,7 @@ fn explain_finds_a_verbatim_training_row_first_lists_only_training_rows_and_fall
         .max_by_key(|x| x["line"].as_u64())
         .unwrap();
     let text = row["text"].as_str().unwrap();
-    let e = json(
+    let e = json_of(
         &tunesmith(home.path())
             .args(["explain", "--json", "--run", &run, "--text", text])
             .arg("--embed-model")
@@ -174,7 +116,7 @@ fn explain_finds_a_verbatim_training_row_first_lists_only_training_rows_and_fall
 
     // The default encoder missing from an empty model cache: keywords, and the answer says why.
     let empty_cache = tempfile::tempdir().unwrap();
-    let k = json(
+    let k = json_of(
         &tunesmith(home.path())
             .env("HF_HUB_CACHE", empty_cache.path())
             .args(["explain", "--json", "--run", &run, "--text", text])
@@ -247,7 +189,7 @@ fn explain_of_a_generation_run_lists_prompts_with_their_answers_and_refuses_a_mi
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     let run = last["run_id"].as_str().unwrap().to_string();
 
-    let e = json(
+    let e = json_of(
         &tunesmith(home.path())
             .args(["explain", "--json", "--run", &run, "--embed-model", "none"])
             .args(["--text", "which colour is the cedar door", "--top-k", "2"])

@@ -4,60 +4,15 @@
 //! bounded memory (peak resident memory of the CLI process, `VmHWM`, polled while it runs).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn tunesmith(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
-    c.arg("--home").arg(home);
-    c
-}
-
-const CLASSES: [(&str, &str); 3] = [
-    ("good fine great", "pos"),
-    ("bad awful poor", "neg"),
-    ("table chair door", "neutral"),
-];
-
-/// Trains a quick features run on the tiny BERT fixture; returns its id.
-fn trained_run(home: &Path) -> String {
-    let mut s = String::from("sentence\tlabel\n");
-    for i in 0..60 {
-        s.push_str(&format!(
-            "{} number {i}\t{}\n",
-            CLASSES[i % 3].0,
-            CLASSES[i % 3].1
-        ));
-    }
-    let data = home.join("train.tsv");
-    std::fs::write(&data, s).unwrap();
-    let out = tunesmith(home)
-        .args([
-            "train", "--json", "--task", "classify", "--method", "features",
-        ])
-        .args(["--epochs", "2", "--lr", "0.05", "--test-fraction", "0.2"])
-        .args(["--text-column", "sentence", "--label-column", "label"])
-        .arg("--model")
-        .arg(tunesmith_testkit::paths::fixtures_dir().join("tiny-bert"))
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let first: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
-    first["run_id"].as_str().unwrap().to_string()
-}
+use crate::common::{three_class_rows, train_tiny_classifier, tunesmith, THREE_CLASSES};
 
 /// A CSV of `rows` rows to predict: an id, the text in the run's column, a note.
 fn rows_file(dir: &Path, name: &str, rows: usize) -> PathBuf {
     let mut s = String::with_capacity(rows * 48);
     s.push_str("id,sentence,note\n");
     for i in 0..rows {
-        s.push_str(&format!("{i},{} row {i},n{}\n", CLASSES[i % 3].0, i % 7));
+        s.push_str(&format!("{i},{} row {i},n{}\n", THREE_CLASSES[i % 3].0, i % 7));
     }
     let p = dir.join(name);
     std::fs::write(&p, s).unwrap();
@@ -67,7 +22,7 @@ fn rows_file(dir: &Path, name: &str, rows: usize) -> PathBuf {
 #[test]
 fn a_predicted_file_keeps_every_column_adds_prediction_and_confidence_and_reports_bad_rows() {
     let home = tempfile::tempdir().unwrap();
-    let run = trained_run(home.path());
+    let run = train_tiny_classifier(home.path(), &three_class_rows(home.path(), "train.tsv"), 2, 0.2);
     let data = home.path().join("new rows.csv");
     std::fs::write(
         &data,
@@ -145,7 +100,7 @@ fn a_predicted_file_keeps_every_column_adds_prediction_and_confidence_and_report
 #[test]
 fn a_jsonl_file_is_predicted_into_jsonl_and_writing_over_the_input_is_refused() {
     let home = tempfile::tempdir().unwrap();
-    let run = trained_run(home.path());
+    let run = train_tiny_classifier(home.path(), &three_class_rows(home.path(), "train.tsv"), 2, 0.2);
     let data = home.path().join("q.jsonl");
     std::fs::write(
         &data,
@@ -198,7 +153,7 @@ const GROWTH_BOUND_KB: u64 = 8 * 1024;
 #[test]
 fn a_hundred_thousand_row_file_is_predicted_in_bounded_memory() {
     let home = tempfile::tempdir().unwrap();
-    let run = trained_run(home.path());
+    let run = train_tiny_classifier(home.path(), &three_class_rows(home.path(), "train.tsv"), 2, 0.2);
     let mut peaks = Vec::new();
     for (name, rows) in [("small.csv", 1_000), ("large.csv", 100_000)] {
         let data = rows_file(home.path(), name, rows);
@@ -227,7 +182,7 @@ fn a_hundred_thousand_row_file_is_predicted_in_bounded_memory() {
 #[test]
 fn a_cancelled_file_prediction_leaves_no_output_and_no_temporary_file() {
     let home = tempfile::tempdir().unwrap();
-    let run = trained_run(home.path());
+    let run = train_tiny_classifier(home.path(), &three_class_rows(home.path(), "train.tsv"), 2, 0.2);
     let data = rows_file(home.path(), "rows.csv", 200);
     let out_file = home.path().join("cancelled.csv");
     let cancel = tunesmith::chat::CancelHandle::new();
