@@ -23,6 +23,14 @@ describe("the run page's curves", () => {
     expect(charts[1].title).toBe("Accuracy on the validation rows (higher is better)");
   });
 
+  it("chart the right facts of a generation run, not the count of questions checked", () => {
+    const facts: Curve = { name: "fact_recall", split: "validation", steps: [0, 2], values: [0, 0.5] };
+    const total: Curve = { name: "fact_recall_total", split: "validation", steps: [0, 2], values: [2, 2] };
+    const charts = runCharts([trainLoss, facts, total]);
+    expect(charts.map((c) => c.id)).toEqual(["loss", "validation-fact_recall"]);
+    expect(charts[1].title).toBe("Right facts in the answers on the validation rows (higher is better)");
+  });
+
   it("are none for a run that recorded nothing", () => {
     expect(runCharts([])).toEqual([]);
   });

@@ -27,7 +27,8 @@ export function runCharts(curves: Curve[]): { id: string; title: string; yLabel:
   const out = [];
   const losses = curves.filter((c) => c.name === "loss");
   if (losses.length > 0) out.push({ id: "loss", title: "Loss (lower is better)", yLabel: "loss", chart: align(losses) });
-  for (const c of curves.filter((c) => c.split !== "train" && c.name !== "loss")) {
+  // A count of questions checked (`fact_recall_total`) is not a curve anyone reads.
+  for (const c of curves.filter((c) => c.split !== "train" && c.name !== "loss" && !c.name.endsWith("_total"))) {
     const better = c.name === "perplexity" ? "lower is better" : "higher is better";
     out.push({ id: `${c.split}-${c.name}`, title: `${metricName(c.name)} on the ${c.split} rows (${better})`, yLabel: c.name, chart: align([c]) });
   }

@@ -41,6 +41,12 @@ describe("history labels", () => {
     expect(metricRowLabel("eval test base baselines.majority.confusion[1][0]")).toMatchObject({ detail: true, label: "Confusion matrix, true label 2 predicted as 1, always the most common label, test rows" });
   });
 
+  it("reads the fact recall of a generation run in words, its question count as a detail", () => {
+    expect(metricRowLabel("validation fact_recall (last)")).toEqual({ label: "Right facts in the answers on the validation rows (last)", metric: "fact_recall", detail: false });
+    expect(metricRowLabel("validation fact_recall_base (last)").label).toBe("Right facts, base model (answers) on the validation rows (last)");
+    expect(metricRowLabel("validation fact_recall_total (last)").detail).toBe(true);
+  });
+
   it("names methods in words", () => {
     expect(methodName("features")).toBe("Feature extraction");
     expect(methodName("lora")).toBe("LoRA");

@@ -156,6 +156,10 @@ const METRIC_WORDS: Record<string, string> = {
   rows: "Rows",
   exact_match: "Exact match",
   token_f1: "Token F1",
+  // "Did it learn?" after a generation run: held-out questions answered with the right fact.
+  fact_recall: "Right facts in the answers",
+  fact_recall_base: "Right facts, base model (answers)",
+  fact_recall_total: "Questions checked for facts",
 };
 
 /** A metric name in words. */
@@ -191,7 +195,9 @@ export function metricRowLabel(key: string): MetricRowLabel {
   if (series) {
     const [, split, metric, which] = series;
     const rows = split === "train" ? "training batches" : `${split} rows`;
-    return { label: `${metricName(metric)} on the ${rows}${which ? ` (${which})` : ""}`, metric, detail: split === "train" && metric !== "loss" };
+    // A count of what was measured (`fact_recall_total`) is a detail beside the score it counts for.
+    const detail = (split === "train" && metric !== "loss") || metric.endsWith("_total");
+    return { label: `${metricName(metric)} on the ${rows}${which ? ` (${which})` : ""}`, metric, detail };
   }
   return { label: key, metric: key.split(" ").at(-1) ?? key, detail: false };
 }
