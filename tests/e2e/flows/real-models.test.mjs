@@ -423,10 +423,15 @@ step("History: the run page's plain summary, two runs compared, the LoRA run exp
   assert.match(await app.text("[data-compare-model]"), /all-MiniLM-L6-v2.*SmolLM2-135M-Instruct\.Q4_1/);
   await assertReadable("history compare");
   await app.screenshot("history-compare-dark-1024");
+  await scrollTo('[aria-label="Scores side by side"]');
+  await app.screenshot("history-compare-scores-dark-1024");
 
   await app.click('[data-action="back-to-runs"]');
   await app.click(`[data-open-run="${runs.lora}"]`);
   await app.find(`[data-run-page="${runs.lora}"] [data-testid="export-panel"]`);
+  await assertReadable("history LoRA run page");
+  await scrollTo("[data-run-charts]");
+  await app.screenshot("history-run-lora-dark-1024");
   await app.click('[data-testid="export-format-adapter"] input');
   await app.click('[data-testid="export-start"]');
   const folder = await until("the adapter export", async () => {
