@@ -29,6 +29,12 @@ describe("the run page's curves", () => {
     const charts = runCharts([trainLoss, facts, total]);
     expect(charts.map((c) => c.id)).toEqual(["loss", "validation-fact_recall"]);
     expect(charts[1].title).toBe("Right facts in the answers on the validation rows (higher is better)");
+    expect(charts[1].yLabel).toBe("fact recall");
+  });
+
+  it("draw no chart of a score measured once (a single dot is not a curve)", () => {
+    const once: Curve = { name: "fact_recall_base", split: "validation", steps: [2], values: [0] };
+    expect(runCharts([trainLoss, once]).map((c) => c.id)).toEqual(["loss"]);
   });
 
   it("are none for a run that recorded nothing", () => {
