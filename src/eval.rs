@@ -140,8 +140,23 @@ pub fn evaluate(home: &Home, query: &str, data: Option<&Path>) -> Result<EvalRep
         },
         baselines,
     };
-    record_pair(home, &run.id, report.rows, &report.fine_tuned, &report.base)?;
+    // The baselines go with the base's record: a feature-extraction run's base is the run itself,
+    // so its page compares it with them instead.
+    let base = RecordedBase {
+        base: &report.base,
+        baselines: &report.baselines,
+    };
+    record_pair(home, &run.id, report.rows, &report.fine_tuned, &base)?;
     Ok(report)
+}
+
+/// A classifier's base evaluation as the history records it: the base's scores, and the simple
+/// baselines scored on the same rows (`baselines.majority_label`, `.majority`, `.bag_of_words`).
+#[derive(Serialize)]
+struct RecordedBase<'a> {
+    #[serde(flatten)]
+    base: &'a BaseScores,
+    baselines: &'a BaselineReport,
 }
 
 /// Records a fine-tuned and a base evaluation of `rows` held-out rows in the run's history, so the

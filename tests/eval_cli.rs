@@ -62,6 +62,16 @@ fn eval_json_scores_base_and_fine_tuned_on_the_runs_test_rows_and_records_them()
         models.contains(&"fine_tuned") && models.contains(&"base"),
         "{models:?}"
     );
+    // The base's record carries the simple baselines, as the report has them: the run page
+    // compares a feature-extraction run (whose base is itself) with them.
+    let base = d["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["model"] == "base")
+        .unwrap();
+    assert_eq!(base["metrics"]["baselines"], r["baselines"], "{base}");
+    assert!(base["metrics"]["baselines"]["bag_of_words"]["accuracy"].is_number());
 }
 
 #[test]

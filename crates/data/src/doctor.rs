@@ -363,12 +363,18 @@ impl Doctor {
             let lines: Vec<u64> = d.problems.iter().map(|p| p.line).collect();
             let why = "A row read with its values in the wrong columns teaches the model wrong answers, and a broken quote can silently swallow many rows.";
             if fx.skip_bad_rows {
+                // The flag goes in `fix`, as the other applied fixes say it: the message is read
+                // on the Data screen, where a command-line flag means nothing.
                 warnings.push(
                     Finding::warning(
                         "unreadable_rows",
-                        format!("{msg}; they are left out (--skip-bad-rows)"),
+                        format!(
+                            "{msg}; {} left out",
+                            agree(d.problem_count, "it is", "they are")
+                        ),
                         why,
                     )
+                    .fix("--skip-bad-rows (applied)")
                     .rows(d.problem_count, &lines),
                 );
             } else {
@@ -622,7 +628,11 @@ impl Doctor {
             warnings.push(Finding::warning(
                 "few_rows",
                 format!("only {} usable rows", n(usable)),
-                "Fine-tuning on very few examples mostly memorises them; a few hundred per class is a good start.",
+                // Classes are a classifier's; a generator's data has none.
+                match cx.schema.task {
+                    Task::Classify => "Fine-tuning on very few examples mostly memorises them; a few hundred per class is a good start.",
+                    Task::Generate => "Fine-tuning on very few examples mostly memorises them; a few hundred prompts with their answers are a good start.",
+                },
             ).fix("add more rows"));
         }
         if long.count > 0 {

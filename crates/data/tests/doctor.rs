@@ -241,3 +241,23 @@ fn a_single_row_is_spoken_of_in_the_singular() {
     let near = message("near_duplicates");
     assert!(near.starts_with("1 row repeats an earlier row's text"), "{near}");
 }
+
+#[test]
+fn few_rows_advice_speaks_of_classes_only_for_a_classifier() {
+    let why = |name: &str| {
+        let r = inspect(&file(name), &InspectOptions::default(), None, &mut |_| {}).unwrap();
+        r.warnings
+            .iter()
+            .find(|w| w.code == "few_rows")
+            .unwrap_or_else(|| panic!("{name}: {:?}", r.warnings))
+            .why
+            .clone()
+    };
+    assert!(why("doctor.csv").contains("per class"));
+    let generate = why("qa.csv");
+    assert!(!generate.contains("class"), "{generate}");
+    assert!(
+        generate.contains("prompts with their answers"),
+        "{generate}"
+    );
+}

@@ -144,7 +144,14 @@ fn skipping_bad_rows_turns_the_error_into_a_warning() {
     o.fixes.skip_bad_rows = true;
     let r = inspect(&file("ragged.csv"), &o, None, &mut |_| {}).unwrap();
     assert!(r.is_usable());
-    assert!(r.warnings.iter().any(|w| w.code == "unreadable_rows"));
+    let w = r
+        .warnings
+        .iter()
+        .find(|w| w.code == "unreadable_rows")
+        .expect("the skipped rows are still reported");
+    // Read on the Data screen: the flag is the fix, not part of the message.
+    assert!(w.message.ends_with("; they are left out"), "{}", w.message);
+    assert_eq!(w.fix.as_deref(), Some("--skip-bad-rows (applied)"));
 }
 
 #[test]

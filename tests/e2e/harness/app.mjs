@@ -70,6 +70,8 @@ export class App {
     this.name = name;
     /** The private X display the window is on (for screenshots). */
     this.display = display;
+    /** The window's place on the display once `resize` moved it (screenshots are cut to it). */
+    this.rect = null;
     this.driver = driver;
     this.outputDir = outputDir;
     /** The app's home folder (TUNESMITH_HOME) for this run: fresh and empty at start. */
@@ -159,6 +161,24 @@ export class App {
     return this.driver.executeScript(script, ...args);
   }
 
+  /**
+   * Resizes the window to `width` x `height` pixels at the display's top left corner (the display
+   * must be at least that big: `startApp`'s `screen`), and waits until the page has the new size.
+   * Later screenshots show the window alone.
+   */
+  async resize(width, height) {
+    await this.driver.manage().window().setRect({ x: 0, y: 0, width, height });
+    await this.driver.wait(
+      async () => {
+        const [w, h] = await this.run("return [window.innerWidth, window.innerHeight]");
+        return Math.abs(w - width) <= 2 && Math.abs(h - height) <= 2;
+      },
+      WAIT_MS,
+      `the window never became ${width}x${height}`,
+    );
+    this.rect = await this.driver.manage().window().getRect();
+  }
+
   /** Saves a screenshot of the window as `NN-name.png` in this flow's folder; returns the path. */
   async screenshot(name) {
     this.shots += 1;
@@ -166,7 +186,10 @@ export class App {
     // The X server's picture of the window, not WebDriver's: WebKitWebDriver's screenshot hangs
     // for good on the second call after a screen change (seen here under Xvfb), and then every
     // later command waits behind it. ImageMagick's `import` reads the display directly.
-    execFileSync("import", ["-display", this.display, "-window", "root", file], { timeout: 20000 });
+    const cut = this.rect
+      ? ["-crop", `${this.rect.width}x${this.rect.height}+${this.rect.x}+${this.rect.y}`, "+repage"]
+      : [];
+    execFileSync("import", ["-display", this.display, "-window", "root", ...cut, file], { timeout: 20000 });
     return file;
   }
 
@@ -185,9 +208,10 @@ export class App {
  * Starts the app for flow `name`: a private Xvfb display, tauri-driver on free ports, a fresh
  * home folder, and a WebDriver session on the app's window (waited for until the UI is mounted).
  * The app sees an empty Hugging Face cache (`HF_HOME` in the flow's folder) in offline mode
- * (`HF_HUB_OFFLINE=1`); `env` adds environment variables for the app, or replaces those.
+ * (`HF_HUB_OFFLINE=1`); `env` adds environment variables for the app, or replaces those. `screen`
+ * ("WIDTHxHEIGHT") makes the display larger than the window, for flows that resize it.
  */
-export async function startApp(name, { env = {} } = {}) {
+export async function startApp(name, { env = {}, screen } = {}) {
   const binary = appBinary();
   if (!fs.existsSync(binary)) {
     throw new Error(`the app binary ${binary} does not exist: build it with tests/e2e/run (or scripts/test)`);
@@ -200,7 +224,10 @@ export async function startApp(name, { env = {} } = {}) {
 
   const children = [];
   try {
-    const xvfb = await startXvfb({ logFile: path.join(outputDir, "xvfb.log") });
+    const xvfb = await startXvfb({
+      logFile: path.join(outputDir, "xvfb.log"),
+      ...(screen ? { size: `${screen}x24` } : {}),
+    });
     children.push(xvfb.child);
 
     const port = await freePort();

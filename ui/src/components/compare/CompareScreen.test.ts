@@ -158,6 +158,9 @@ describe("the Chat & Compare screen", () => {
     expect(text('[data-column="base_rag"] [data-passage="2"] [data-passage-source]')).toBe("faq.txt");
     expect(text('[data-column="base_rag"] [data-passage="2"] [data-passage-location]')).toBe("row 4");
     expect(text('[data-column="base_rag"] [data-passage="1"] [data-passage-text]')).toBe(passage(1).text);
+    // The line read first names the source; the search's score is a detail inside the fold.
+    expect(text('[data-column="base_rag"] [data-passage="1"] summary')).not.toMatch(/score/);
+    expect(text('[data-column="base_rag"] [data-passage="1"] [data-passage-details]')).toMatch(/search score \d\.\d{3}/);
     expect(text("[data-asked]")).toBe("When is the clinic open on Saturday?");
     // "Why this answer?" under the answers of the columns that use the fine-tuned run only.
     expect($('[data-column="fine_tuned"] [data-explain]')).not.toBeNull();
@@ -257,7 +260,11 @@ describe("the Chat & Compare screen", () => {
       models_list: () => ({
         cache_dir: "/c",
         offline: true,
-        models: [model(), model({ id: "local/all-MiniLM-L6-v2", path: "/models/all-MiniLM-L6-v2", family: "encoder", architecture: "BertModel" })],
+        models: [
+          model(),
+          model({ id: "gguf/SmolLM2-135M-Instruct.Q4_1.gguf", source: "gguf", path: "/models/SmolLM2-135M-Instruct.Q4_1.gguf" }),
+          model({ id: "local/all-MiniLM-L6-v2", path: "/models/all-MiniLM-L6-v2", family: "encoder", architecture: "BertModel" }),
+        ],
       }),
       rag_index: (args) => {
         requests.push(args.request as Record<string, unknown>);
@@ -269,6 +276,10 @@ describe("the Chat & Compare screen", () => {
     flushSync();
     const options = [...document.querySelectorAll<HTMLOptionElement>("#cmp-embed-choice option")].map((o) => o.textContent);
     expect(options[0]).toBe("By meaning, with all-MiniLM-L6-v2 (on this computer)");
+    // The base models by name too, without the registry's "local/" or "gguf/" prefix.
+    const models = [...document.querySelectorAll<HTMLOptionElement>("#cmp-model-select option")].map((o) => o.textContent?.trim());
+    expect(models).toContain("SmolLM2-135M-Instruct.Q4_1.gguf");
+    expect(models.some((m) => /^(local|gguf)\//.test(m ?? ""))).toBe(false);
     expect(options).toContain("By keywords only (no model needed)");
     expect(($("#cmp-embed-choice") as HTMLSelectElement).value).toBe("model:/models/all-MiniLM-L6-v2");
     type("[data-doc-paths]", "/docs");

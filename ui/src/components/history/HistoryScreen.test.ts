@@ -187,7 +187,18 @@ describe("History screen", () => {
         metrics: [],
         artefacts: [],
         evaluations: [
-          { id: 1, run_id: "x", model: "base", split: "test", rows: 40, metrics: { accuracy: 0.55 }, created_at: 2 },
+          {
+            id: 1,
+            run_id: "x",
+            model: "base",
+            split: "test",
+            rows: 40,
+            metrics: {
+              accuracy: 0.825,
+              baselines: { majority_label: "positive", majority: { accuracy: 0.55 }, bag_of_words: { accuracy: 0.78 } },
+            },
+            created_at: 2,
+          },
           { id: 2, run_id: "x", model: "fine_tuned", split: "test", rows: 40, metrics: { accuracy: 0.825 }, created_at: 3 },
         ],
         notes: [],
@@ -204,10 +215,11 @@ describe("History screen", () => {
     expect($('[data-summary="model"]')?.textContent).toBe("all-MiniLM-L6-v2");
     expect($('[data-summary="model"]')?.getAttribute("title")).toBe(cached);
     expect($('[data-summary="data"]')?.textContent).toBe("reviews.csv");
-    const result = $('[data-summary="result"]')?.textContent ?? "";
-    expect(result).toContain("82.5 %");
-    expect(result).toContain("55.0 %");
-    expect(result).toContain("(better)");
+    const result = ($('[data-summary="result"]')?.textContent ?? "").replace(/\s+/g, " ");
+    // Feature extraction against the simple models, not against its base (the same model and head).
+    expect(result).toContain("82.5 % for your model, a simple word-count model 78.0 %, always guessing “positive” 55.0 %");
+    expect(result).not.toContain("base model");
+    expect(result).not.toContain("(the same)");
     expect(result).not.toContain("0.825");
     expect($('[data-summary="time"]')?.textContent).toContain("16 s");
     // The summary comes before the details, which are closed until asked for.

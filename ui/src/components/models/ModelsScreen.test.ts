@@ -95,6 +95,25 @@ describe("Models screen", () => {
     expect(text("[data-selected-model]")).toBe("SmolLM2-135M-Instruct-Q4_1.gguf");
   });
 
+  it("says an import worked by the model's name, not its registry id", async () => {
+    const gguf = "/home/ada/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+    const imported = { ...list.models[0], id: "gguf/SmolLM2-135M-Instruct.Q4_1", source: "gguf" as const, path: gguf, family: "decoder" as const };
+    let models: ModelList["models"] = [];
+    mockIPC((cmd) => {
+      if (cmd === "models_list") return { ...list, models };
+      if (cmd === "models_import") return (models = [imported]), imported;
+      return [];
+    });
+    app = mount(Models, { target: document.body });
+    await eventually(() => expect(text("[data-empty-state] h2")).toBe("No models yet"));
+    const field = $<HTMLInputElement>("#import-path")!;
+    field.value = gguf;
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    flushSync();
+    $<HTMLButtonElement>('[data-path-picker="import-model"] button[type=submit]')!.click();
+    await eventually(() => expect(text("[data-import-result]")).toBe("Imported SmolLM2-135M-Instruct.Q4_1."));
+  });
+
   it("shows an unreachable hub as a banner and keeps the local models", async () => {
     mockIPC((cmd) => {
       if (cmd === "models_list") return list;

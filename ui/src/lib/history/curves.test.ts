@@ -19,7 +19,22 @@ describe("the run page's curves", () => {
   it("become a loss chart, one chart per validation score, and the learning rate", () => {
     const charts = runCharts([trainLoss, lr, valLoss, valAcc]);
     expect(charts.map((c) => c.id)).toEqual(["loss", "validation-accuracy", "lr"]);
-    expect(charts[1].title).toBe("accuracy on the validation rows (higher is better)");
+    // Named as the Train screen names it ("Accuracy", "Macro F1"), not by its key.
+    expect(charts[1].title).toBe("Accuracy on the validation rows (higher is better)");
+  });
+
+  it("chart the right facts of a generation run, not the count of questions checked", () => {
+    const facts: Curve = { name: "fact_recall", split: "validation", steps: [0, 2], values: [0, 0.5] };
+    const total: Curve = { name: "fact_recall_total", split: "validation", steps: [0, 2], values: [2, 2] };
+    const charts = runCharts([trainLoss, facts, total]);
+    expect(charts.map((c) => c.id)).toEqual(["loss", "validation-fact_recall"]);
+    expect(charts[1].title).toBe("Right facts in the answers on the validation rows (higher is better)");
+    expect(charts[1].yLabel).toBe("fact recall");
+  });
+
+  it("draw no chart of a score measured once (a single dot is not a curve)", () => {
+    const once: Curve = { name: "fact_recall_base", split: "validation", steps: [2], values: [0] };
+    expect(runCharts([trainLoss, once]).map((c) => c.id)).toEqual(["loss"]);
   });
 
   it("are none for a run that recorded nothing", () => {

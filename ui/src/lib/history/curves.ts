@@ -2,6 +2,7 @@
 // aligned data), a gap (null) where a series has no value at a step.
 
 import type { Curve } from "../../bindings";
+import { metricName } from "./labels";
 
 /** One chart: the steps, then one row of values per series, and the series' names. */
 export interface ChartData {
@@ -26,9 +27,12 @@ export function runCharts(curves: Curve[]): { id: string; title: string; yLabel:
   const out = [];
   const losses = curves.filter((c) => c.name === "loss");
   if (losses.length > 0) out.push({ id: "loss", title: "Loss (lower is better)", yLabel: "loss", chart: align(losses) });
-  for (const c of curves.filter((c) => c.split !== "train" && c.name !== "loss")) {
+  // A score measured once (a generation run's fact recall, at its end) is not a curve: the run's
+  // summary and scores have it. Nor is a count of questions checked (`fact_recall_total`).
+  const measured = (c: Curve) => c.values.filter((v) => v !== null).length >= 2;
+  for (const c of curves.filter((c) => c.split !== "train" && c.name !== "loss" && !c.name.endsWith("_total") && measured(c))) {
     const better = c.name === "perplexity" ? "lower is better" : "higher is better";
-    out.push({ id: `${c.split}-${c.name}`, title: `${c.name.replace(/_/g, " ")} on the ${c.split} rows (${better})`, yLabel: c.name, chart: align([c]) });
+    out.push({ id: `${c.split}-${c.name}`, title: `${metricName(c.name)} on the ${c.split} rows (${better})`, yLabel: c.name.replace(/_/g, " "), chart: align([c]) });
   }
   const lr = curves.filter((c) => c.name === "lr");
   if (lr.length > 0) out.push({ id: "lr", title: "Learning rate", yLabel: "lr", chart: align(lr) });

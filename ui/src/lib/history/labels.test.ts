@@ -21,6 +21,8 @@ describe("history labels", () => {
     expect(settingLabel("lora.target_modules[1]")).toBe("Target modules (2)");
     expect(isMainSetting("config.request.lr")).toBe(true);
     expect(isMainSetting("config.train.lr")).toBe(false);
+    // Shown by name at the top of a comparison; their raw values (paths) belong in the details.
+    for (const key of ["config.request.model", "config.request.data", "config.request.method", "run.dataset"]) expect(isMainSetting(key)).toBe(false);
   });
 
   it("reads comparison rows as words and marks the detailed ones", () => {
@@ -31,6 +33,18 @@ describe("history labels", () => {
     expect(cell.label).toBe("Confusion matrix, true label 1 predicted as 2, base model, test rows");
     expect(metricRowLabel("eval test fine_tuned worst[3].true_probability")).toMatchObject({ detail: true, metric: "true_probability" });
     expect(metricRowLabel("eval test fine_tuned per_class[1].f1")).toMatchObject({ detail: true, metric: "f1", label: "Macro F1 of label 2, fine-tuned model, test rows".replace("Macro F1", "F1") });
+  });
+
+  it("reads the simple baselines recorded with a classifier's base as models of their own", () => {
+    expect(metricRowLabel("eval test base baselines.bag_of_words.accuracy")).toEqual({ label: "Accuracy, word-count model, test rows", metric: "accuracy", detail: false });
+    expect(metricRowLabel("eval test base baselines.majority.macro_f1").label).toBe("Macro F1, always the most common label, test rows");
+    expect(metricRowLabel("eval test base baselines.majority.confusion[1][0]")).toMatchObject({ detail: true, label: "Confusion matrix, true label 2 predicted as 1, always the most common label, test rows" });
+  });
+
+  it("reads the fact recall of a generation run in words, its question count as a detail", () => {
+    expect(metricRowLabel("validation fact_recall (last)")).toEqual({ label: "Right facts in the answers on the validation rows (last)", metric: "fact_recall", detail: false });
+    expect(metricRowLabel("validation fact_recall_base (last)").label).toBe("Right facts, base model (answers) on the validation rows (last)");
+    expect(metricRowLabel("validation fact_recall_total (last)").detail).toBe(true);
   });
 
   it("names methods in words", () => {

@@ -97,8 +97,12 @@ const SETTING_LABELS: Record<string, string> = {
   eps: "Adam epsilon",
 };
 
-/** The settings a person reads first; the rest are technical details. */
-const MAIN_SETTINGS = new Set(["lr", "epochs", "batch", "batch_size", "max_len", "lora_rank", "lora_alpha", "method", "model", "data", "dataset", "seed", "device"]);
+/**
+ * The settings a person reads first; the rest are technical details. The method, model and data are
+ * not among them: a comparison already leads with them by name, and their recorded values are
+ * paths and keys (`/home/ada/.cache/...`, `features`), for the details.
+ */
+const MAIN_SETTINGS = new Set(["lr", "epochs", "batch", "batch_size", "max_len", "lora_rank", "lora_alpha", "seed", "device"]);
 
 /**
  * A dotted setting key (`config.request.lr`, `run.model`, `config.train.optimizer.beta1`) as its
@@ -129,6 +133,12 @@ const MODEL_WORDS: Record<string, string> = {
   fine_tuned_rag: "fine-tuned model + documents",
 };
 
+/** The simple baselines a classifier's evaluation records, in words. */
+const BASELINE_WORDS: Record<string, string> = {
+  majority: "always the most common label",
+  bag_of_words: "word-count model",
+};
+
 /** Metric names in words. */
 const METRIC_WORDS: Record<string, string> = {
   accuracy: "Accuracy",
@@ -146,6 +156,10 @@ const METRIC_WORDS: Record<string, string> = {
   rows: "Rows",
   exact_match: "Exact match",
   token_f1: "Token F1",
+  // "Did it learn?" after a generation run: held-out questions answered with the right fact.
+  fact_recall: "Right facts in the answers",
+  fact_recall_base: "Right facts, base model (answers)",
+  fact_recall_total: "Questions checked for facts",
 };
 
 /** A metric name in words. */
@@ -171,19 +185,29 @@ export function metricRowLabel(key: string): MetricRowLabel {
   const evalMatch = key.match(/^eval (\w+) (\w+) (.+)$/);
   if (evalMatch) {
     const [, split, model, path] = evalMatch;
-    const detail = /[[.]/.test(path);
-    const metric = path.split(/[.[\]]/).filter(Boolean).at(-1) ?? path;
-    const who = MODEL_WORDS[model] ?? model.replace(/_/g, " ");
-    const what = detail ? detailWords(path) : metricName(path);
-    return { label: `${what}, ${who}, ${split} rows`, metric, detail };
+    // The simple models a classifier's evaluation records beside its base: headline numbers of
+    // their own (`baselines.bag_of_words.accuracy`), their details (`...confusion[0][1]`) apart.
+    const baseline = path.match(/^baselines\.(majority|bag_of_words)\.(.+)$/);
+    const [who, rest] = baseline ? [BASELINE_WORDS[baseline[1]], baseline[2]] : [MODEL_WORDS[model] ?? model.replace(/_/g, " "), path];
+    return evalRowLabel(split, who, rest);
   }
   const series = key.match(/^(train|validation|test) (\w+)(?: \((last|best)\))?$/);
   if (series) {
     const [, split, metric, which] = series;
     const rows = split === "train" ? "training batches" : `${split} rows`;
-    return { label: `${metricName(metric)} on the ${rows}${which ? ` (${which})` : ""}`, metric, detail: split === "train" && metric !== "loss" };
+    // A count of what was measured (`fact_recall_total`) is a detail beside the score it counts for.
+    const detail = (split === "train" && metric !== "loss") || metric.endsWith("_total");
+    return { label: `${metricName(metric)} on the ${rows}${which ? ` (${which})` : ""}`, metric, detail };
   }
   return { label: key, metric: key.split(" ").at(-1) ?? key, detail: false };
+}
+
+/** An evaluation's number `path` (`accuracy`, `confusion[0][1]`) of model `who` on `split` rows. */
+function evalRowLabel(split: string, who: string, path: string): MetricRowLabel {
+  const detail = /[[.]/.test(path);
+  const metric = path.split(/[.[\]]/).filter(Boolean).at(-1) ?? path;
+  const what = detail ? detailWords(path) : metricName(path);
+  return { label: `${what}, ${who}, ${split} rows`, metric, detail };
 }
 
 /** `confusion[0][1]`, `per_class[1].f1`, `worst[3].true_probability` in words. */

@@ -17,8 +17,13 @@ export interface ResultLine {
   /** `Accuracy on 40 test rows`. */
   what: string;
   fineTuned: string;
-  /** The base model's score on the same rows, when it was evaluated. */
+  /**
+   * The base model's score on the same rows, when it was evaluated and is a fair comparison (a
+   * feature-extraction run's base is the run's own model with the same kind of head: never shown).
+   */
   base: string | null;
+  /** The simple models scored on the same rows (`a simple word-count model 78.0 %, always guessing “positive” 55.0 %`). */
+  baselines: string | null;
   /** Where the number comes from, when it is not a held-out evaluation. */
   note: string | null;
   /** Whether the fine-tuned model is better, worse or the same as the base (by the metric's direction). */
@@ -40,10 +45,27 @@ function headline(task: string): { name: string; smaller: boolean } {
   return task === "generate" ? { name: "perplexity", smaller: true } : { name: "accuracy", smaller: false };
 }
 
-function numberAt(metrics: JsonValue, name: string): number | null {
-  if (metrics === null || typeof metrics !== "object" || Array.isArray(metrics)) return null;
-  const v = metrics[name];
+function field(metrics: JsonValue | undefined, name: string): JsonValue | undefined {
+  if (metrics === null || metrics === undefined || typeof metrics !== "object" || Array.isArray(metrics)) return undefined;
+  return metrics[name];
+}
+
+function numberAt(metrics: JsonValue | undefined, name: string): number | null {
+  const v = field(metrics, name);
   return typeof v === "number" ? v : null;
+}
+
+/**
+ * The simple models a classifier's evaluation recorded beside the base (`baselines` in the base's
+ * record: the most common label, and a word-count model), as words; `null` when not recorded.
+ */
+function baselinesLine(base: EvaluationRecord | undefined, name: string): string | null {
+  const recorded = field(base?.metrics, "baselines");
+  const words = numberAt(field(recorded, "bag_of_words"), name);
+  const guess = numberAt(field(recorded, "majority"), name);
+  const label = field(recorded, "majority_label");
+  if (words === null || guess === null || typeof label !== "string") return null;
+  return `a simple word-count model ${formatNamedMetric(name, words)}, always guessing “${label}” ${formatNamedMetric(name, guess)}`;
 }
 
 /** The newest evaluation of `model` (the history keeps every one). */
@@ -58,7 +80,8 @@ export function resultLine(details: RunDetails): ResultLine | null {
   const fineValue = fine ? numberAt(fine.metrics, name) : null;
   if (fine && fineValue !== null) {
     const base = latest(details.evaluations, "base");
-    const baseValue = base ? numberAt(base.metrics, name) : null;
+    const itself = details.run.method === "features";
+    const baseValue = base && !itself ? numberAt(base.metrics, name) : null;
     const change =
       baseValue === null
         ? null
@@ -71,7 +94,10 @@ export function resultLine(details: RunDetails): ResultLine | null {
       what: `${metricName(name)} on ${fine.rows} held-out ${fine.split} ${fine.rows === 1 ? "row" : "rows"}`,
       fineTuned: formatNamedMetric(name, fineValue),
       base: baseValue === null ? null : formatNamedMetric(name, baseValue),
-      note: null,
+      baselines: baselinesLine(base, name),
+      note: itself
+        ? "Feature extraction keeps the model as it is, so its base (the same model with the same kind of head) is not a comparison; the simple models are."
+        : null,
       change,
     };
   }
@@ -84,6 +110,7 @@ export function resultLine(details: RunDetails): ResultLine | null {
       what: `Best ${metricName(primary.name).toLowerCase()} on the ${primary.split} rows during training`,
       fineTuned: formatNamedMetric(primary.name, best),
       base: null,
+      baselines: null,
       note: "Not evaluated on the held-out test rows yet: the Evaluate screen compares it with the base model.",
       change: null,
     };
