@@ -419,6 +419,58 @@ impl DecoderText {
             .collect()
     }
 
+    /// Greedy short answers of `model` (of this vocabulary) to each of `questions`, asked as one
+    /// user turn in the template training renders, at most `max_new` tokens each and ending at the
+    /// first line break after some text: the forgetting check's one-line answers, with no tokens
+    /// spent past the line it wanted.
+    pub fn short_answers(
+        &self,
+        model: &LlamaModel,
+        questions: &[String],
+        max_new: usize,
+    ) -> Result<Vec<String>> {
+        let options = AnswerOptions {
+            system: None,
+            max_tokens: max_new,
+            temperature: 0.0,
+            seed: 0,
+        };
+        questions
+            .iter()
+            .map(|q| {
+                let messages = [Message {
+                    role: "user".into(),
+                    content: q.clone(),
+                }];
+                let prompt = self.encode(&self.training_template().render(&messages, true)?)?;
+                let cancel = CancelHandle::new();
+                let mut so_far = String::new();
+                let out = self.generate(model, &prompt, &options, Some(&cancel), &mut |delta| {
+                    so_far.push_str(delta);
+                    if so_far.trim_start().contains('\n') {
+                        cancel.cancel();
+                    }
+                })?;
+                let text = out.text.trim_start();
+                Ok(text.lines().next().unwrap_or("").trim().to_string())
+            })
+            .collect()
+    }
+
+    /// `text` (plain prose, no template) as scoring examples of at most `window` tokens each, every
+    /// token after a window's first counted: the perplexity of general text under a model.
+    pub fn text_examples(&self, text: &str, window: usize) -> Result<Vec<SftExample>> {
+        let ids = self.encode(text)?;
+        let window = window.max(2);
+        ids.chunks(window)
+            .filter(|w| w.len() >= 2)
+            .map(|w| {
+                SftExample::new(&w[..1], w, w.len())
+                    .map_err(|e| Error::invalid(format!("cannot score the general text: {e}")))
+            })
+            .collect()
+    }
+
     /// As [`DecoderSession::prompt_text`].
     pub fn prompt_text(&self, system: Option<&str>, user: &str) -> Result<String> {
         let Some(template) = &self.template else {
