@@ -2,7 +2,8 @@
 //! **no hyperparameter flags** (the schedule chosen from the data) on the invented-facts set of
 //! `bench/facts/` (40 facts of a company that does not exist, two phrasings of each question),
 //! then `tunesmith eval` on the third, differently worded question of each fact: at least 70 % of
-//! them are answered with the right fact, where the base model answers none.
+//! them are answered with the right fact, where the base model answers none. The forgetting check
+//! that follows training is recorded (SmolLM2 knows a fifth of the general questions at least).
 //!
 //! `bench/facts/run` measures the same thing with the release build and records it in
 //! bench/README.md; this test holds the floor. It skips with a message where the model is absent.
@@ -92,4 +93,29 @@ fn smollm2_lora_with_the_defaults_answers_70_percent_of_paraphrased_invented_fac
         base < tuned,
         "the base model cannot know invented facts ({base} right)"
     );
+
+    // Did it forget? Checked after training with the built-in general questions: SmolLM2 knows
+    // a good share of them, and the report says how many it kept, with both perplexities.
+    let out = tunesmith(home.path())
+        .args(["runs", "show", "--json", &run_id])
+        .output()
+        .unwrap();
+    let details: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &details["forgetting"];
+    let n = |k: &str| f[k].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "did it forget? {} (base {} of {} right)",
+        f["summary"].as_str().unwrap_or("no check recorded"),
+        n("base_correct"),
+        n("total")
+    );
+    assert_eq!(n("total"), 100.0, "{f}");
+    assert!(
+        n("base_correct") >= 20.0,
+        "SmolLM2 answers a fifth of the general questions: {f}"
+    );
+    assert!(n("kept") <= n("base_correct"), "{f}");
+    for key in ["base_perplexity", "fine_tuned_perplexity"] {
+        assert!(n(key).is_finite() && n(key) > 1.0, "{key}: {f}");
+    }
 }

@@ -420,9 +420,9 @@ impl DecoderText {
     }
 
     /// Greedy short answers of `model` (of this vocabulary) to each of `questions`, asked as one
-    /// user turn in the template training renders, at most `max_new` tokens each and ending at the
-    /// first line break after some text: the forgetting check's one-line answers, with no tokens
-    /// spent past the line it wanted.
+    /// user turn in the template training renders, at most `max_new` tokens each and ending with
+    /// the first line or sentence ([`first_sentence`]): the forgetting check's one-line answers,
+    /// with no tokens spent past what is checked (each token is a pass through the whole model).
     pub fn short_answers(
         &self,
         model: &LlamaModel,
@@ -447,12 +447,12 @@ impl DecoderText {
                 let mut so_far = String::new();
                 let out = self.generate(model, &prompt, &options, Some(&cancel), &mut |delta| {
                     so_far.push_str(delta);
-                    if so_far.trim_start().contains('\n') {
+                    if first_sentence(&so_far).is_some() {
                         cancel.cancel();
                     }
                 })?;
-                let text = out.text.trim_start();
-                Ok(text.lines().next().unwrap_or("").trim().to_string())
+                let text = out.text.trim();
+                Ok(first_sentence(text).unwrap_or(text).trim().to_string())
             })
             .collect()
     }
@@ -558,6 +558,29 @@ impl DecoderText {
             on_delta,
         )?)
     }
+}
+
+/// The first line or sentence of `text` once it is complete: up to a line break after some text,
+/// or up to a `.`, `!` or `?` that follows a lower-case letter or a digit and is itself followed
+/// by white space ("Paris. It is" gives "Paris."; "U.S. dollar" and "3.5" go on). `None` while
+/// it may still go on.
+pub fn first_sentence(text: &str) -> Option<&str> {
+    let text = text.trim_start();
+    let mut prev: Option<char> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '\n' {
+            return Some(&text[..i]);
+        }
+        let ends = matches!(c, '.' | '!' | '?')
+            && prev.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit())
+            && chars.peek().is_some_and(|(_, n)| n.is_whitespace());
+        if ends {
+            return Some(&text[..i + c.len_utf8()]);
+        }
+        prev = Some(c);
+    }
+    None
 }
 
 /// How a plan loads its model: `backbone` on `device`, quantised as the method says, fresh
@@ -675,6 +698,17 @@ mod tests {
         // The EOS token named in an added-token object is a stop token too.
         let im_end = s.text.tokenizer.token_to_id("<|im_end|>").unwrap();
         assert!(s.stop_ids().contains(&im_end));
+    }
+
+    #[test]
+    fn a_short_answer_ends_with_its_first_line_or_sentence() {
+        assert_eq!(first_sentence("Paris. It is the capital"), Some("Paris."));
+        assert_eq!(first_sentence("  Yes!\nMore"), Some("Yes!"));
+        assert_eq!(first_sentence("Tokyo\n"), Some("Tokyo"));
+        assert_eq!(first_sentence("It is 3.5 kg"), None, "a decimal point goes on");
+        assert_eq!(first_sentence("the U.S. dollar"), None, "an abbreviation goes on");
+        assert_eq!(first_sentence("It is Paris."), None, "may still go on");
+        assert_eq!(first_sentence("It is 100. Yes"), Some("It is 100."));
     }
 
     #[test]
