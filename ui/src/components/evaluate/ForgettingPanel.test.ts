@@ -70,7 +70,7 @@ describe("ForgettingPanel", () => {
     await eventually(() => expect(document.querySelector("[data-forgetting-kept]")?.textContent).toContain("Kept 2 of 3"));
     expect(asked).toEqual([["r1", null]]);
     expect(document.querySelector("[data-forgetting-kept]")?.textContent).toContain("3 of 4 general questions");
-    expect(document.querySelector("[data-forgetting-perplexity]")?.textContent).toContain("10.00 → 13.00 (+30 %)");
+    expect(document.querySelector("[data-forgetting-perplexity]")?.textContent).toContain("10.00 → 13.00 (+30.0 %)");
     expect(document.querySelector("[data-forgetting-warning]")?.textContent).toContain("lower learning rate");
     const lost = document.querySelectorAll("[data-forgetting-lost] li");
     expect(lost.length).toBe(1);
@@ -128,7 +128,8 @@ describe("ForgettingPanel", () => {
   });
 
   it("writes a perplexity change with its share, and a number that is not one in words", () => {
-    expect(perplexityChange(12.1, 11.5)).toBe("12.10 → 11.50 (-5 %)");
+    expect(perplexityChange(12.1, 11.5)).toBe("12.10 → 11.50 (−5.0 %)");
+    expect(perplexityChange(326.93, 326.49)).toBe("326.93 → 326.49 (−0.1 %)");
     expect(perplexityChange(10, Number.NaN)).toBe("10.00 → not a number");
   });
 });

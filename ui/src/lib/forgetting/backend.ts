@@ -21,12 +21,13 @@ export const tauriForgettingBackend: ForgettingBackend = {
   recorded: (run) => unwrap(commands.runsShow(run)).then((d) => d.forgetting ?? null),
 };
 
-/** The perplexity change in words: "12.10 → 13.05 (+8 %)". */
+/** The perplexity change in words: "12.10 → 13.05 (+7.9 %)". */
 export function perplexityChange(before: number | null, after: number | null): string {
   const f = (x: number | null) => (x === null || !Number.isFinite(x) ? "not a number" : x.toFixed(2));
   if (before === null || after === null || !Number.isFinite(before) || !Number.isFinite(after) || before <= 0) {
     return `${f(before)} → ${f(after)}`;
   }
-  const pct = Math.round((after / before - 1) * 100);
-  return `${f(before)} → ${f(after)} (${pct >= 0 ? "+" : ""}${pct} %)`;
+  const pct = (after / before - 1) * 100;
+  // One decimal, so a small change does not read as none ("+0 %").
+  return `${f(before)} → ${f(after)} (${pct >= 0 ? "+" : "−"}${Math.abs(pct).toFixed(1)} %)`;
 }
