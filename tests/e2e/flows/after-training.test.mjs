@@ -3,7 +3,8 @@
 // would after training) is trusted and used: Evaluate's error grid (a relabel and a leave-out
 // written as a corrected copy beside the data, whose original stays byte-for-byte the same, then a
 // retrain linked to the run), "Run on a file" (every row of a CSV predicted into a new file with
-// progress), and History's Export of the classifier as a sentence-transformers folder; and for a
+// progress), History's Export of the classifier as a sentence-transformers folder, and "Why this
+// answer?" under a prediction in Chat & Compare (the closest training tickets); and for a
 // generation run (tiny Llama, trained with the automatic check off), Evaluate's "Check what it
 // forgot" and the result on its History page.
 // Screenshots: tests/e2e/output/after-training/.
@@ -170,6 +171,27 @@ step("History: the run page lists what it was used for and exports the classifie
     assert.ok(fs.existsSync(path.join(folder, f)), `${f} in ${folder}`);
   }
   await app.screenshot("export-classifier");
+});
+
+step("Chat & Compare: Why this answer? lists the training tickets closest to a classified text", async () => {
+  await app.clickNav("compare");
+  await app.select("#cmp-run-select", run);
+  await type("#cmp-predict-text", "I was charged twice for the same order");
+  await app.click('[data-action="predict"]');
+  const label = await app.waitForText("[data-predicted-label]", /\w/, JOB_MS);
+  await app.click("[data-prediction] [data-explain] summary");
+  const lines = await until("the closest training examples", async () => {
+    const [error] = await app.texts("[data-explain-error]");
+    if (error) throw new Error(`no explanation: ${error}`);
+    const found = await app.findAll("[data-explain-line]");
+    return found.length > 0 ? found : null;
+  });
+  assert.ok(lines.length <= 3, `the top 3 at most, saw ${lines.length}`);
+  const first = await lines[0].getText();
+  assert.match(first, /label: \w+/, `each example shows its label: ${first}`);
+  assert.ok(label.length > 0);
+  await app.run(`document.querySelector("[data-section=predict]")?.scrollIntoView({ block: "start" });`);
+  await app.screenshot("why-this-answer");
 });
 
 step("Evaluate: Check what it forgot asks both models the general questions and shows what was kept", async () => {
