@@ -247,7 +247,7 @@ pub fn measure(
                 },
             )?;
             model.set_activation_checkpointing(key.activation_checkpointing);
-            let len = max_len.min(cfg.max_position_embeddings);
+            let len = max_len.min(cfg.usable_positions());
             let vocab = cfg.vocab_size as u32;
             let mut examples: Vec<ClassifyExample> = (0..rows)
                 .map(|i| ClassifyExample::new(ids.sequence(len, vocab), i % 2, len))

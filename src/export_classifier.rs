@@ -109,14 +109,8 @@ pub(crate) fn write_classifier(run: &FoundRun, dir: &Path) -> Result<String> {
     let cfg = BertConfig::from_file(&model.join("config.json"))?;
     let naming = cfg.naming().map_err(export_error)?;
     let labels = &run.record.labels;
-    let mut max_len = crate::session::EncoderSession::open(&plan)?.max_len;
-    if naming == Naming::Roberta {
-        // RoBERTa numbers positions from the padding index + 1: transformers' embeddings hold
-        // `max_position_embeddings - pad - 1` tokens (514 positions: 512 tokens), and a longer
-        // truncation would index past them in Python.
-        let pad = cfg.pad_token_id.unwrap_or(1) as usize;
-        max_len = max_len.min(cfg.max_position_embeddings.saturating_sub(pad + 1));
-    }
+    // Already within the usable positions (RoBERTa's start after its padding index), as trained.
+    let max_len = crate::session::EncoderSession::open(&plan)?.max_len;
 
     let mut tensors = base_tensors(&model)?;
     let prefix = tensors

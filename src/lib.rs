@@ -23,6 +23,7 @@ pub mod explain;
 pub mod export;
 pub mod export_classifier;
 pub mod fact_recall;
+pub mod forgetting;
 pub mod home;
 pub mod memory_check;
 pub mod job;

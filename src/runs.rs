@@ -79,6 +79,10 @@ pub struct RunDetails {
     pub outputs: Vec<OutputRecord>,
     /// Bytes its folder uses.
     pub disk_bytes: u64,
+    /// Generation: the latest forgetting check (kept in the run's folder), if one ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub forgetting: Option<crate::forgetting::ForgettingReport>,
 }
 
 /// One metric's values over a run, for the run page's charts.
@@ -142,6 +146,7 @@ pub fn details(store: &Store, query: &str) -> Result<RunDetails> {
             notes: store.notes(&run.id)?,
             outputs: store.outputs(&run.id)?,
             disk_bytes: store.run_disk_usage(&run.id)?,
+            forgetting: crate::forgetting::recorded(&store.run_dir(&run.id)),
             run,
         })
     })

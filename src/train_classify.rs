@@ -98,5 +98,6 @@ pub(crate) fn train(
         metrics: out.metrics,
         schedule: Some(schedule),
         fact_recall: None,
+        forgetting: None,
     })
 }

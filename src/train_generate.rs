@@ -14,6 +14,10 @@
 //! schedule (epochs, steps, learning rate, LoRA rank, early stopping) is chosen from the data
 //! ([`crate::train_schedule`]) and returned with its reason as the summary's `schedule`.
 //!
+//! "Did it forget?": unless the request turns it off, the base (cached per base model) and the
+//! kept weights answer the built-in general probes and read a general text; the result is the
+//! summary's `forgetting` (see [`crate::forgetting`]), kept in the run's folder.
+//!
 //! Resume promises what classification's does: the loop restores the trainable weights (LoRA
 //! factors, or every weight for full fine-tuning), the optimiser, the schedule, the RNG and the data
 //! position from the checkpoint, so the loss curve continues as an uninterrupted run's would.
@@ -102,6 +106,19 @@ pub(crate) fn train(
     } else {
         Some(task.report(&val_set)?)
     };
+    // "Did it forget?": the untouched model's general answers and general-text perplexity, once
+    // per base model (cached); the same after training. The model is still the base here (LoRA
+    // factors start at zero; a resume restores its checkpoint in the loop).
+    let forgetting_base = if plan.request().forgetting_check {
+        let probes = crate::forgetting::ProbeSet::builtin()?;
+        let key = crate::forgetting::base_key(plan, &device, &probes);
+        let (m, cached) = crate::forgetting::base_measurement(home, &key, &probes, || {
+            crate::forgetting::measure(&answerer, &task, &probes)
+        })?;
+        Some((probes, m, cached))
+    } else {
+        None
+    };
 
     let config = plan.train_config(train_set.len());
     let store = crate::runs::open_store(home)?;
@@ -171,6 +188,24 @@ pub(crate) fn train(
         )?;
         Some(r)
     };
+    let forgetting = match forgetting_base {
+        Some((probes, base, cached)) if out.status == TrainStatus::Finished => {
+            let fine = crate::forgetting::measure(&answerer, &task, &probes)?;
+            let report = crate::forgetting::ForgettingReport::new(
+                &run_id,
+                &probes.source,
+                &probes.probes,
+                &base.answers,
+                &fine.answers,
+                base.perplexity,
+                fine.perplexity,
+                cached,
+            );
+            crate::forgetting::record(folder.dir(), &report)?;
+            Some(report)
+        }
+        _ => None,
+    };
     Ok(TrainSummary {
         run_id,
         dir: folder.dir().to_path_buf(),
@@ -178,5 +213,6 @@ pub(crate) fn train(
         metrics,
         schedule: Some(schedule),
         fact_recall,
+        forgetting,
     })
 }

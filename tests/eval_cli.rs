@@ -171,3 +171,46 @@ fn predict_json_gives_every_label_a_probability_most_likely_first() {
         .collect();
     assert!(ps.windows(2).all(|w| w[0] >= w[1]), "{ps:?}");
 }
+
+#[test]
+fn issue_16_a_roberta_run_predicts_a_text_longer_than_its_positions_by_truncating_within_them() {
+    // RoBERTa numbers positions from its padding index + 1: the tiny one's 34 position
+    // embeddings hold 33 tokens. Asked for more, the run must stay within them, in training and
+    // in prediction alike.
+    let home = tempfile::tempdir().unwrap();
+    let data = three_class_rows(home.path(), "data.tsv");
+    // The fixture has no tokenizer of its own: tiny BERT's, as tests/reference does.
+    let fixtures = tunesmith_testkit::paths::fixtures_dir();
+    let model = home.path().join("tiny-roberta");
+    std::fs::create_dir(&model).unwrap();
+    for (from, file) in [
+        ("tiny-roberta", "config.json"),
+        ("tiny-roberta", "model.safetensors"),
+        ("tiny-bert", "tokenizer.json"),
+        ("tiny-bert", "tokenizer_config.json"),
+    ] {
+        std::fs::copy(fixtures.join(from).join(file), model.join(file)).unwrap();
+    }
+    let out = tunesmith(home.path())
+        .args(["train", "--json", "--task", "classify", "--method", "features"])
+        .args(["--epochs", "1", "--max-len", "512"])
+        .args(["--text-column", "sentence", "--label-column", "label"])
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let last: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    let run = last["run_id"].as_str().unwrap();
+    let long = "good fine great table chair door ".repeat(20);
+    let out = tunesmith(home.path())
+        .args(["predict", "--json", "--run", run, "--text", &long])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p["probabilities"].as_array().unwrap().len(), 3, "{p}");
+}

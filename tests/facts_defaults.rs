@@ -2,7 +2,9 @@
 //! **no hyperparameter flags** (the schedule chosen from the data) on the invented-facts set of
 //! `bench/facts/` (40 facts of a company that does not exist, two phrasings of each question),
 //! then `tunesmith eval` on the third, differently worded question of each fact: at least 70 % of
-//! them are answered with the right fact, where the base model answers none.
+//! them are answered with the right fact, where the base model answers none. The forgetting check
+//! is off here (`--no-forgetting-check`): its 200 greedy answers would add minutes to CI, and its
+//! automatic run after training is held by `forgetting_cli` on the tiny Llama.
 //!
 //! `bench/facts/run` measures the same thing with the release build and records it in
 //! bench/README.md; this test holds the floor. It skips with a message where the model is absent.
@@ -42,6 +44,7 @@ fn smollm2_lora_with_the_defaults_answers_70_percent_of_paraphrased_invented_fac
     let started = Instant::now();
     let out = tunesmith(home.path())
         .args(["train", "--json", "--task", "generate", "--method", "lora"])
+        .arg("--no-forgetting-check")
         .arg("--model")
         .arg(&model)
         .arg("--data")

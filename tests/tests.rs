@@ -18,6 +18,7 @@
 //! - `errors_cli`: `tunesmith errors`: wrong and least-sure test rows, the corrected copy (original unchanged), retrain linked.
 //! - `explain_cli`: `tunesmith explain`: the closest training rows (training split only), keyword fallback offline.
 //! - `eval_cli`: `tunesmith eval` / `predict` on a run trained on the tiny BERT fixture.
+//! - `forgetting_cli`: the forgetting check after training and `eval --forgetting` (tiny Llama), probe files, refusals.
 //! - `predict_file_cli`: `tunesmith predict --data FILE --out FILE`: every row into a new file, in bounded memory.
 //! - `job_export`: `tunesmith job export` of fixed tiny runs: the local split, the committed settings mapping.
 //! - `job_import`: `tunesmith job import` of committed TRL outputs: chat/predict as PEFT, refusals.
@@ -45,6 +46,7 @@ mod export_classifier_cli;
 mod explain_cli;
 mod export_cli;
 mod facts_defaults;
+mod forgetting_cli;
 mod fixtures_shapes;
 mod home_paths;
 mod job_export;

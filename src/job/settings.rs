@@ -232,6 +232,15 @@ pub fn entries(r: &Resolved<'_>) -> Vec<Entry> {
         }
     };
     push("request.checkpointing", json!(req.checkpointing), trl_ckpt, axolotl_ckpt);
+    // The forgetting check is Tunesmith's own, run on this machine after training: an imported
+    // job's run gets it on demand (`tunesmith eval --run RUN --forgetting`, Evaluate).
+    let forgetting = "Tunesmith's forgetting check is not part of the job; run it on the imported run with `tunesmith eval --run RUN --forgetting` or Evaluate's \"Check what it forgot\"";
+    push(
+        "request.forgetting_check",
+        json!(req.forgetting_check),
+        Mapped::Unsupported(forgetting),
+        Mapped::Unsupported(forgetting),
+    );
     let fixes = "the data doctor's fixes were applied before the split; the job's rows are the fixed rows";
     push(
         "request.fixes",

@@ -26,5 +26,5 @@ pub use plan::{Start, TrainPlan};
 pub use request::{
     default_test_fraction, default_val_fraction, Checkpointing, EpochStep, EpochsByMethod, LrByMethod, RunEvent,
     TrainDefaults, TrainRequest, TrainSummary, DEFAULT_CLASSIFY_MAX_LEN, DEFAULT_GENERATE_MAX_LEN,
-    DEFAULT_CHECKPOINTING, DEFAULT_SEED,
+    DEFAULT_CHECKPOINTING, DEFAULT_FORGETTING_CHECK, DEFAULT_SEED,
 };

@@ -43,6 +43,13 @@ fn default_checkpointing() -> Checkpointing {
     DEFAULT_CHECKPOINTING
 }
 
+/// Whether a generation run checks what it forgot after training, when not said: yes.
+pub const DEFAULT_FORGETTING_CHECK: bool = true;
+
+fn default_forgetting_check() -> bool {
+    DEFAULT_FORGETTING_CHECK
+}
+
 /// What the user asked for (the CLI's flags, the UI's form). `None` takes the method's default;
 /// the plan ([`super::TrainPlan`]) applies every default, once.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
@@ -103,6 +110,12 @@ pub struct TrainRequest {
     #[serde(default = "default_checkpointing")]
     #[specta(optional)]
     pub checkpointing: Checkpointing,
+    /// Generation: after training, the base and the fine-tuned model answer general questions
+    /// and read a general text, to show what fine-tuning made it forget (see
+    /// [`crate::forgetting`]). Classification runs have nothing to check.
+    #[serde(default = "default_forgetting_check")]
+    #[specta(optional)]
+    pub forgetting_check: bool,
 }
 
 impl TrainRequest {
@@ -130,6 +143,7 @@ impl TrainRequest {
             checkpoint_every: None,
             fixes: Default::default(),
             checkpointing: DEFAULT_CHECKPOINTING,
+            forgetting_check: DEFAULT_FORGETTING_CHECK,
         }
     }
 }
@@ -179,6 +193,11 @@ pub struct TrainSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[specta(optional)]
     pub fact_recall: Option<crate::fact_recall::FactRecallReport>,
+    /// Generation: what fine-tuning made it forget (general answers kept, general-text
+    /// perplexity before and after), unless the request turned the check off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub forgetting: Option<crate::forgetting::ForgettingReport>,
 }
 
 /// The defaults the app's Train form shows and starts from, read from where they are defined (the
@@ -212,6 +231,8 @@ pub struct TrainDefaults {
     pub epochs: EpochsByMethod,
     /// Activation checkpointing.
     pub checkpointing: Checkpointing,
+    /// Whether a generation run checks what it forgot after training.
+    pub forgetting_check: bool,
 }
 
 /// How many passes a method makes over `rows` training rows: the first step whose `up_to_rows`
@@ -317,6 +338,7 @@ impl TrainDefaults {
                 qlora: epoch_steps(Method::Qlora),
             },
             checkpointing: DEFAULT_CHECKPOINTING,
+            forgetting_check: DEFAULT_FORGETTING_CHECK,
         }
     }
 }

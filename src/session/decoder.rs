@@ -419,6 +419,58 @@ impl DecoderText {
             .collect()
     }
 
+    /// Greedy short answers of `model` (of this vocabulary) to each of `questions`, asked as one
+    /// user turn in the template training renders, at most `max_new` tokens each and ending with
+    /// the first line or sentence ([`first_sentence`]): the forgetting check's one-line answers,
+    /// with no tokens spent past what is checked (each token is a pass through the whole model).
+    pub fn short_answers(
+        &self,
+        model: &LlamaModel,
+        questions: &[String],
+        max_new: usize,
+    ) -> Result<Vec<String>> {
+        let options = AnswerOptions {
+            system: None,
+            max_tokens: max_new,
+            temperature: 0.0,
+            seed: 0,
+        };
+        questions
+            .iter()
+            .map(|q| {
+                let messages = [Message {
+                    role: "user".into(),
+                    content: q.clone(),
+                }];
+                let prompt = self.encode(&self.training_template().render(&messages, true)?)?;
+                let cancel = CancelHandle::new();
+                let mut so_far = String::new();
+                let out = self.generate(model, &prompt, &options, Some(&cancel), &mut |delta| {
+                    so_far.push_str(delta);
+                    if first_sentence(&so_far).is_some() {
+                        cancel.cancel();
+                    }
+                })?;
+                let text = out.text.trim();
+                Ok(first_sentence(text).unwrap_or(text).trim().to_string())
+            })
+            .collect()
+    }
+
+    /// `text` (plain prose, no template) as scoring examples of at most `window` tokens each, every
+    /// token after a window's first counted: the perplexity of general text under a model.
+    pub fn text_examples(&self, text: &str, window: usize) -> Result<Vec<SftExample>> {
+        let ids = self.encode(text)?;
+        let window = window.max(2);
+        ids.chunks(window)
+            .filter(|w| w.len() >= 2)
+            .map(|w| {
+                SftExample::new(&w[..1], w, w.len())
+                    .map_err(|e| Error::invalid(format!("cannot score the general text: {e}")))
+            })
+            .collect()
+    }
+
     /// As [`DecoderSession::prompt_text`].
     pub fn prompt_text(&self, system: Option<&str>, user: &str) -> Result<String> {
         let Some(template) = &self.template else {
@@ -506,6 +558,29 @@ impl DecoderText {
             on_delta,
         )?)
     }
+}
+
+/// The first line or sentence of `text` once it is complete: up to a line break after some text,
+/// or up to a `.`, `!` or `?` that follows a lower-case letter or a digit and is itself followed
+/// by white space ("Paris. It is" gives "Paris."; "U.S. dollar" and "3.5" go on). `None` while
+/// it may still go on.
+pub fn first_sentence(text: &str) -> Option<&str> {
+    let text = text.trim_start();
+    let mut prev: Option<char> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '\n' {
+            return Some(&text[..i]);
+        }
+        let ends = matches!(c, '.' | '!' | '?')
+            && prev.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit())
+            && chars.peek().is_some_and(|(_, n)| n.is_whitespace());
+        if ends {
+            return Some(&text[..i + c.len_utf8()]);
+        }
+        prev = Some(c);
+    }
+    None
 }
 
 /// How a plan loads its model: `backbone` on `device`, quantised as the method says, fresh
@@ -623,6 +698,17 @@ mod tests {
         // The EOS token named in an added-token object is a stop token too.
         let im_end = s.text.tokenizer.token_to_id("<|im_end|>").unwrap();
         assert!(s.stop_ids().contains(&im_end));
+    }
+
+    #[test]
+    fn a_short_answer_ends_with_its_first_line_or_sentence() {
+        assert_eq!(first_sentence("Paris. It is the capital"), Some("Paris."));
+        assert_eq!(first_sentence("  Yes!\nMore"), Some("Yes!"));
+        assert_eq!(first_sentence("Tokyo\n"), Some("Tokyo"));
+        assert_eq!(first_sentence("It is 3.5 kg"), None, "a decimal point goes on");
+        assert_eq!(first_sentence("the U.S. dollar"), None, "an abbreviation goes on");
+        assert_eq!(first_sentence("It is Paris."), None, "may still go on");
+        assert_eq!(first_sentence("It is 100. Yes"), Some("It is 100."));
     }
 
     #[test]

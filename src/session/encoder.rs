@@ -39,7 +39,8 @@ impl EncoderSession {
         let cfg = BertConfig::from_file(&plan.model().join("config.json"))?;
         let tok = TextTokenizer::from_dir(plan.model())?;
         Ok(EncoderSession {
-            max_len: plan.max_len(cfg.max_position_embeddings),
+            // RoBERTa's positions start after its padding index: not all of them are usable.
+            max_len: plan.max_len(cfg.usable_positions()),
             cfg,
             tok,
             device: device::open(plan.request().device)?,

@@ -84,7 +84,7 @@ impl SentenceEncoder {
         let max_tokens = recipe
             .max_seq_length
             .unwrap_or(512)
-            .min(cfg.max_position_embeddings);
+            .min(cfg.usable_positions());
         Ok(SentenceEncoder {
             id,
             model,

@@ -63,6 +63,11 @@ export const commands = {
 	errorsCorrect: (run: string, corrections: Corrections) => typedError<CorrectedCopy, ErrorPayload>(__TAURI_INVOKE("errors_correct", { run, corrections })),
 	/**  The training examples of `request.run` closest to `request.text`, best first. */
 	explain: (request: ExplainRequest) => typedError<Explanation, ErrorPayload>(__TAURI_INVOKE("explain", { request })),
+	/**
+	 *  Checks what generation run `run` forgot, with the questions of `probes` (a JSONL or CSV file)
+	 *  or the built-in general set; the result is kept with the run, where History shows it.
+	 */
+	forgettingCheck: (run: string, probes: string | null) => typedError<ForgettingReport, ErrorPayload>(__TAURI_INVOKE("forgetting_check", { run, probes })),
 	/**  Trains run `run`'s settings on `data` as job `job_id`, sending every [`RunEvent`] of the new run. */
 	trainCorrected: (jobId: string, run: string, data: string, onEvent: Channel<RunEvent>) => typedError<TrainSummary, ErrorPayload>(__TAURI_INVOKE("train_corrected", { jobId, run, data, onEvent })),
 	/**  Classifies `text` with run `run`. */
@@ -122,7 +127,7 @@ export const events = {
 /* Constants */
 export const COMPARE_QUICK_QUESTIONS = 5 as const;
 
-export const TRAIN_DEFAULTS = {"batch":16,"checkpointing":"auto","classify_max_len":128,"epochs":{"features":[{"epochs":40,"up_to_rows":500},{"epochs":20,"up_to_rows":2000},{"epochs":12,"up_to_rows":10000},{"epochs":8,"up_to_rows":null}],"full":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}],"lora":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}],"qlora":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}]},"generate_max_len":256,"lora_alpha":16.0,"lora_rank":8,"lr":{"features":0.001,"full":0.00002,"lora":0.0002,"qlora":0.0002},"seed":42,"test_fraction":0.1,"val_fraction":0.1,"warmup_ratio":0.1,"weight_decay":0.01} as const;
+export const TRAIN_DEFAULTS = {"batch":16,"checkpointing":"auto","classify_max_len":128,"epochs":{"features":[{"epochs":40,"up_to_rows":500},{"epochs":20,"up_to_rows":2000},{"epochs":12,"up_to_rows":10000},{"epochs":8,"up_to_rows":null}],"full":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}],"lora":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}],"qlora":[{"epochs":10,"up_to_rows":500},{"epochs":5,"up_to_rows":2000},{"epochs":3,"up_to_rows":10000},{"epochs":2,"up_to_rows":null}]},"forgetting_check":true,"generate_max_len":256,"lora_alpha":16.0,"lora_rank":8,"lr":{"features":0.001,"full":0.00002,"lora":0.0002,"qlora":0.0002},"seed":42,"test_fraction":0.1,"val_fraction":0.1,"warmup_ratio":0.1,"weight_decay":0.01} as const;
 
 /* Types */
 /**  The answer length a comparison used, and why. */
@@ -1038,6 +1043,42 @@ export type Fixes = {
 	skip_bad_rows: boolean,
 };
 
+/**  `tunesmith eval --forgetting`'s answer (also run after training a generation run). */
+export type ForgettingReport = {
+	/**  The run. */
+	run_id: string,
+	/**  Where the questions came from (the built-in set, or the user's file). */
+	probes: string,
+	/**  Questions the base answered right and the fine-tuned model still answers right. */
+	kept: number,
+	/**  Questions asked. */
+	total: number,
+	/**  Questions the base model answered right. */
+	base_correct: number,
+	/**  Questions the fine-tuned model answers right. */
+	fine_tuned_correct: number,
+	/**  The base model's perplexity on the general text (JSON `null` when not a number). */
+	base_perplexity: number | null,
+	/**  The fine-tuned model's perplexity on the same text (`null` when not a number: diverged). */
+	fine_tuned_perplexity: number | null,
+	/**
+	 *  The plain sentence ("kept 40 of 44 general answers (the base model got 44 of 100 general
+	 *  questions right); general-text perplexity 12.10 -> 12.90").
+	 */
+	summary: string,
+	/**  Said when it forgot beyond the thresholds: what happened and what to try. */
+	warning: string | null,
+	/**  The questions the base answered right and the fine-tuned model no longer does. */
+	lost: ProbeAnswer[],
+	/**  Every question with both answers. */
+	questions: ProbeAnswer[],
+	/**
+	 *  Whether the base model's answers came from the cache (computed once per base model and
+	 *  probe set).
+	 */
+	base_cached: boolean,
+};
+
 /**  Free memory of a device, and where the number came from. */
 export type FreeMemory = {
 	/**  The device (`cpu`, `cuda`). */
@@ -1650,6 +1691,24 @@ export type PrimaryMetric = {
 	goal: Goal,
 };
 
+/**  One probe answered by both models. */
+export type ProbeAnswer = {
+	/**  What kind of question. */
+	kind: string,
+	/**  The question. */
+	question: string,
+	/**  The answers counted as right. */
+	accepted: string[],
+	/**  The base model's answer. */
+	base_answer: string,
+	/**  Whether it was right. */
+	base_correct: boolean,
+	/**  The fine-tuned model's answer. */
+	fine_tuned_answer: string,
+	/**  Whether it was right. */
+	fine_tuned_correct: boolean,
+};
+
 /**  Why a file gave no passages. */
 export type Problem = 
 /**  Bigger than the size limit. */
@@ -2019,6 +2078,8 @@ export type RunDetails = {
 	outputs: OutputRecord[],
 	/**  Bytes its folder uses. */
 	disk_bytes: number,
+	/**  Generation: the latest forgetting check (kept in the run's folder), if one ran. */
+	forgetting?: ForgettingReport | null,
 };
 
 /**  An engine event tagged with its run, as printed by `train --json` and sent to the UI. */
@@ -2371,6 +2432,8 @@ export type TrainDefaults = {
 	epochs: EpochsByMethod,
 	/**  Activation checkpointing. */
 	checkpointing: Checkpointing,
+	/**  Whether a generation run checks what it forgot after training. */
+	forgetting_check: boolean,
 };
 
 /**  What happened in a training run. */
@@ -2511,6 +2574,12 @@ export type TrainRequest = {
 	 *  plan resolves it once and the run records the outcome).
 	 */
 	checkpointing?: Checkpointing,
+	/**
+	 *  Generation: after training, the base and the fine-tuned model answer general questions
+	 *  and read a general text, to show what fine-tuning made it forget (see
+	 *  [`crate::forgetting`]). Classification runs have nothing to check.
+	 */
+	forgetting_check?: boolean,
 };
 
 /**  How a run ended. */
@@ -2537,6 +2606,11 @@ export type TrainSummary = {
 	 *  reference's key facts ("did it learn?").
 	 */
 	fact_recall?: FactRecallReport | null,
+	/**
+	 *  Generation: what fine-tuning made it forget (general answers kept, general-text
+	 *  perplexity before and after), unless the request turned the check off.
+	 */
+	forgetting?: ForgettingReport | null,
 };
 
 /**  The distributed trainer a job is written for. */

@@ -16,6 +16,7 @@ mod errors_list;
 mod eval_generation_run;
 mod eval_run;
 mod explain;
+mod forgetting_check;
 mod job_cancel;
 mod job_export;
 mod job_import;
@@ -75,6 +76,7 @@ macro_rules! command_list {
                 errors_list::errors_list,
                 errors_correct::errors_correct,
                 explain::explain,
+                forgetting_check::forgetting_check,
                 train_corrected::train_corrected,
                 predict::predict,
                 predict_file::predict_file,

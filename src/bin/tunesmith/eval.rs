@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use serde::Serialize;
 use tunesmith::eval::{Evaluation, GenerationEvalReport};
+use tunesmith::forgetting::ForgettingReport;
 use tunesmith_engine::metrics::ClassificationReport;
 
 use crate::{output, Context};
@@ -20,14 +22,64 @@ pub struct EvalArgs {
     /// Evaluate on every row of this file instead of the run's test split.
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Also check what a generation run forgot: the base and the fine-tuned model answer short
+    /// general questions and read a general text ("kept N of M general answers; general-text
+    /// perplexity X -> Y").
+    #[arg(long)]
+    forgetting: bool,
+    /// The forgetting check's questions from this file (JSONL or CSV with question and answer;
+    /// several accepted answers separated by `|`) instead of the built-in general set.
+    #[arg(long, requires = "forgetting")]
+    probes: Option<PathBuf>,
+}
+
+/// The evaluation with the forgetting check beside it, as `--json` prints it.
+#[derive(Serialize)]
+struct WithForgetting<'a> {
+    #[serde(flatten)]
+    evaluation: &'a Evaluation,
+    forgetting: &'a ForgettingReport,
 }
 
 /// Runs `tunesmith eval`.
 pub fn run(ctx: &Context, args: &EvalArgs) -> tunesmith::Result<ExitCode> {
+    if args.forgetting {
+        // Refused before anything is evaluated: a classification run has no check to add, and a
+        // bad probe file is named before minutes of evaluation.
+        let run = tunesmith::run::find_run(&ctx.home, &args.run)?;
+        if run.task() != tunesmith::data::Task::Generate {
+            return Err(tunesmith::Error::invalid(format!(
+                "run {}: {}; evaluate it without --forgetting",
+                run.id,
+                tunesmith::forgetting::CLASSIFICATION_NOTE
+            )));
+        }
+        if let Some(file) = &args.probes {
+            tunesmith::forgetting::ProbeSet::read(file)?;
+        }
+    }
     let evaluation = tunesmith::eval::evaluate_any(&ctx.home, &args.run, args.data.as_deref())?;
+    let forgetting = if args.forgetting {
+        Some(tunesmith::forgetting::check(
+            &ctx.home,
+            &args.run,
+            args.probes.as_deref(),
+        )?)
+    } else {
+        None
+    };
     if ctx.json {
-        output::json_pretty(&evaluation);
+        match &forgetting {
+            Some(f) => output::json_pretty(&WithForgetting {
+                evaluation: &evaluation,
+                forgetting: f,
+            }),
+            None => output::json_pretty(&evaluation),
+        }
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(f) = &forgetting {
+        print_forgetting(f);
     }
     let report = match evaluation {
         Evaluation::Classification(report) => report,
@@ -80,6 +132,20 @@ fn print_generation(report: &GenerationEvalReport) {
         println!("  base:       {}", s.base);
         println!("  fine-tuned: {}", s.fine_tuned);
     }
+}
+
+fn print_forgetting(f: &ForgettingReport) {
+    println!("did it forget? {} ({})", f.summary, f.probes);
+    for q in &f.lost {
+        println!(
+            "  lost: {}  base: {:?}  fine-tuned: {:?}",
+            q.question, q.base_answer, q.fine_tuned_answer
+        );
+    }
+    if let Some(w) = &f.warning {
+        println!("warning: {w}");
+    }
+    println!();
 }
 
 fn print_confusion(title: &str, r: &ClassificationReport) {

@@ -232,6 +232,16 @@ fn print_details(d: &RunDetails) {
             numbers.join("  ")
         );
     }
+    if let Some(f) = &d.forgetting {
+        println!("\nDid it forget?");
+        println!("  {}", f.summary);
+        for q in &f.lost {
+            println!("  lost: {}  (fine-tuned: {:?})", q.question, q.fine_tuned_answer);
+        }
+        if let Some(w) = &f.warning {
+            println!("  warning: {w}");
+        }
+    }
     println!("\nFiles");
     if d.artefacts.is_empty() {
         println!("  (none)");

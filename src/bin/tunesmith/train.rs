@@ -80,6 +80,10 @@ pub struct TrainArgs {
     /// about a third slower). auto turns it on only when the run would not fit otherwise.
     #[arg(long, value_enum, default_value_t = CheckpointingArg::Auto)]
     checkpointing: CheckpointingArg,
+    /// Skip the forgetting check after a generation run (the base and the fine-tuned model
+    /// answering general questions; `tunesmith eval --run RUN --forgetting` runs it later).
+    #[arg(long)]
+    no_forgetting_check: bool,
 }
 
 /// `--checkpointing off|on|auto` (the request's [`tunesmith::run::Checkpointing`]).
@@ -128,6 +132,7 @@ impl TrainArgs {
             checkpoint_every: self.checkpoint_every,
             fixes: self.fixes.fixes(),
             checkpointing: self.checkpointing.into(),
+            forgetting_check: !self.no_forgetting_check,
         }
     }
 }
@@ -173,6 +178,12 @@ pub fn print_end(summary: &TrainSummary) {
                 "train longer with `tunesmith runs longer {}`",
                 summary.run_id
             );
+        }
+    }
+    if let Some(f) = &summary.forgetting {
+        println!("did it forget? {}", f.summary);
+        if let Some(w) = &f.warning {
+            println!("warning: {w}");
         }
     }
     println!(

@@ -3,7 +3,10 @@
 // would after training) is trusted and used: Evaluate's error grid (a relabel and a leave-out
 // written as a corrected copy beside the data, whose original stays byte-for-byte the same, then a
 // retrain linked to the run), "Run on a file" (every row of a CSV predicted into a new file with
-// progress), and History's Export of the classifier as a sentence-transformers folder.
+// progress), History's Export of the classifier as a sentence-transformers folder, and "Why this
+// answer?" under a prediction in Chat & Compare (the closest training tickets); and for a
+// generation run (tiny Llama, trained with the automatic check off), Evaluate's "Check what it
+// forgot" and the result on its History page.
 // Screenshots: tests/e2e/output/after-training/.
 
 import assert from "node:assert/strict";
@@ -16,6 +19,7 @@ import { By } from "selenium-webdriver";
 import { REPO, appBinary, startApp } from "../harness/app.mjs";
 
 const TINY_BERT = path.join(REPO, "tests/fixtures/tiny-bert");
+const TINY_LLAMA = path.join(REPO, "tests/fixtures/tiny-llama");
 const TICKETS = path.join(REPO, "tests/e2e/fixtures/support-tickets.csv");
 const JOB_MS = 150_000;
 
@@ -23,6 +27,7 @@ let app;
 let scratch;
 let data;
 let run;
+let generation;
 let broken = null;
 
 /** Waits until `check()` returns something truthy (polling), and returns it. */
@@ -77,6 +82,17 @@ before(async () => {
   ]);
   // The last line is the run's end (the first ones report its preparation, before it has an id).
   run = JSON.parse(out.toString().trim().split("\n").pop()).run_id;
+  // A generation run with the automatic check off, so Evaluate's button is what checks it.
+  const facts = path.join(scratch, "facts.csv");
+  const rows = ["prompt,response"];
+  for (let i = 0; i < 12; i++) rows.push(`"Code word for project ${i % 2 ? "Alder" : "Birch"} (${i})?",${i % 2 ? "Bluebird" : "Copperfox"}`);
+  fs.writeFileSync(facts, rows.join("\n") + "\n");
+  const gen = execFileSync(cli, [
+    "--home", app.home, "train", "--json", "--task", "generate", "--method", "lora", "--epochs", "1",
+    "--prompt-column", "prompt", "--response-column", "response", "--no-forgetting-check",
+    "--model", TINY_LLAMA, "--data", facts,
+  ]);
+  generation = JSON.parse(gen.toString().trim().split("\n").pop()).run_id;
 });
 
 after(async () => {
@@ -155,4 +171,50 @@ step("History: the run page lists what it was used for and exports the classifie
     assert.ok(fs.existsSync(path.join(folder, f)), `${f} in ${folder}`);
   }
   await app.screenshot("export-classifier");
+});
+
+step("Chat & Compare: Why this answer? lists the training tickets closest to a classified text", async () => {
+  await app.clickNav("compare");
+  await app.select("#cmp-run-select", run);
+  await type("#cmp-predict-text", "I was charged twice for the same order");
+  await app.click('[data-action="predict"]');
+  const label = await app.waitForText("[data-predicted-label]", /\w/, JOB_MS);
+  await app.click("[data-prediction] [data-explain] summary");
+  const lines = await until("the closest training examples", async () => {
+    const [error] = await app.texts("[data-explain-error]");
+    if (error) throw new Error(`no explanation: ${error}`);
+    const found = await app.findAll("[data-explain-line]");
+    return found.length > 0 ? found : null;
+  });
+  assert.ok(lines.length <= 3, `the top 3 at most, saw ${lines.length}`);
+  const first = await lines[0].getText();
+  assert.match(first, /label: \w+/, `each example shows its label: ${first}`);
+  assert.ok(label.length > 0);
+  await app.run(`document.querySelector("[data-section=predict]")?.scrollIntoView({ block: "start" });`);
+  await app.screenshot("why-this-answer");
+});
+
+step("Evaluate: Check what it forgot asks both models the general questions and shows what was kept", async () => {
+  await app.clickNav("evaluate");
+  await app.select("#eval-run", run);
+  await app.waitForText("[data-forgetting-not-applicable]", "applies to generation runs");
+  await app.select("#eval-run", generation);
+  await app.click('[data-action="check-forgetting"]');
+  await app.find("[data-forgetting-result]", JOB_MS);
+  const kept = await app.text("[data-forgetting-kept]");
+  assert.match(kept, /general questions/);
+  assert.match(await app.text("[data-forgetting-perplexity]"), /→/);
+  assert.ok(fs.existsSync(path.join(app.home, "runs", generation, "forgetting.json")), "kept with the run");
+  await app.run(`document.querySelector("[data-forgetting]")?.scrollIntoView({ block: "start" });`);
+  await app.screenshot("forgetting-check");
+});
+
+step("History: the generation run's page says what it forgot", async () => {
+  await app.clickNav("history");
+  // The classifier's page may still be open from the step before: back to the list first.
+  if ((await app.findAll('[data-action="back-to-runs"]')).length > 0) await app.click('[data-action="back-to-runs"]');
+  await app.click(`[data-open-run="${generation}"]`);
+  await app.waitForText("[data-run-forgetting]", "general");
+  await app.run(`document.querySelector("[data-run-forgetting]")?.scrollIntoView({ block: "start" });`);
+  await app.screenshot("history-forgetting");
 });

@@ -130,6 +130,20 @@ impl BertConfig {
         }
     }
 
+    /// The most tokens one input may hold. RoBERTa-family encoders number positions from the
+    /// padding index + 1 (transformers' `create_position_ids_from_input_ids`), so of their
+    /// `max_position_embeddings` (514) only `max_position_embeddings - pad - 1` (512) are usable;
+    /// the others use every position from 0.
+    pub fn usable_positions(&self) -> usize {
+        match self.naming() {
+            Ok(Naming::Roberta) => {
+                let pad = self.pad_token_id.unwrap_or(1) as usize;
+                self.max_position_embeddings.saturating_sub(pad + 1)
+            }
+            _ => self.max_position_embeddings,
+        }
+    }
+
     /// Checks the numbers fit together, returning a message a user can act on.
     pub fn validate(&self) -> std::result::Result<(), String> {
         self.naming()?;
@@ -863,6 +877,18 @@ mod tests {
             .lock()
             .map(|d| d.contains_key("classifier.weight"))
             .unwrap_or(false));
+        Ok(())
+    }
+
+    #[test]
+    fn roberta_can_use_its_positions_after_the_padding_index_and_bert_all_of_them() -> Result<()> {
+        let dir = tunesmith_testkit::paths::fixtures_dir();
+        let roberta = BertConfig::from_file(&dir.join("tiny-roberta/config.json"))?;
+        // 34 positions, padding index 0: positions 1..=33 number the tokens.
+        assert_eq!(roberta.max_position_embeddings, 34);
+        assert_eq!(roberta.usable_positions(), 33);
+        let bert = BertConfig::from_file(&dir.join("tiny-bert/config.json"))?;
+        assert_eq!(bert.usable_positions(), bert.max_position_embeddings);
         Ok(())
     }
 }

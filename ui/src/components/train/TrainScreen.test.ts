@@ -85,6 +85,25 @@ describe("Train screen", () => {
     expect(fake.jobs).toHaveLength(0);
   });
 
+  it("issue 16: a generation run's Advanced drawer turns the forgetting check off, and the request says so", () => {
+    selection.set({ model: "/models/llama", data: "/data/qa.csv" });
+    const { fake } = open();
+    // Classification has no forgetting check to offer.
+    expect(document.querySelector("[data-setting=forgetting-check]")).toBeNull();
+    trainForm.update((f) => ({ ...f, task: "generate" }));
+    flushSync();
+    const box = $<HTMLInputElement>("[data-setting=forgetting-check]");
+    expect(box.checked).toBe(true);
+    expect(box.closest("label")?.textContent).toContain("Check what it forgot after training");
+    box.checked = false;
+    box.dispatchEvent(new Event("change", { bubbles: true }));
+    flushSync();
+    expect(get(trainForm).forgetting_check).toBe(false);
+    button("Start").click();
+    flushSync();
+    expect(fake.jobs[0].arg).toMatchObject({ task: "generate", forgetting_check: false });
+  });
+
   it("issue 12: the Advanced drawer's Save memory setting goes into the run's request", () => {
     selection.set({ model: "/models/minilm", data: "/data/reviews.csv" });
     const { fake } = open();

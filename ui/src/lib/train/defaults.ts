@@ -21,6 +21,8 @@ export const DEFAULT_TEST_FRACTION = TRAIN_DEFAULTS.test_fraction;
 export const DEFAULT_SEED = TRAIN_DEFAULTS.seed;
 /** Activation checkpointing: automatic (on only when the run would not fit otherwise). */
 export const DEFAULT_CHECKPOINTING = TRAIN_DEFAULTS.checkpointing;
+/** Whether a generation run checks what it forgot after training, unless turned off. */
+export const DEFAULT_FORGETTING_CHECK = TRAIN_DEFAULTS.forgetting_check;
 
 /** The learning rate the literature recommends for `method`. */
 export function defaultLr(method: Method): number {

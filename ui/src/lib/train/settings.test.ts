@@ -43,6 +43,20 @@ describe("buildRequest", () => {
   });
 });
 
+describe("the forgetting check after training", () => {
+  it("is on by default (the engine's default) and the request carries the form's choice", () => {
+    const form = { ...initialForm(), model: "/m", data: "/d.csv", task: "generate" as const };
+    expect(form.forgetting_check).toBe(true);
+    expect(buildRequest(form).forgetting_check).toBe(true);
+    expect(buildRequest({ ...form, forgetting_check: false }).forgetting_check).toBe(false);
+  });
+
+  it("a stored form keeps its choice; a missing or wrong value falls back to on", () => {
+    expect(acceptForm({ ...initialForm(), forgetting_check: false })?.forgetting_check).toBe(false);
+    expect(acceptForm({ ...initialForm(), forgetting_check: "no" })?.forgetting_check).toBe(true);
+  });
+});
+
 describe("activation checkpointing", () => {
   it("is automatic by default (the engine's default) and the request carries the form's choice", () => {
     const form = { ...initialForm(), model: "/m", data: "/d.csv" };

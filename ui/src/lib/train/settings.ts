@@ -5,6 +5,7 @@
 import {
   DEFAULT_BATCH,
   DEFAULT_CHECKPOINTING,
+  DEFAULT_FORGETTING_CHECK,
   DEFAULT_LORA_ALPHA,
   DEFAULT_LORA_RANK,
   DEFAULT_SEED,
@@ -54,6 +55,8 @@ export interface TrainForm {
    * third slower): `auto` turns it on only when the run would not fit otherwise.
    */
   checkpointing: Checkpointing;
+  /** Generation: check what the model forgot after training (general questions, general text). */
+  forgetting_check: boolean;
   /**
    * Whether the user picked the method. Until they do, the form follows the recommendation, so the
    * card marked Recommended is the one selected.
@@ -160,6 +163,7 @@ export function initialForm(): TrainForm {
     response_column: "",
     device: "auto",
     checkpointing: DEFAULT_CHECKPOINTING,
+    forgetting_check: DEFAULT_FORGETTING_CHECK,
     preset: "balanced",
     params: presetParams("balanced", "lora", "classify", null),
   };
@@ -200,6 +204,7 @@ export function buildRequest(form: TrainForm, fixes?: Fixes): TrainRequest {
     device: form.device,
     checkpoint_every: p.checkpoint_every,
     checkpointing: form.checkpointing,
+    forgetting_check: form.forgetting_check,
     ...(fixes ? { fixes } : {}),
   };
 }
