@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_SORT } from "../../lib/history/table";
 import { historyView } from "../../lib/history/view";
 import type { ScreenId } from "../../lib/navigation";
-import { selection } from "../../lib/selection";
+import { selection } from "../../lib/selection.svelte";
 import Home from "../../screens/Home.svelte";
 import { eventually } from "../../testing/eventually";
 
@@ -23,7 +23,7 @@ function show(runs: unknown[]) {
 beforeEach(() => {
   document.body.innerHTML = "";
   went = [];
-  selection.set({});
+  selection.current = {};
   historyView.set({ page: { kind: "list" }, sort: DEFAULT_SORT, filter: { text: "", status: "" }, picked: [] });
 });
 
@@ -38,9 +38,9 @@ describe("Home screen", () => {
     show([]);
     const start = () => $('[data-action="start-fine-tune"]')?.click();
     start();
-    selection.set({ model: "o/bert" });
+    selection.current = { model: "o/bert" };
     start();
-    selection.set({ model: "o/bert", data: "/d.csv" });
+    selection.current = { model: "o/bert", data: "/d.csv" };
     start();
     expect(went).toEqual(["models", "data", "train"]);
   });

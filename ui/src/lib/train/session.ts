@@ -11,7 +11,7 @@ import { type TrainBackend, tauriBackend } from "./backend";
 import { applyEvent, type ChartModel, emptyChart } from "./chart";
 import { type Problem, problemFrom } from "./errors";
 import { asObject, KEYS, persisted } from "../persist";
-import { updateSelection } from "../selection";
+import { updateSelection } from "../selection.svelte";
 import { initialForm, type TrainForm } from "./settings";
 import type { RunEvent, TrainRequest, TrainSummary } from "./types";
 
