@@ -6,7 +6,7 @@ import { get } from "svelte/store";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import Train from "../../screens/Train.svelte";
 import { selection } from "../../lib/selection.svelte";
-import { createEstimator } from "../../lib/train/estimator";
+import { Estimator } from "../../lib/train/estimator.svelte";
 import { fakeBackend, settle } from "../../lib/train/fake-backend";
 import { estimateReport, runEvents, runSummary } from "../../lib/train/fixtures";
 import { createTrainSession, trainForm } from "../../lib/train/session";
@@ -16,7 +16,7 @@ let screen: ReturnType<typeof mount> | undefined;
 
 function open(fake = fakeBackend({ estimate: () => Promise.resolve(estimateReport("does_not_fit", 9e9, 8e9)) })) {
   const session = createTrainSession(fake.backend, () => `job-${fake.jobs.length + 1}`);
-  const estimator = createEstimator(fake.backend, 0);
+  const estimator = new Estimator(fake.backend, 0);
   const show = () => {
     screen = mount(Train, { target: document.body, props: { session, estimator, backend: fake.backend } });
     flushSync();
