@@ -4,7 +4,7 @@ import { acceptChoices } from "./data/state.svelte";
 import { KEYS, load, type KeyValueStore } from "./persist";
 import { Persisted } from "./persisted.svelte";
 import { acceptSelection } from "./selection.svelte";
-import { acceptForm } from "./train/session";
+import { acceptForm } from "./train/session.svelte";
 
 function memory(): KeyValueStore & { data: Map<string, string> } {
   const data = new Map<string, string>();
@@ -21,7 +21,7 @@ describe("kept choices", () => {
     const storage = memory();
     const before = new Persisted(KEYS.selection, {}, acceptSelection, storage);
     before.current = { model: "/models/smol.gguf", data: "/data/faq.csv", task: "generate", rows: 40 };
-    // The app starts again: a new store over the same storage.
+    // The app starts again: a new kept value over the same storage.
     const after = new Persisted(KEYS.selection, {}, acceptSelection, storage);
     expect(after.current).toEqual({ model: "/models/smol.gguf", data: "/data/faq.csv", task: "generate", rows: 40 });
   });
@@ -51,8 +51,8 @@ describe("kept choices", () => {
     storage.setItem = () => {
       throw new Error("quota");
     };
-    const store = new Persisted(KEYS.trainForm, { a: 1 }, () => null, storage);
-    store.current = { a: 2 };
-    expect(store.current).toEqual({ a: 2 });
+    const kept = new Persisted(KEYS.trainForm, { a: 1 }, () => null, storage);
+    kept.current = { a: 2 };
+    expect(kept.current).toEqual({ a: 2 });
   });
 });

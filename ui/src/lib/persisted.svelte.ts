@@ -1,6 +1,7 @@
 // A value the screens read (reactive, as `$state`) that is kept in storage across restarts: it
 // starts from what its key holds and every new value is stored as it is set.
 
+import { untrack } from "svelte";
 import { browserStorage, load, save, type KeyValueStore } from "./persist";
 
 /**
@@ -30,5 +31,13 @@ export class Persisted<T> {
   set current(next: T) {
     this.#current = next;
     save(this.storage, this.key, next);
+  }
+
+  /**
+   * Replaces the value by `f` of the value now, read untracked: an effect that changes the value
+   * this way does not also start following it.
+   */
+  update(f: (value: T) => T): void {
+    this.current = f(untrack(() => this.#current));
   }
 }

@@ -73,11 +73,13 @@ export const selection = new Persisted<Selection>(KEYS.selection, {}, acceptSele
  * cleared (so choosing a new data file can forget the old file's columns).
  */
 export function updateSelection(patch: Partial<Selection>): void {
-  const next: Selection = { ...currentSelection(), ...patch };
-  for (const key of Object.keys(next) as (keyof Selection)[]) {
-    if (next[key] === undefined) delete next[key];
-  }
-  selection.current = next;
+  selection.update((current) => {
+    const next: Selection = { ...current, ...patch };
+    for (const key of Object.keys(next) as (keyof Selection)[]) {
+      if (next[key] === undefined) delete next[key];
+    }
+    return next;
+  });
 }
 
 /** The doctor's fixes chosen for `file`, or `undefined` when the fixes in the selection belong to another file. */

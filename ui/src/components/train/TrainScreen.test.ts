@@ -2,20 +2,19 @@
 // streaming into the charts that survives leaving the screen, pause, and the settings warnings.
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
-import { get } from "svelte/store";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import Train from "../../screens/Train.svelte";
 import { selection } from "../../lib/selection.svelte";
 import { Estimator } from "../../lib/train/estimator.svelte";
 import { fakeBackend, settle } from "../../lib/train/fake-backend";
 import { estimateReport, runEvents, runSummary } from "../../lib/train/fixtures";
-import { createTrainSession, trainForm } from "../../lib/train/session";
+import { TrainSession, trainForm } from "../../lib/train/session.svelte";
 import { initialForm } from "../../lib/train/settings";
 
 let screen: ReturnType<typeof mount> | undefined;
 
 function open(fake = fakeBackend({ estimate: () => Promise.resolve(estimateReport("does_not_fit", 9e9, 8e9)) })) {
-  const session = createTrainSession(fake.backend, () => `job-${fake.jobs.length + 1}`);
+  const session = new TrainSession(fake.backend, () => `job-${fake.jobs.length + 1}`);
   const estimator = new Estimator(fake.backend, 0);
   const show = () => {
     screen = mount(Train, { target: document.body, props: { session, estimator, backend: fake.backend } });
@@ -43,7 +42,7 @@ async function until(check: () => void) {
 
 beforeEach(() => {
   document.body.innerHTML = "";
-  trainForm.set(initialForm());
+  trainForm.current = initialForm();
   selection.current = {};
   mockIPC(() => ({ device: { selected: "cpu", cpu_threads: 4 }, home: "/h", versions: { tunesmith: "0", sqlite: "3" } }));
 });
@@ -94,7 +93,7 @@ describe("Train screen", () => {
     select.value = "on";
     select.dispatchEvent(new Event("change", { bubbles: true }));
     flushSync();
-    expect(get(trainForm).checkpointing).toBe("on");
+    expect(trainForm.current.checkpointing).toBe("on");
     button("Start").click();
     flushSync();
     expect(fake.jobs[0].arg).toMatchObject({ model: "/models/minilm", checkpointing: "on" });
@@ -191,11 +190,11 @@ describe("Train screen", () => {
     expect($<HTMLInputElement>("[data-method=lora] input").checked).toBe(false);
     $<HTMLInputElement>("[data-method=lora] input").click();
     flushSync();
-    expect(get(trainForm).method).toBe("lora");
+    expect(trainForm.current.method).toBe("lora");
     // More data changes the advice, not the user's own choice.
     selection.current = { ...selection.current, rows: 100 };
     flushSync();
-    expect(get(trainForm).method).toBe("lora");
+    expect(trainForm.current.method).toBe("lora");
   });
 
   it("applies the doctor's fixes to the file they were chosen for, not to the next file", () => {
