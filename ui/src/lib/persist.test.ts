@@ -1,10 +1,10 @@
 // The choices kept across a restart: stored as JSON, read back only when they have the right shape.
-import { get } from "svelte/store";
 import { describe, expect, it } from "vitest";
 import { acceptChoices } from "./data/state.svelte";
-import { KEYS, load, persisted, type KeyValueStore } from "./persist";
-import { acceptSelection } from "./selection";
-import { acceptForm } from "./train/session";
+import { KEYS, load, type KeyValueStore } from "./persist";
+import { Persisted } from "./persisted.svelte";
+import { acceptSelection } from "./selection.svelte";
+import { acceptForm } from "./train/session.svelte";
 
 function memory(): KeyValueStore & { data: Map<string, string> } {
   const data = new Map<string, string>();
@@ -19,17 +19,17 @@ function memory(): KeyValueStore & { data: Map<string, string> } {
 describe("kept choices", () => {
   it("come back after a restart as they were left", () => {
     const storage = memory();
-    const before = persisted(KEYS.selection, {}, acceptSelection, storage);
-    before.set({ model: "/models/smol.gguf", data: "/data/faq.csv", task: "generate", rows: 40 });
-    // The app starts again: a new store over the same storage.
-    const after = persisted(KEYS.selection, {}, acceptSelection, storage);
-    expect(get(after)).toEqual({ model: "/models/smol.gguf", data: "/data/faq.csv", task: "generate", rows: 40 });
+    const before = new Persisted(KEYS.selection, {}, acceptSelection, storage);
+    before.current = { model: "/models/smol.gguf", data: "/data/faq.csv", task: "generate", rows: 40 };
+    // The app starts again: a new kept value over the same storage.
+    const after = new Persisted(KEYS.selection, {}, acceptSelection, storage);
+    expect(after.current).toEqual({ model: "/models/smol.gguf", data: "/data/faq.csv", task: "generate", rows: 40 });
   });
 
   it("drop what cannot be read back instead of trusting it", () => {
     const storage = memory();
     storage.setItem(KEYS.selection, "{not json");
-    expect(get(persisted(KEYS.selection, { model: "fresh" }, acceptSelection, storage))).toEqual({ model: "fresh" });
+    expect(new Persisted(KEYS.selection, { model: "fresh" }, acceptSelection, storage).current).toEqual({ model: "fresh" });
     storage.setItem(KEYS.selection, JSON.stringify({ model: 42, data: "/d.csv", task: "dance", columns: ["a", 1] }));
     expect(load(storage, KEYS.selection, acceptSelection)).toEqual({ data: "/d.csv" });
   });
@@ -51,8 +51,8 @@ describe("kept choices", () => {
     storage.setItem = () => {
       throw new Error("quota");
     };
-    const store = persisted(KEYS.trainForm, { a: 1 }, () => null, storage);
-    store.set({ a: 2 });
-    expect(get(store)).toEqual({ a: 2 });
+    const kept = new Persisted(KEYS.trainForm, { a: 1 }, () => null, storage);
+    kept.current = { a: 2 };
+    expect(kept.current).toEqual({ a: 2 });
   });
 });

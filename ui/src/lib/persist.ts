@@ -1,9 +1,8 @@
 // The user's choices kept across a restart of the app, even one the user did not ask for (the
 // system ended it for memory): the model and file chosen, the Data screen's choices, the Train
 // form, the Chat & Compare choices. Kept in the window's local storage, as JSON, one key each;
-// what cannot be read back (an older shape, a hand edit) is dropped, never trusted.
-
-import { writable, type Writable } from "svelte/store";
+// what cannot be read back (an older shape, a hand edit) is dropped, never trusted. A value kept
+// this way and read by the screens is a `Persisted` (persisted.svelte.ts).
 
 /** The part of `Storage` used here (tests pass a map). */
 export type KeyValueStore = Pick<Storage, "getItem" | "setItem" | "removeItem">;
@@ -36,21 +35,6 @@ export function save(storage: KeyValueStore | null, key: string, value: unknown)
   } catch {
     // Nothing to do: the choice stays in memory for this session.
   }
-}
-
-/**
- * A store that starts from what `key` holds (when `accept` takes it, else `initial`) and stores
- * every new value.
- */
-export function persisted<T>(
-  key: string,
-  initial: T,
-  accept: (raw: unknown) => T | null,
-  storage: KeyValueStore | null = browserStorage(),
-): Writable<T> {
-  const store = writable<T>(load(storage, key, accept) ?? initial);
-  store.subscribe((value) => save(storage, key, value));
-  return store;
 }
 
 /** `raw` when it is a plain object (not an array, not null), for the `accept` functions. */

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { dataState } from "../../lib/data/state.svelte";
 import { freshChoices } from "../../lib/data/choices";
 import type { DataInspection, DataInspectRequest, InspectReport } from "../../lib/data/types";
-import { currentSelection, selection } from "../../lib/selection";
+import { currentSelection, selection } from "../../lib/selection.svelte";
 import Data from "../../screens/Data.svelte";
 import { eventually } from "../../testing/eventually";
 
@@ -73,7 +73,7 @@ let requests: DataInspectRequest[] = [];
 
 beforeEach(() => {
   document.body.innerHTML = "";
-  selection.set({});
+  selection.current = {};
   dataState.choices = null;
   dataState.inspection = null;
   requests = [];

@@ -4,16 +4,16 @@ import { clearMocks } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import Evaluate from "../../screens/Evaluate.svelte";
-import { createEvaluations } from "../../lib/train/evaluations";
+import { Evaluations } from "../../lib/train/evaluations.svelte";
 import { fakeBackend, settle } from "../../lib/train/fake-backend";
 import { evalReport, runDetails, runSummary } from "../../lib/train/fixtures";
-import { createTrainSession } from "../../lib/train/session";
+import { TrainSession } from "../../lib/train/session.svelte";
 
 let screen: ReturnType<typeof mount> | undefined;
 
 async function open(fake: ReturnType<typeof fakeBackend>) {
-  const evaluations = createEvaluations(fake.backend);
-  const session = createTrainSession(fake.backend);
+  const evaluations = new Evaluations(fake.backend);
+  const session = new TrainSession(fake.backend);
   screen = mount(Evaluate, { target: document.body, props: { evaluations, session } });
   await settle();
   flushSync();

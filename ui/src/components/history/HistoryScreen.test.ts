@@ -5,7 +5,7 @@ import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_SORT } from "../../lib/history/table";
 import type { RunComparison, RunDetails, RunRecord, RunSummary } from "../../lib/history/types";
-import { historyView } from "../../lib/history/view";
+import { historyView } from "../../lib/history/view.svelte";
 import History from "../../screens/History.svelte";
 import { eventually } from "../../testing/eventually";
 
@@ -62,7 +62,7 @@ const calls: { cmd: string; args: Record<string, unknown> }[] = [];
 beforeEach(() => {
   document.body.innerHTML = "";
   calls.length = 0;
-  historyView.set({ page: { kind: "list" }, sort: DEFAULT_SORT, filter: { text: "", status: "" }, picked: [] });
+  Object.assign(historyView, { page: { kind: "list" }, sort: DEFAULT_SORT, filter: { text: "", status: "" }, picked: [] });
   runs = [
     summary("lora-old", { created_at: 1, best_metric: { name: "accuracy", split: "validation", value: 0.91 } }),
     summary("full-new", { created_at: 3, method: "full", best_metric: { name: "accuracy", split: "validation", value: 0.85 } }),
@@ -208,7 +208,7 @@ describe("History screen", () => {
       };
       return details;
     });
-    historyView.update((v) => ({ ...v, page: { kind: "run", id: "lora-old" } }));
+    historyView.page = { kind: "run", id: "lora-old" };
     app = mount(History, { target: document.body });
     await eventually(() => expect($("[data-run-summary]")).not.toBeNull());
     expect($('[data-summary="method"]')?.textContent).toBe("Classification with Feature extraction");
@@ -250,7 +250,7 @@ describe("History screen", () => {
       };
       return cmp;
     });
-    historyView.update((v) => ({ ...v, page: { kind: "compare", left: "lora-old", right: "full-new" } }));
+    historyView.page = { kind: "compare", left: "lora-old", right: "full-new" };
     app = mount(History, { target: document.body });
     await eventually(() => expect($("[data-run-compare]")).not.toBeNull());
     expect($("[data-compare-model]")?.textContent).toContain("SmolLM2-135M-Instruct-Q4_1.gguf");

@@ -4,9 +4,9 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_SORT } from "../../lib/history/table";
-import { historyView } from "../../lib/history/view";
+import { historyView } from "../../lib/history/view.svelte";
 import type { ScreenId } from "../../lib/navigation";
-import { selection } from "../../lib/selection";
+import { selection } from "../../lib/selection.svelte";
 import Home from "../../screens/Home.svelte";
 import { eventually } from "../../testing/eventually";
 
@@ -23,8 +23,8 @@ function show(runs: unknown[]) {
 beforeEach(() => {
   document.body.innerHTML = "";
   went = [];
-  selection.set({});
-  historyView.set({ page: { kind: "list" }, sort: DEFAULT_SORT, filter: { text: "", status: "" }, picked: [] });
+  selection.current = {};
+  Object.assign(historyView, { page: { kind: "list" }, sort: DEFAULT_SORT, filter: { text: "", status: "" }, picked: [] });
 });
 
 afterEach(() => {
@@ -38,9 +38,9 @@ describe("Home screen", () => {
     show([]);
     const start = () => $('[data-action="start-fine-tune"]')?.click();
     start();
-    selection.set({ model: "o/bert" });
+    selection.current = { model: "o/bert" };
     start();
-    selection.set({ model: "o/bert", data: "/d.csv" });
+    selection.current = { model: "o/bert", data: "/d.csv" };
     start();
     expect(went).toEqual(["models", "data", "train"]);
   });
@@ -58,8 +58,6 @@ describe("Home screen", () => {
     expect($('[data-run-row="r1"]')?.textContent).toContain("validation accuracy 0.9");
     $('[data-run-row="r1"] button')?.click();
     expect(went).toEqual(["history"]);
-    let page: unknown;
-    historyView.subscribe((v) => (page = v.page))();
-    expect(page).toEqual({ kind: "run", id: "r1" });
+    expect(historyView.page).toEqual({ kind: "run", id: "r1" });
   });
 });

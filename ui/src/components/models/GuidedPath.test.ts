@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import App from "../../App.svelte";
 import { dataState } from "../../lib/data/state.svelte";
 import type { DataInspectRequest } from "../../lib/data/types";
-import { selection } from "../../lib/selection";
+import { selection } from "../../lib/selection.svelte";
 import { eventually } from "../../testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;
@@ -17,7 +17,7 @@ const heading = () => $("main h1")?.textContent;
 beforeEach(() => {
   history.replaceState(null, "", "#");
   document.body.innerHTML = "";
-  selection.set({});
+  selection.current = {};
   dataState.choices = null;
   dataState.inspection = null;
   mockIPC((cmd, raw) => {

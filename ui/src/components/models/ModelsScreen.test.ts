@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { downloads } from "../../lib/models/downloads.svelte";
 import { searchState } from "../../lib/models/search-state.svelte";
 import type { ModelList, ModelSummary, PullEvent } from "../../lib/models/types";
-import { currentSelection, selection } from "../../lib/selection";
+import { currentSelection, selection } from "../../lib/selection.svelte";
 import Models from "../../screens/Models.svelte";
 import { eventually } from "../../testing/eventually";
 
@@ -50,7 +50,7 @@ const result = (id: string, supported: boolean): ModelSummary => ({
 
 beforeEach(() => {
   document.body.innerHTML = "";
-  selection.set({});
+  selection.current = {};
   downloads.all = {};
   searchState.query = "";
   searchState.task = "";

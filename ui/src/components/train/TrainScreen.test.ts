@@ -2,21 +2,20 @@
 // streaming into the charts that survives leaving the screen, pause, and the settings warnings.
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
-import { get } from "svelte/store";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import Train from "../../screens/Train.svelte";
-import { selection } from "../../lib/selection";
-import { createEstimator } from "../../lib/train/estimator";
+import { selection } from "../../lib/selection.svelte";
+import { Estimator } from "../../lib/train/estimator.svelte";
 import { fakeBackend, settle } from "../../lib/train/fake-backend";
 import { estimateReport, runEvents, runSummary } from "../../lib/train/fixtures";
-import { createTrainSession, trainForm } from "../../lib/train/session";
+import { TrainSession, trainForm } from "../../lib/train/session.svelte";
 import { initialForm } from "../../lib/train/settings";
 
 let screen: ReturnType<typeof mount> | undefined;
 
 function open(fake = fakeBackend({ estimate: () => Promise.resolve(estimateReport("does_not_fit", 9e9, 8e9)) })) {
-  const session = createTrainSession(fake.backend, () => `job-${fake.jobs.length + 1}`);
-  const estimator = createEstimator(fake.backend, 0);
+  const session = new TrainSession(fake.backend, () => `job-${fake.jobs.length + 1}`);
+  const estimator = new Estimator(fake.backend, 0);
   const show = () => {
     screen = mount(Train, { target: document.body, props: { session, estimator, backend: fake.backend } });
     flushSync();
@@ -43,8 +42,8 @@ async function until(check: () => void) {
 
 beforeEach(() => {
   document.body.innerHTML = "";
-  trainForm.set(initialForm());
-  selection.set({});
+  trainForm.current = initialForm();
+  selection.current = {};
   mockIPC(() => ({ device: { selected: "cpu", cpu_threads: 4 }, home: "/h", versions: { tunesmith: "0", sqlite: "3" } }));
 });
 
@@ -67,7 +66,7 @@ describe("Train screen", () => {
   });
 
   it("prefills from the shared selection and recommends by data size", () => {
-    selection.set({ model: "/models/minilm", data: "/data/small.csv", rows: 200, text_column: "review" });
+    selection.current = { model: "/models/minilm", data: "/data/small.csv", rows: 200, text_column: "review" };
     open();
     expect($<HTMLInputElement>("#train-model").value).toBe("/models/minilm");
     expect($<HTMLInputElement>("#train-data").value).toBe("/data/small.csv");
@@ -76,7 +75,7 @@ describe("Train screen", () => {
   });
 
   it("shows the memory verdict and its suggestion before Start is pressed", async () => {
-    selection.set({ model: "/models/minilm", data: "/data/reviews.csv" });
+    selection.current = { model: "/models/minilm", data: "/data/reviews.csv" };
     const { fake } = open();
     await until(() => expect($("[data-estimate-verdict]").getAttribute("data-estimate-verdict")).toBe("does_not_fit"));
     expect($("[data-verdict]").textContent).toContain("Does not fit");
@@ -105,7 +104,7 @@ describe("Train screen", () => {
   });
 
   it("issue 12: the Advanced drawer's Save memory setting goes into the run's request", () => {
-    selection.set({ model: "/models/minilm", data: "/data/reviews.csv" });
+    selection.current = { model: "/models/minilm", data: "/data/reviews.csv" };
     const { fake } = open();
     const select = $<HTMLSelectElement>("[data-setting=checkpointing]");
     expect(select.value).toBe("auto");
@@ -113,14 +112,14 @@ describe("Train screen", () => {
     select.value = "on";
     select.dispatchEvent(new Event("change", { bubbles: true }));
     flushSync();
-    expect(get(trainForm).checkpointing).toBe("on");
+    expect(trainForm.current.checkpointing).toBe("on");
     button("Start").click();
     flushSync();
     expect(fake.jobs[0].arg).toMatchObject({ model: "/models/minilm", checkpointing: "on" });
   });
 
   it("issue 12: the estimate says when checkpointing was turned on to make the run fit", async () => {
-    selection.set({ model: "/models/minilm", data: "/data/reviews.csv" });
+    selection.current = { model: "/models/minilm", data: "/data/reviews.csv" };
     const report = { ...estimateReport("tight", 6e9, 7e9), checkpointing: "auto" as const, activation_checkpointing: true, total_with_checkpointing: 6e9, total_without_checkpointing: 9e9 };
     open(fakeBackend({ estimate: () => Promise.resolve(report) }));
     await until(() => expect($("[data-estimate-checkpointing]").textContent).toContain("turned on to make this run fit"));
@@ -132,11 +131,11 @@ describe("Train screen", () => {
     input.value = "/models/other";
     input.dispatchEvent(new Event("input", { bubbles: true }));
     flushSync();
-    expect(get(selection).model).toBe("/models/other");
+    expect(selection.current.model).toBe("/models/other");
   });
 
   it("starts a run whose curves keep filling after leaving the screen and coming back", async () => {
-    selection.set({ model: "/models/minilm", data: "/data/reviews.csv" });
+    selection.current = { model: "/models/minilm", data: "/data/reviews.csv" };
     const { fake, reopen } = open();
     button("Start").click();
     flushSync();
@@ -192,7 +191,7 @@ describe("Train screen", () => {
   });
 
   it("shows a failed start as a dismissible banner with the action to take", async () => {
-    selection.set({ model: "/m", data: "/d.csv" });
+    selection.current = { model: "/m", data: "/d.csv" };
     const { fake } = open();
     button("Start").click();
     fake.jobs[0].fail({ code: "data", message: "cannot read /d.csv" });
@@ -203,23 +202,23 @@ describe("Train screen", () => {
   });
 
   it("selects the method it marks Recommended, until the user picks another", () => {
-    selection.set({ model: "/models/minilm", data: "/data/small.csv", rows: 200 });
+    selection.current = { model: "/models/minilm", data: "/data/small.csv", rows: 200 };
     open();
     expect($("[data-recommended=true]").getAttribute("data-method")).toBe("features");
     expect($<HTMLInputElement>("[data-method=features] input").checked).toBe(true);
     expect($<HTMLInputElement>("[data-method=lora] input").checked).toBe(false);
     $<HTMLInputElement>("[data-method=lora] input").click();
     flushSync();
-    expect(get(trainForm).method).toBe("lora");
+    expect(trainForm.current.method).toBe("lora");
     // More data changes the advice, not the user's own choice.
-    selection.update((s) => ({ ...s, rows: 100 }));
+    selection.current = { ...selection.current, rows: 100 };
     flushSync();
-    expect(get(trainForm).method).toBe("lora");
+    expect(trainForm.current.method).toBe("lora");
   });
 
   it("applies the doctor's fixes to the file they were chosen for, not to the next file", () => {
     const fixes = { drop_duplicates: true, drop_conflicts: true, drop_empty: false, merge_labels: false, skip_bad_rows: false };
-    selection.set({ model: "/m", data: "/data/reviews.csv", fixes, fixesFor: "/data/reviews.csv" });
+    selection.current = { model: "/m", data: "/data/reviews.csv", fixes, fixesFor: "/data/reviews.csv" };
     const { fake } = open();
     expect($("[data-train-fixes]").textContent).toContain("Duplicates left out");
     const data = $<HTMLInputElement>("#train-data");
@@ -234,7 +233,7 @@ describe("Train screen", () => {
   });
 
   it("shows the preparation with a moving bar and the time since Start, before the first step", () => {
-    selection.set({ model: "/models/minilm", data: "/data/reviews.csv" });
+    selection.current = { model: "/models/minilm", data: "/data/reviews.csv" };
     const { fake } = open();
     button("Start").click();
     flushSync();
@@ -249,7 +248,7 @@ describe("Train screen", () => {
   });
 
   it("issue 18: follows the app's preparing events with their stage and a filling bar where the stage counts", () => {
-    selection.set({ model: "/models/minilm", data: "/data/reviews.csv" });
+    selection.current = { model: "/models/minilm", data: "/data/reviews.csv" };
     const { fake } = open();
     button("Start").click();
     flushSync();
@@ -265,7 +264,7 @@ describe("Train screen", () => {
   });
 
   it("warns when a classifier ends at chance level", async () => {
-    selection.set({ model: "/models/minilm", data: "/data/reviews.csv", labelCounts: { positive: 50, negative: 50 } });
+    selection.current = { model: "/models/minilm", data: "/data/reviews.csv", labelCounts: { positive: 50, negative: 50 } };
     const { fake } = open();
     button("Start").click();
     flushSync();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { currentSelection, selection } from "../selection";
+import { currentSelection, selection } from "../selection.svelte";
 import type { ModelRecord } from "./types";
 import { isSelected, modelRef, useModel } from "./use";
 
@@ -18,7 +18,9 @@ const model = (over: Partial<ModelRecord>): ModelRecord => ({
   ...over,
 });
 
-afterEach(() => selection.set({}));
+afterEach(() => {
+  selection.current = {};
+});
 
 describe("use this model", () => {
   it("records a hub model by id and an import by path", () => {
@@ -33,7 +35,7 @@ describe("use this model", () => {
   });
 
   it("leaves the task alone once a dataset has decided it", () => {
-    selection.set({ data: "/d.csv", task: "classify" });
+    selection.current = { data: "/d.csv", task: "classify" };
     useModel(model({ family: "decoder" }));
     expect(currentSelection().task).toBe("classify");
     expect(currentSelection().model).toBe("o/bert");

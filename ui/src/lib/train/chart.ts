@@ -146,7 +146,7 @@ export function applyEvent(m: ChartModel, event: RunEvent): ChartModel {
       // A step at or before the last one recorded is a repeat after a resume: replace from there.
       const at = next.steps.length > 0 && event.step <= next.steps[next.steps.length - 1] ? next.steps.findIndex((s) => s >= event.step) : -1;
       // Appending reuses the arrays (a long run has many thousand steps); the old model must not be
-      // kept by the caller, which the session store never does.
+      // kept by the caller, which the training session never does.
       const cut = <T>(xs: T[]) => (at >= 0 ? xs.slice(0, at) : xs);
       next.steps = cut(m.steps);
       next.trainLoss = cut(m.trainLoss);

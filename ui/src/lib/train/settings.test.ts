@@ -1,7 +1,7 @@
 // Presets and the request built from the form.
 import { describe, expect, it } from "vitest";
 import { buildRequest, initialForm, presetParams } from "./settings";
-import { acceptForm } from "./session";
+import { acceptForm } from "./session.svelte";
 
 describe("presets", () => {
   it("Balanced takes the engine's defaults for the method and data size", () => {

@@ -6,12 +6,13 @@
 // that checkpoint (train_resume), as the app's command contract defines them; Cancel stops the run
 // for good from the screen's point of view (it stays resumable from History).
 
-import { get, writable, type Readable } from "svelte/store";
+import { untrack } from "svelte";
 import { type TrainBackend, tauriBackend } from "./backend";
 import { applyEvent, type ChartModel, emptyChart } from "./chart";
 import { type Problem, problemFrom } from "./errors";
-import { asObject, KEYS, persisted } from "../persist";
-import { updateSelection } from "../selection";
+import { asObject, KEYS } from "../persist";
+import { Persisted } from "../persisted.svelte";
+import { updateSelection } from "../selection.svelte";
 import { initialForm, type TrainForm } from "./settings";
 import type { RunEvent, TrainRequest, TrainSummary } from "./types";
 
@@ -98,26 +99,42 @@ export function elapsedSeconds(state: RunState, now: number): number {
   return Math.max(wall, state.chart.elapsed);
 }
 
-/** A training session bound to `backend`. */
-export function createTrainSession(
-  backend: TrainBackend,
-  newJobId: () => string = () => crypto.randomUUID(),
-  clock: () => number = () => Date.now(),
-) {
-  const run = writable<RunState>(idleRun());
+/**
+ * A training session bound to `backend`; the screens read `run` (reactive). Its methods read the
+ * run untracked (they are actions, not views), so an effect that calls one does not follow `run`.
+ */
+export class TrainSession {
+  /** The run's state, held as given and replaced whole on each change. */
+  run = $state.raw<RunState>(idleRun());
   /** What the user asked the running job to do: stop to pause, or stop for good. */
-  let intent: "pause" | "cancel" | null = null;
+  #intent: "pause" | "cancel" | null = null;
   /**
    * The latest job started. Its events are taken even after its command resolved: channel
    * messages and the command's answer travel separately, so the last events (`finished` with the
    * kept checkpoint) may arrive just after it. Events of an earlier job are dropped.
    */
-  let currentJob: string | null = null;
+  #currentJob: string | null = null;
 
-  function onEventFor(jobId: string) {
+  constructor(
+    private readonly backend: TrainBackend,
+    private readonly newJobId: () => string = () => crypto.randomUUID(),
+    private readonly clock: () => number = () => Date.now(),
+  ) {}
+
+  /** The run now, read untracked. */
+  #now(): RunState {
+    return untrack(() => this.run);
+  }
+
+  /** Replaces the run by `f` of the run now. */
+  #update(f: (s: RunState) => RunState): void {
+    this.run = f(this.#now());
+  }
+
+  #onEventFor(jobId: string) {
     return (event: RunEvent) => {
-      run.update((s) => {
-        if (jobId !== currentJob) return s; // a late event of an earlier job
+      this.#update((s) => {
+        if (jobId !== this.#currentJob) return s; // a late event of an earlier job
         const chart = applyEvent(s.chart, event);
         const phase = event.event === "started" && s.phase === "starting" ? "running" : s.phase;
         // A new run's `preparing` events come before it has an id.
@@ -126,117 +143,109 @@ export function createTrainSession(
     };
   }
 
-  async function drive(jobId: string, call: (onEvent: (e: RunEvent) => void) => Promise<TrainSummary>) {
-    intent = null;
+  async #drive(jobId: string, call: (onEvent: (e: RunEvent) => void) => Promise<TrainSummary>) {
+    this.#intent = null;
     try {
-      const summary = await call(onEventFor(jobId));
+      const summary = await call(this.#onEventFor(jobId));
       if (summary.status === "finished") updateSelection({ runId: summary.run_id });
-      run.update((s) => {
+      this.#update((s) => {
         if (s.jobId !== jobId) return s;
-        const phase: Phase = summary.status === "finished" ? "finished" : intent === "pause" ? "paused" : "cancelled";
-        return { ...s, phase, jobId: null, runId: summary.run_id, summary, endedAt: clock() };
+        const phase: Phase = summary.status === "finished" ? "finished" : this.#intent === "pause" ? "paused" : "cancelled";
+        return { ...s, phase, jobId: null, runId: summary.run_id, summary, endedAt: this.clock() };
       });
     } catch (error) {
-      run.update((s) =>
-        s.jobId !== jobId ? s : { ...s, phase: "failed", jobId: null, problem: problemFrom(error), endedAt: clock() },
+      this.#update((s) =>
+        s.jobId !== jobId ? s : { ...s, phase: "failed", jobId: null, problem: problemFrom(error), endedAt: this.clock() },
       );
     } finally {
-      intent = null;
+      this.#intent = null;
     }
   }
 
-  return {
-    /** The run's state; subscribe with `$run`. */
-    run: run as Readable<RunState>,
+  /** Starts a new run with `request` (ignored while a job runs). */
+  start(request: TrainRequest): Promise<void> {
+    if (isBusy(this.#now().phase)) return Promise.resolve();
+    const jobId = this.newJobId();
+    this.#currentJob = jobId;
+    this.run = { ...idleRun(), phase: "starting", jobId, request, startedAt: this.clock() };
+    return this.#drive(jobId, (onEvent) => this.backend.trainStart(jobId, request, onEvent));
+  }
 
-    /** Starts a new run with `request` (ignored while a job runs). */
-    start(request: TrainRequest): Promise<void> {
-      if (isBusy(get(run).phase)) return Promise.resolve();
-      const jobId = newJobId();
-      currentJob = jobId;
-      run.set({ ...idleRun(), phase: "starting", jobId, request, startedAt: clock() });
-      return drive(jobId, (onEvent) => backend.trainStart(jobId, request, onEvent));
-    },
+  /** Continues the session's run (paused, cancelled or failed) from its last checkpoint. */
+  resume(): Promise<void> {
+    const s = this.#now();
+    if (!controls(s).resume || s.runId === null) return Promise.resolve();
+    const runId = s.runId;
+    const jobId = this.newJobId();
+    this.#currentJob = jobId;
+    this.run = { ...s, phase: "starting", jobId, problem: null, summary: null, startedAt: this.clock(), endedAt: null };
+    return this.#drive(jobId, (onEvent) => this.backend.trainResume(jobId, runId, onEvent));
+  }
 
-    /** Continues the session's run (paused, cancelled or failed) from its last checkpoint. */
-    resume(): Promise<void> {
-      const s = get(run);
-      if (!controls(s).resume || s.runId === null) return Promise.resolve();
-      const runId = s.runId;
-      const jobId = newJobId();
-      currentJob = jobId;
-      run.set({ ...s, phase: "starting", jobId, problem: null, summary: null, startedAt: clock(), endedAt: null });
-      return drive(jobId, (onEvent) => backend.trainResume(jobId, runId, onEvent));
-    },
+  /** "Train longer": the session's finished run continues from its last checkpoint with more epochs. */
+  longer(): Promise<void> {
+    const s = this.#now();
+    if (s.phase !== "finished" || s.runId === null) return Promise.resolve();
+    const runId = s.runId;
+    const jobId = this.newJobId();
+    this.#currentJob = jobId;
+    this.run = { ...s, phase: "starting", jobId, problem: null, summary: null, startedAt: this.clock(), endedAt: null };
+    return this.#drive(jobId, (onEvent) => this.backend.trainLonger(jobId, runId, null, onEvent));
+  }
 
-    /** "Train longer": the session's finished run continues from its last checkpoint with more epochs. */
-    longer(): Promise<void> {
-      const s = get(run);
-      if (s.phase !== "finished" || s.runId === null) return Promise.resolve();
-      const runId = s.runId;
-      const jobId = newJobId();
-      currentJob = jobId;
-      run.set({ ...s, phase: "starting", jobId, problem: null, summary: null, startedAt: clock(), endedAt: null });
-      return drive(jobId, (onEvent) => backend.trainLonger(jobId, runId, null, onEvent));
-    },
+  /** Continues an earlier run from the history (interrupted by a crash, cancelled, failed). */
+  resumeRun(runId: string): Promise<void> {
+    if (isBusy(this.#now().phase)) return Promise.resolve();
+    const jobId = this.newJobId();
+    this.#currentJob = jobId;
+    this.run = { ...idleRun(), phase: "starting", jobId, runId, startedAt: this.clock() };
+    return this.#drive(jobId, (onEvent) => this.backend.trainResume(jobId, runId, onEvent));
+  }
 
-    /** Continues an earlier run from the history (interrupted by a crash, cancelled, failed). */
-    resumeRun(runId: string): Promise<void> {
-      if (isBusy(get(run).phase)) return Promise.resolve();
-      const jobId = newJobId();
-      currentJob = jobId;
-      run.set({ ...idleRun(), phase: "starting", jobId, runId, startedAt: clock() });
-      return drive(jobId, (onEvent) => backend.trainResume(jobId, runId, onEvent));
-    },
+  /** Asks the running job to stop after a checkpoint, to be resumed later. */
+  async pause(): Promise<void> {
+    const s = this.#now();
+    if (!controls(s).pause || s.jobId === null) return;
+    this.#intent = "pause";
+    this.run = { ...s, phase: "pausing" };
+    await this.#stopJob(s.jobId, "running");
+  }
 
-    /** Asks the running job to stop after a checkpoint, to be resumed later. */
-    async pause(): Promise<void> {
-      const s = get(run);
-      if (!controls(s).pause || s.jobId === null) return;
-      intent = "pause";
-      run.set({ ...s, phase: "pausing" });
-      await stopJob(s.jobId, "running");
-    },
+  /** Stops the run: the running job after a checkpoint, or a paused run as it stands. */
+  async cancel(): Promise<void> {
+    const s = this.#now();
+    if (!controls(s).cancel) return;
+    if (s.phase === "paused" || s.jobId === null) {
+      this.run = { ...s, phase: "cancelled" };
+      return;
+    }
+    this.#intent = "cancel";
+    this.run = { ...s, phase: "cancelling" };
+    await this.#stopJob(s.jobId, s.phase);
+  }
 
-    /** Stops the run: the running job after a checkpoint, or a paused run as it stands. */
-    async cancel(): Promise<void> {
-      const s = get(run);
-      if (!controls(s).cancel) return;
-      if (s.phase === "paused" || s.jobId === null) {
-        run.set({ ...s, phase: "cancelled" });
-        return;
-      }
-      intent = "cancel";
-      run.set({ ...s, phase: "cancelling" });
-      await stopJob(s.jobId, s.phase);
-    },
+  /** Hides the error banner. */
+  dismissProblem(): void {
+    this.#update((s) => ({ ...s, problem: null }));
+  }
 
-    /** Hides the error banner. */
-    dismissProblem(): void {
-      run.update((s) => ({ ...s, problem: null }));
-    },
+  /** Shows `problem` in the banner (for errors outside the run, e.g. a refused Start). */
+  report(problem: Problem): void {
+    this.#update((s) => ({ ...s, problem }));
+  }
 
-    /** Shows `problem` in the banner (for errors outside the run, e.g. a refused Start). */
-    report(problem: Problem): void {
-      run.update((s) => ({ ...s, problem }));
-    },
-  };
-
-  async function stopJob(jobId: string, previous: Phase) {
+  async #stopJob(jobId: string, previous: Phase) {
     try {
-      await backend.jobCancel(jobId);
+      await this.backend.jobCancel(jobId);
     } catch (error) {
-      intent = null;
-      run.update((s) => (s.jobId !== jobId ? s : { ...s, phase: previous, problem: problemFrom(error) }));
+      this.#intent = null;
+      this.#update((s) => (s.jobId !== jobId ? s : { ...s, phase: previous, problem: problemFrom(error) }));
     }
   }
 }
 
-/** A training session. */
-export type TrainSession = ReturnType<typeof createTrainSession>;
-
 /** The app's one training session. */
-export const trainSession: TrainSession = createTrainSession(tauriBackend);
+export const trainSession = new TrainSession(tauriBackend);
 
 /**
  * A form read back from storage, on top of a fresh one: a field of the wrong type keeps its fresh
@@ -267,12 +276,12 @@ export function acceptForm(raw: unknown): TrainForm | null {
 }
 
 /** The app's one training form (kept while other screens are shown, and across restarts). */
-export const trainForm = persisted<TrainForm>(KEYS.trainForm, initialForm(), acceptForm);
+export const trainForm = new Persisted<TrainForm>(KEYS.trainForm, initialForm(), acceptForm);
 
 /**
  * Whether a training job is running now: the frame asks this before the window closes ("closing
  * stops the run; it can be resumed from its last checkpoint").
  */
 export function trainingInProgress(): boolean {
-  return isBusy(get(trainSession.run).phase);
+  return isBusy(untrack(() => trainSession.run).phase);
 }

@@ -1,11 +1,10 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { get } from "svelte/store";
 import { afterEach, describe, expect, it } from "vitest";
-import { rerunState, startRerun } from "./rerun";
+import { rerunState, startRerun } from "./rerun.svelte";
 
 afterEach(() => {
   clearMocks();
-  rerunState.set(null);
+  rerunState.current = null;
 });
 
 describe("re-run", () => {
@@ -20,7 +19,7 @@ describe("re-run", () => {
       return { run_id: "new", dir: "/runs/new", status: "finished", metrics: {} };
     });
     await startRerun("old", () => (recorded += 1));
-    expect(get(rerunState)).toMatchObject({ of: "old", phase: "finished", events: 2, newRun: "new" });
+    expect(rerunState.current).toMatchObject({ of: "old", phase: "finished", events: 2, newRun: "new" });
     expect(recorded).toBe(1);
   });
 
@@ -29,6 +28,6 @@ describe("re-run", () => {
       throw { code: "data", message: "the dataset /d.csv changed since the run; its fingerprint differs" };
     });
     await startRerun("old", () => {});
-    expect(get(rerunState)).toMatchObject({ phase: "failed", message: "the dataset /d.csv changed since the run; its fingerprint differs" });
+    expect(rerunState.current).toMatchObject({ phase: "failed", message: "the dataset /d.csv changed since the run; its fingerprint differs" });
   });
 });

@@ -2,22 +2,21 @@
 // sort and filter, and the runs picked for comparison. Kept outside the screen so coming back
 // finds it as it was left.
 
-import { writable } from "svelte/store";
 import { DEFAULT_SORT, type RunFilter, type Sort } from "./table";
 
 /** The History screen's page. */
 export type HistoryPage = { kind: "list" } | { kind: "run"; id: string } | { kind: "compare"; left: string; right: string };
 
-/** The History screen's state. */
-export type HistoryView = { page: HistoryPage; sort: Sort; filter: RunFilter; picked: string[] };
+/** The History screen's state. Each field is held as given and replaced whole on a change. */
+export class HistoryView {
+  page = $state.raw<HistoryPage>({ kind: "list" });
+  sort = $state.raw<Sort>(DEFAULT_SORT);
+  filter = $state.raw<RunFilter>({ text: "", status: "" });
+  picked = $state.raw<string[]>([]);
+}
 
 /** The one History view of this window. */
-export const historyView = writable<HistoryView>({
-  page: { kind: "list" },
-  sort: DEFAULT_SORT,
-  filter: { text: "", status: "" },
-  picked: [],
-});
+export const historyView = new HistoryView();
 
 /** The runs picked for comparison after toggling `id`: at most two, the older pick gives way. */
 export function togglePick(picked: string[], id: string): string[] {

@@ -1,8 +1,7 @@
 // The Evaluate screen's state: which runs can be evaluated, the pick, and results kept per run.
-import { get } from "svelte/store";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../api";
-import { createEvaluations, evaluable } from "./evaluations";
+import { Evaluations, evaluable } from "./evaluations.svelte";
 import { fakeBackend } from "./fake-backend";
 import { evalReport, runDetails, runSummary } from "./fixtures";
 
@@ -14,11 +13,11 @@ describe("evaluations", () => {
 
   it("picks the run just trained when asked, else the newest", async () => {
     const fake = fakeBackend({ runs: () => Promise.resolve([runSummary("new"), runSummary("old")]) });
-    const e = createEvaluations(fake.backend);
+    const e = new Evaluations(fake.backend);
     await e.refresh(null);
-    expect(get(e.state).selected).toBe("new");
+    expect(e.state.selected).toBe("new");
     await e.refresh("old");
-    expect(get(e.state).selected).toBe("old");
+    expect(e.state.selected).toBe("old");
   });
 
   it("keeps a classification result per run and a failure with its action", async () => {
@@ -26,15 +25,15 @@ describe("evaluations", () => {
       runs: () => Promise.resolve([runSummary("a"), runSummary("b")]),
       evalRun: (run) => (run === "a" ? Promise.resolve(evalReport()) : Promise.reject(new ApiError({ code: "engine", message: "cannot read run.json" }))),
     });
-    const e = createEvaluations(fake.backend);
+    const e = new Evaluations(fake.backend);
     await e.refresh();
     await e.evaluate("a");
     await e.evaluate("b");
-    const s = get(e.state);
+    const s = e.state;
     expect(s.results.a.kind).toBe("classification");
     expect(s.results.b).toMatchObject({ kind: "failed", problem: { message: "cannot read run.json" } });
     e.dismiss("b");
-    expect(get(e.state).results.b).toBeUndefined();
+    expect(e.state.results.b).toBeUndefined();
   });
 
   it("scores a generation run's test responses first, then reads the recorded scores from its details", async () => {
@@ -46,17 +45,17 @@ describe("evaluations", () => {
       evalGenerationRun: () => (order.push("eval"), Promise.resolve(samples)),
       runsShow: () => (order.push("show"), Promise.resolve(details)),
     });
-    const e = createEvaluations(fake.backend);
+    const e = new Evaluations(fake.backend);
     await e.refresh();
     await e.evaluate("g");
     expect(order).toEqual(["eval", "show"]);
-    expect(get(e.state).results.g).toEqual({ kind: "generation", details, samples });
+    expect(e.state.results.g).toEqual({ kind: "generation", details, samples });
   });
 
   it("says why when the runs cannot be listed", async () => {
     const fake = fakeBackend({ runs: () => Promise.reject(new ApiError({ code: "store_corrupt", message: "damaged" })) });
-    const e = createEvaluations(fake.backend);
+    const e = new Evaluations(fake.backend);
     await e.refresh();
-    expect(get(e.state).listProblem?.action).toContain("History");
+    expect(e.state.listProblem?.action).toContain("History");
   });
 });

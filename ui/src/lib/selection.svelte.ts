@@ -6,9 +6,10 @@
 // Column names use the spelling of the training request (`text_column`, ...) so they pass through
 // unchanged.
 
-import { get } from "svelte/store";
+import { untrack } from "svelte";
 import type { Fixes } from "../bindings";
-import { asObject, KEYS, persisted } from "./persist";
+import { asObject, KEYS } from "./persist";
+import { Persisted } from "./persisted.svelte";
 
 /** What the user is working with. Every field is optional: a screen fills in what it knows. */
 export interface Selection {
@@ -62,10 +63,10 @@ export function acceptSelection(raw: unknown): Selection | null {
 }
 
 /**
- * The one shared selection. Subscribe with `$selection` in a component. Kept across restarts:
+ * The one shared selection: components read `selection.current` (reactive). Kept across restarts:
  * after a crash the app reopens with the same model, file and columns.
  */
-export const selection = persisted<Selection>(KEYS.selection, {}, acceptSelection);
+export const selection = new Persisted<Selection>(KEYS.selection, {}, acceptSelection);
 
 /**
  * Changes some fields of the selection and keeps the others. A field given as `undefined` is
@@ -86,7 +87,10 @@ export function fixesForFile(s: Selection, file: string): Fixes | undefined {
   return s.fixes !== undefined && s.fixesFor !== undefined && s.fixesFor === file.trim() ? s.fixes : undefined;
 }
 
-/** The selection as it is now (for code outside components). */
+/**
+ * The selection as it is now, for code outside components: read without subscribing, so an effect
+ * that calls it (or a function that writes the selection) does not run again on its every change.
+ */
 export function currentSelection(): Selection {
-  return get(selection);
+  return untrack(() => selection.current);
 }

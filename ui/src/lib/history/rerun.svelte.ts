@@ -2,7 +2,6 @@
 // be cancelled) after visiting another screen. The new run appears in the table as soon as it is
 // recorded; its live curves are on the Train screen's run page.
 
-import { get, writable } from "svelte/store";
 import { ApiError, errorMessage, newJobId } from "../api";
 import { cancelJob } from "../models/backend";
 import { rerun } from "./backend";
@@ -21,32 +20,38 @@ export type RerunState = {
   message: string | null;
 };
 
-/** The re-run of this window, if any. */
-export const rerunState = writable<RerunState | null>(null);
+/** The latest re-run of this window, held as given and replaced whole on each change. */
+export class LatestRerun {
+  current = $state.raw<RerunState | null>(null);
+}
+
+/** The re-run of this window, if any, in `rerunState.current`. */
+export const rerunState = new LatestRerun();
+
+/** Changes the re-run of job `jobId`, if it is still the latest one. */
+function update(jobId: string, f: (s: RerunState) => RerunState): void {
+  const s = rerunState.current;
+  if (s && s.jobId === jobId) rerunState.current = f(s);
+}
 
 /** Re-runs `run` and resolves when it ends; `onRecorded` is called once the first event arrives. */
 export async function startRerun(run: string, onRecorded: () => void): Promise<void> {
-  const current = get(rerunState);
-  if (current?.phase === "running") return;
+  if (rerunState.current?.phase === "running") return;
   const jobId = newJobId();
-  rerunState.set({ of: run, jobId, phase: "running", events: 0, newRun: null, message: null });
+  rerunState.current = { of: run, jobId, phase: "running", events: 0, newRun: null, message: null };
   try {
     const summary = await rerun(jobId, run, (event) => {
-      const s = get(rerunState);
+      const s = rerunState.current;
       if (s && s.jobId === jobId) {
-        rerunState.set({ ...s, events: s.events + 1, newRun: s.newRun ?? runIdOf(event) });
+        rerunState.current = { ...s, events: s.events + 1, newRun: s.newRun ?? runIdOf(event) };
         if (s.events === 0) onRecorded();
       }
     });
     const cancelled = statusOf(summary) === "cancelled";
-    rerunState.update((s) =>
-      s && s.jobId === jobId ? { ...s, phase: cancelled ? "cancelled" : "finished", newRun: runIdOf(summary) ?? s.newRun } : s,
-    );
+    update(jobId, (s) => ({ ...s, phase: cancelled ? "cancelled" : "finished", newRun: runIdOf(summary) ?? s.newRun }));
   } catch (e) {
     const cancelled = e instanceof ApiError && /cancel/i.test(e.code);
-    rerunState.update((s) =>
-      s && s.jobId === jobId ? { ...s, phase: cancelled ? "cancelled" : "failed", message: cancelled ? null : errorMessage(e) } : s,
-    );
+    update(jobId, (s) => ({ ...s, phase: cancelled ? "cancelled" : "failed", message: cancelled ? null : errorMessage(e) }));
   }
 }
 
@@ -64,6 +69,6 @@ function statusOf(value: unknown): string | null {
 
 /** Cancels the running re-run (training stops after its current step; the run is kept as cancelled). */
 export async function cancelRerun(): Promise<void> {
-  const s = get(rerunState);
+  const s = rerunState.current;
   if (s?.phase === "running") await cancelJob(s.jobId);
 }

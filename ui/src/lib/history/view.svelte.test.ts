@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { keepExisting, togglePick } from "./view";
+import { keepExisting, togglePick } from "./view.svelte";
 
 describe("picking runs to compare", () => {
   it("toggles a run in and out of the comparison", () => {

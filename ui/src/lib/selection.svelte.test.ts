@@ -1,15 +1,16 @@
 // The shared selection: screens fill in what they know; clearing a field removes it.
-import { get } from "svelte/store";
 import { beforeEach, describe, expect, it } from "vitest";
-import { currentSelection, fixesForFile, selection, updateSelection } from "./selection";
+import { currentSelection, fixesForFile, selection, updateSelection } from "./selection.svelte";
 
-beforeEach(() => selection.set({}));
+beforeEach(() => {
+  selection.current = {};
+});
 
 describe("selection", () => {
   it("keeps the fields a patch does not name", () => {
     updateSelection({ model: "/models/minilm", task: "classify" });
     updateSelection({ data: "/data/reviews.csv" });
-    expect(get(selection)).toEqual({ model: "/models/minilm", task: "classify", data: "/data/reviews.csv" });
+    expect(selection.current).toEqual({ model: "/models/minilm", task: "classify", data: "/data/reviews.csv" });
   });
 
   it("forgets a field given as undefined, so a new file drops the old file's columns", () => {
@@ -27,7 +28,7 @@ describe("selection", () => {
     updateSelection({ data: "/faq.csv" });
     expect(fixesForFile(currentSelection(), "/faq.csv")).toBeUndefined();
     // Fixes with no file named belong to none.
-    selection.set({ data: "/x.csv", fixes });
+    selection.current = { data: "/x.csv", fixes };
     expect(fixesForFile(currentSelection(), "/x.csv")).toBeUndefined();
   });
 });

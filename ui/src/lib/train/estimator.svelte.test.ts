@@ -1,9 +1,8 @@
 // The estimate that follows the form: debounced, skipped when nothing changed, failures said.
-import { get } from "svelte/store";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { TrainBackend } from "./backend";
 import type { EstimateOptions } from "./types";
-import { createEstimator } from "./estimator";
+import { Estimator } from "./estimator.svelte";
 import { estimateReport } from "./fixtures";
 
 function backend(estimate: TrainBackend["estimate"]): TrainBackend {
@@ -18,11 +17,11 @@ afterEach(() => vi.useRealTimers());
 describe("estimator", () => {
   it("shows the verdict after the debounce, then skips a request with the same settings", async () => {
     const estimate = vi.fn(() => Promise.resolve(estimateReport("tight")));
-    const e = createEstimator(backend(estimate), 100);
+    const e = new Estimator(backend(estimate), 100);
     e.request("/m", opts, "lora");
-    expect(get(e.state).kind).toBe("loading");
+    expect(e.state.kind).toBe("loading");
     await vi.advanceTimersByTimeAsync(100);
-    expect(get(e.state)).toMatchObject({ kind: "ready", method: "lora", report: { verdict: "tight" } });
+    expect(e.state).toMatchObject({ kind: "ready", method: "lora", report: { verdict: "tight" } });
     e.request("/m", opts, "lora");
     await vi.advanceTimersByTimeAsync(100);
     expect(estimate).toHaveBeenCalledTimes(1);
@@ -32,16 +31,16 @@ describe("estimator", () => {
   });
 
   it("keeps the previous verdict visible while a new one is on its way", async () => {
-    const e = createEstimator(backend(() => Promise.resolve(estimateReport("fits"))), 100);
+    const e = new Estimator(backend(() => Promise.resolve(estimateReport("fits"))), 100);
     e.request("/m", opts, "lora");
     await vi.advanceTimersByTimeAsync(100);
     e.request("/m", { ...opts, max_len: 512 }, "lora");
-    expect(get(e.state)).toMatchObject({ kind: "loading", previous: { verdict: "fits" } });
+    expect(e.state).toMatchObject({ kind: "loading", previous: { verdict: "fits" } });
   });
 
   it("measures the speed at once for the last settings, then keeps the measured answer", async () => {
     const asked: string[] = [];
-    const e = createEstimator(
+    const e = new Estimator(
       backend((_m, options) => {
         asked.push(options.calibrate ?? "");
         return Promise.resolve(estimateReport("fits"));
@@ -51,7 +50,7 @@ describe("estimator", () => {
     e.request("/m", opts, "lora");
     await vi.advanceTimersByTimeAsync(100);
     e.measure();
-    expect(get(e.state)).toMatchObject({ kind: "loading", measuring: true });
+    expect(e.state).toMatchObject({ kind: "loading", measuring: true });
     await vi.advanceTimersByTimeAsync(0);
     expect(asked).toEqual(["cached", "measure"]);
     e.request("/m", opts, "lora");
@@ -60,12 +59,12 @@ describe("estimator", () => {
   });
 
   it("reports a failed estimate with its message, and clears when the model is removed", async () => {
-    const e = createEstimator(backend(() => Promise.reject(new Error("config.json has no hidden_size"))), 100);
+    const e = new Estimator(backend(() => Promise.reject(new Error("config.json has no hidden_size"))), 100);
     e.request("/m", opts, "lora");
     await vi.advanceTimersByTimeAsync(100);
-    expect(get(e.state)).toMatchObject({ kind: "failed", message: "config.json has no hidden_size" });
-    expect(get(e.state)).toHaveProperty("action", expect.stringContaining("Models screen"));
+    expect(e.state).toMatchObject({ kind: "failed", message: "config.json has no hidden_size" });
+    expect(e.state).toHaveProperty("action", expect.stringContaining("Models screen"));
     e.request("", null, "lora");
-    expect(get(e.state).kind).toBe("none");
+    expect(e.state.kind).toBe("none");
   });
 });
