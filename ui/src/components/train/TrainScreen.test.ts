@@ -85,7 +85,7 @@ describe("Train screen", () => {
   });
 
   it("issue 16: a generation run's Advanced drawer turns the forgetting check off, and the request says so", () => {
-    selection.set({ model: "/models/llama", data: "/data/qa.csv" });
+    selection.current = { model: "/models/llama", data: "/data/qa.csv" };
     const { fake } = open();
     // Classification has no forgetting check to offer.
     expect(document.querySelector("[data-setting=forgetting-check]")).toBeNull();
@@ -97,7 +97,7 @@ describe("Train screen", () => {
     box.checked = false;
     box.dispatchEvent(new Event("change", { bubbles: true }));
     flushSync();
-    expect(get(trainForm).forgetting_check).toBe(false);
+    expect(trainForm.current.forgetting_check).toBe(false);
     button("Start").click();
     flushSync();
     expect(fake.jobs[0].arg).toMatchObject({ task: "generate", forgetting_check: false });
