@@ -97,6 +97,7 @@ fn round(home: &Home, dir: &Path, round: usize, data: &Path, questions: &Path) -
                 max_tokens: 8,
                 ..Default::default()
             },
+            quantised: false,
         },
         None,
         &mut |_| {},

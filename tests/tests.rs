@@ -28,6 +28,7 @@
 //! - `disk_faults`: a deleted model, a changed dataset, a full disk under an index build.
 //! - `memory_check`: a job that would not fit in the free memory is refused with what to change.
 //! - `memory_rounds`: train -> eval -> compare -> chat -> export twice in one process: no growth.
+//! - `run_precision`: chat with a run on a quantised GGUF base answers on the base as it trained.
 //! - `home_paths`: a home folder with spaces and non-ASCII characters works; a read-only one is refused.
 
 mod chat_cli;
@@ -55,6 +56,7 @@ mod predict_file_cli;
 mod rag_cli;
 mod rag_retrieval;
 mod real_models;
+mod run_precision;
 mod runs_cli;
 mod runs_resume;
 mod train_cli;
