@@ -412,6 +412,12 @@ pub fn compare(
             ))
         }
     };
+    // A run's recorded base that is gone: say which and how to get it back, as chat does.
+    if let (None, Some(w)) = (&request.model, &weights) {
+        if w.base.is_absolute() {
+            crate::run::model_gone::require_model(&w.run.id, &w.base)?;
+        }
+    }
     let mut configurations = vec![Configuration::Base];
     if weights.is_some() {
         configurations.push(Configuration::FineTuned);
