@@ -9,8 +9,9 @@
 //! dequantised (4-bit again for QLoRA, as training quantised it), so chat, compare and predict
 //! give the answers evaluation shows and PEFT reproduces from the exported adapter. Keeping the
 //! GGUF's own quantisation ([`Precision::Quantised`], chat's `--quantised`) is faster and about a
-//! quarter of the memory, but its answers differ where two words are nearly tied (measured against
-//! PEFT in tests/reference/README.md, "chat --run against PEFT").
+//! quarter of the memory, but its answers differ where two words are nearly tied: against PEFT on a
+//! SmolLM2-135M Q4_1 run, as trained matched 10 of 10 greedy answers, quantised 6 of 10
+//! (tests/reference/README.md, "chat --run against PEFT").
 
 use std::path::PathBuf;
 
