@@ -66,19 +66,21 @@ impl Store {
             read_only: flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY),
             recovered: Vec::new(),
         };
-        // Whatever else fails while opening still names the file (a damaged copy can fail in ways
-        // SQLite does not call corruption, e.g. a migration meeting columns that already exist).
-        store
-            .prepare()
-            .map_err(|e| match store.reclassify(e) {
-                StoreError::Sqlite(source) => StoreError::Open {
-                    path: database.to_path_buf(),
-                    source,
-                },
-                other => other,
-            })?;
+        // Whatever fails while opening names the file: damage SQLite reports as such is `Corrupt`,
+        // and a damaged copy can fail in ways it does not call corruption too (a migration meeting
+        // columns that already exist).
+        let named = |store: &Store, e: StoreError| match store.reclassify(e) {
+            StoreError::Sqlite(source) => StoreError::Open {
+                path: database.to_path_buf(),
+                source,
+            },
+            other => other,
+        };
+        store.prepare().map_err(|e| named(&store, e))?;
         if !store.read_only {
-            store.recovered = store.mark_dead_runs_interrupted()?;
+            store.recovered = store
+                .mark_dead_runs_interrupted()
+                .map_err(|e| named(&store, e))?;
             store.sweep_half_deleted_runs();
         }
         Ok(store)
