@@ -25,7 +25,7 @@
 //! - `runs_resume`: `runs resume` after a SIGKILL continues the same loss curve.
 //! - `real_models`: real tier: all-MiniLM-L6-v2 on 2,000 SST-2 rows reaches issue 3's accuracies.
 //! - `fixtures_shapes`: the committed reference checkpoints are present and their shapes consistent.
-//! - `disk_faults`: a deleted model, a changed dataset, a full disk under an index build.
+//! - `disk_faults`: a deleted model (eval, predict, rerun, chat, compare), a changed dataset, a full disk under an index build.
 //! - `memory_check`: a job that would not fit in the free memory is refused with what to change.
 //! - `memory_rounds`: train -> eval -> compare -> chat -> export twice in one process: no growth.
 //! - `run_precision`: chat with a run on a quantised GGUF base answers on the base as it trained.
