@@ -13,7 +13,10 @@
 //!   rag crate's `cited_prompt`), and exactly the passages the model was shown are returned. Passages
 //!   that do not fit in the model's context are left out from the least relevant up; if not even one
 //!   fits, that is an error, never a silent answer without them.
-//! - A run is used through its PEFT adapter, applied at load (no merge), or its merged weights.
+//! - A run is used through its PEFT adapter, applied at load (no merge), or its merged weights, on
+//!   its base as it trained (a GGUF dequantised): its answers are the ones evaluation shows and
+//!   PEFT gives from the exported adapter. `quantised` keeps a GGUF base in its file's
+//!   quantisation instead: faster and smaller, with answers that may differ at near-ties.
 //! - Every text piece reaches the caller's callback as soon as it is complete UTF-8, so the Tauri
 //!   shell can forward [`ChatEvent`]s over a per-job channel; nothing here knows about Tauri.
 
@@ -28,7 +31,7 @@ pub use tunesmith_engine::generate::CancelHandle;
 use crate::home::Home;
 use crate::rag::{cited_prompt, Passage, SearchMode};
 pub use crate::session::{AnswerOptions, DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE};
-use crate::session::{DecoderSession, RunWeights};
+use crate::session::{DecoderSession, Precision, RunWeights};
 use crate::{Error, Result};
 
 /// Passages retrieved for a RAG answer when none is asked for.
@@ -49,6 +52,9 @@ pub struct ChatRequest {
     pub prompt: String,
     /// Generation settings.
     pub options: AnswerOptions,
+    /// Keep a run's GGUF base in its file's quantisation (faster, approximate) instead of as the
+    /// run trained on it.
+    pub quantised: bool,
 }
 
 /// One column of Chat & Compare as the app's form gives it, every setting but the prompt optional
@@ -99,6 +105,7 @@ impl From<ChatArgs> for ChatRequest {
                 temperature: a.temperature.unwrap_or(defaults.temperature),
                 seed: a.seed.unwrap_or(defaults.seed),
             },
+            quantised: false,
         }
     }
 }
@@ -233,6 +240,65 @@ pub fn retrieve(home: &Home, name: &str, question: &str, top_k: usize) -> Result
     Ok(crate::rag::query(home, name, question, top_k, SearchMode::Hybrid)?.passages)
 }
 
+/// The model `request` answers with, checked against the free memory first: its run's weights on
+/// the run's base as it trained (or quantised when asked), else the model it names as stored.
+pub fn open_model(home: &Home, request: &ChatRequest) -> Result<DecoderSession> {
+    Chosen::of(home, request)?.load(home)
+}
+
+/// The model a request names, found but not loaded yet.
+struct Chosen {
+    spec: String,
+    run: Option<(RunWeights, Precision)>,
+    model: Option<String>,
+}
+
+impl Chosen {
+    /// The run (found, its model on disk) or the model `request` names.
+    fn of(home: &Home, request: &ChatRequest) -> Result<Chosen> {
+        let Some(run) = &request.run else {
+            let Some(model) = &request.model else {
+                return Err(Error::Chat(
+                    "name a model (--model) or a fine-tuned run (--run)".into(),
+                ));
+            };
+            return Ok(Chosen {
+                spec: model.clone(),
+                run: None,
+                model: None,
+            });
+        };
+        let weights = RunWeights::find(home, run)?;
+        let (spec, adapter) = weights.model_and_adapter(request.model.as_deref());
+        // A recorded path (not a hub id) that is gone: say so, not "config.json cannot be read".
+        if adapter.is_some() && request.model.is_none() && Path::new(&spec).is_absolute() {
+            crate::run::model_gone::require_model(&weights.run.id, Path::new(&spec))?;
+        }
+        let precision = match request.quantised {
+            true => Precision::Quantised,
+            false => Precision::AsTrained,
+        };
+        Ok(Chosen {
+            spec,
+            run: Some((weights, precision)),
+            model: request.model.clone(),
+        })
+    }
+
+    /// Loads it, once the memory check lets it.
+    fn load(self, home: &Home) -> Result<DecoderSession> {
+        let quantised = self
+            .run
+            .as_ref()
+            .is_none_or(|(w, precision)| w.held_quantised(*precision));
+        crate::memory_check::before_loading(home, &self.spec, "chat", quantised)?;
+        match &self.run {
+            Some((weights, precision)) => weights.open(self.model.as_deref(), *precision),
+            None => DecoderSession::open(&self.spec, None),
+        }
+    }
+}
+
 /// Answers `request`, streaming [`ChatEvent`]s to `on_event` (each delta, then `done`).
 pub fn chat(
     home: &Home,
@@ -240,32 +306,13 @@ pub fn chat(
     cancel: Option<&CancelHandle>,
     on_event: &mut dyn FnMut(&ChatEvent),
 ) -> Result<ChatAnswer> {
-    let (spec, adapter) = match &request.run {
-        Some(run) => {
-            let weights = RunWeights::find(home, run)?;
-            let (spec, adapter) = weights.model_and_adapter(request.model.as_deref());
-            // A recorded path (not a hub id) that is gone: say so, not "config.json cannot be read".
-            if adapter.is_some() && request.model.is_none() && Path::new(&spec).is_absolute() {
-                crate::run::model_gone::require_model(&weights.run.id, Path::new(&spec))?;
-            }
-            (spec, adapter)
-        }
-        None => match &request.model {
-            Some(m) => (m.clone(), None),
-            None => {
-                return Err(Error::Chat(
-                    "name a model (--model) or a fine-tuned run (--run)".into(),
-                ))
-            }
-        },
-    };
+    let chosen = Chosen::of(home, request)?;
     // Retrieval first: a missing index fails before the model is loaded.
     let passages = match &request.rag {
         Some(name) => Some(retrieve(home, name, &request.prompt, request.passages)?),
         None => None,
     };
-    crate::memory_check::before_loading(home, &spec, "chat")?;
-    let model = DecoderSession::open(&spec, adapter.as_deref())?;
+    let model = chosen.load(home)?;
     let answer = answer(
         &model,
         &request.prompt,

@@ -37,7 +37,7 @@ use tunesmith_store::{EvalModel, Split};
 use crate::chat::{answer, retrieve};
 use crate::home::Home;
 use crate::rag::Passage;
-use crate::session::{AnswerOptions, DecoderSession, RunWeights};
+use crate::session::{AnswerOptions, DecoderSession, Precision, RunWeights};
 use crate::{Error, Result};
 
 /// Token-F1 differences below this are reported as too close to call.
@@ -448,6 +448,12 @@ pub fn compare(
             ))
         }
     };
+    // A run's recorded base that is gone: say which and how to get it back, as chat does.
+    if let (None, Some(w)) = (&request.model, &weights) {
+        if w.base.is_absolute() {
+            crate::run::model_gone::require_model(&w.run.id, &w.base)?;
+        }
+    }
     let mut configurations = vec![Configuration::Base];
     if weights.is_some() {
         configurations.push(Configuration::FineTuned);
@@ -489,7 +495,12 @@ pub fn compare(
             answers: Vec::new(),
         })
         .collect();
-    crate::memory_check::before_loading(home, &base_spec, "compare")?;
+    // With a run, both sides hold the base as the run trained on it (the comparison shows the
+    // training, not the quantisation, and the answers are evaluation's and PEFT's).
+    let quantised = weights
+        .as_ref()
+        .is_none_or(|w| w.held_quantised(Precision::AsTrained));
+    crate::memory_check::before_loading(home, &base_spec, "compare", quantised)?;
     let mut model_label = base_spec.clone();
     // One model in memory at a time: base (alone, then with RAG), then fine-tuned.
     for fine_tuned in [false, true] {
@@ -502,16 +513,19 @@ pub fn compare(
         on_progress(&CompareProgress::Loading {
             configuration: *first,
         });
-        let model = if fine_tuned {
-            let (spec, adapter) = weights
-                .as_ref()
-                .map(|w| w.model_and_adapter(request.model.as_deref()))
-                .ok_or_else(|| Error::Chat("a fine-tuned configuration needs a run".into()))?;
-            DecoderSession::open(&spec, adapter.as_deref())?
-        } else {
-            let m = DecoderSession::open(&base_spec, None)?;
-            model_label = m.source().display().to_string();
-            m
+        let model = match (fine_tuned, &weights) {
+            (true, Some(w)) => w.open(request.model.as_deref(), Precision::AsTrained)?,
+            (true, None) => {
+                return Err(Error::Chat("a fine-tuned configuration needs a run".into()))
+            }
+            (false, w) => {
+                let m = match w {
+                    Some(w) => w.open_base(request.model.as_deref(), Precision::AsTrained)?,
+                    None => DecoderSession::open(&base_spec, None)?,
+                };
+                model_label = m.source().display().to_string();
+                m
+            }
         };
         // Fitted once, with the first model's tokenizer (a run's adapter keeps its base's).
         if answer_length.is_none() {

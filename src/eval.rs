@@ -79,7 +79,7 @@ pub fn evaluate(home: &Home, query: &str, data: Option<&Path>) -> Result<EvalRep
     let labels = &run.record.labels;
     let plan = TrainPlan::of_run(&run);
     crate::run::model_gone::require_model(&run.id, plan.model())?;
-    crate::memory_check::before_loading(home, &plan.model().display().to_string(), "evaluate")?;
+    crate::memory_check::before_loading(home, &plan.model().display().to_string(), "evaluate", false)?;
     let model = EncoderSession::open(&plan)?;
     let (dataset, split) = plan.load_data()?;
     let (examples, texts) = model.examples(&dataset, labels)?;
@@ -276,7 +276,9 @@ pub fn evaluate_generation(
         )));
     }
     crate::run::model_gone::require_model(&run.id, plan.model())?;
-    crate::memory_check::before_loading(home, &plan.model().display().to_string(), "evaluate")?;
+    // The base as it trains (a GGUF dequantised, 4-bit for QLoRA).
+    let quantised = plan.quantize().is_some();
+    crate::memory_check::before_loading(home, &plan.model().display().to_string(), "evaluate", quantised)?;
     let device = device::open(plan.request().device)?;
     let (dataset, label, rows) = match data {
         None => {

@@ -6,7 +6,8 @@
 //! - Training is checked with the memory estimate the Train screen shows (the hub crate's, through
 //!   [`crate::models::estimate`]) for the run's method, batch and length; loading a model to chat,
 //!   compare or evaluate is checked with the same estimate for a frozen model (one sequence, no
-//!   training state), or the file's size for a GGUF that stays quantised.
+//!   training state; a GGUF dequantised as a run trained on it), or the file's size for a GGUF
+//!   that stays quantised.
 //! - Only a job estimated above the free memory is refused ([`Error::Memory`], code `memory`); a
 //!   tight fit goes ahead (the Train screen warns). Where free memory or the estimate cannot be
 //!   had (another platform, a model the estimate does not know), nothing is refused: the check
@@ -110,12 +111,13 @@ pub fn before_training(home: &Home, plan: &TrainPlan, batch: usize) -> Result<()
 }
 
 /// Refuses loading the model `spec` (a folder, a `.gguf` file or a cached hub id) to `what`
-/// ("chat", "compare") when it would not fit in the free memory.
-pub fn before_loading(home: &Home, spec: &str, what: &str) -> Result<()> {
+/// ("chat", "compare") when it would not fit in the free memory; `quantised` when a GGUF's weights
+/// stay quantised (its file's size), else they are counted dequantised (f32, as a run trained).
+pub fn before_loading(home: &Home, spec: &str, what: &str, quantised: bool) -> Result<()> {
     let Some(free) = free_bytes("auto") else {
         return Ok(());
     };
-    let Some(need) = inference_bytes(home, spec) else {
+    let Some(need) = inference_bytes(home, spec, quantised) else {
         return Ok(());
     };
     if verdict(need, free) != Verdict::DoesNotFit {
@@ -128,13 +130,14 @@ pub fn before_loading(home: &Home, spec: &str, what: &str) -> Result<()> {
     )))
 }
 
-/// Bytes a frozen model needs to answer: a GGUF's file (kept quantised), else the estimate for a
-/// frozen model reading one sequence.
-fn inference_bytes(home: &Home, spec: &str) -> Option<u64> {
+/// Bytes a frozen model needs to answer: a GGUF's file when it stays quantised, else the estimate
+/// for a frozen (f32) model reading one sequence.
+fn inference_bytes(home: &Home, spec: &str, quantised: bool) -> Option<u64> {
     let path = Path::new(spec);
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+    if quantised
+        && path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
     {
         return std::fs::metadata(path)
             .ok()

@@ -34,7 +34,7 @@ use tunesmith_engine::task::{ClassifyExample, ClassifyTask};
 use tunesmith_store::OutputKind;
 
 use crate::chat::{AnswerOptions, CancelHandle};
-use crate::session::{DecoderSession, EncoderSession, RunWeights};
+use crate::session::{DecoderSession, EncoderSession, Precision, RunWeights};
 use crate::home::Home;
 use crate::run::{find_run, FoundRun, TrainPlan};
 use crate::{Error, Result};
@@ -556,9 +556,8 @@ impl Predictor {
                 })
             }
             Task::Generate => {
-                let (spec, adapter) =
-                    RunWeights::find(home, &run.id)?.model_and_adapter(None);
-                let model = DecoderSession::open(&spec, adapter.as_deref())?;
+                // The run's answers as evaluation gives them: its base as it trained.
+                let model = RunWeights::find(home, &run.id)?.open(None, Precision::AsTrained)?;
                 Ok(Predictor::Generator {
                     model: Box::new(model),
                     options: AnswerOptions {

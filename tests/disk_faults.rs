@@ -1,6 +1,7 @@
 //! Issue 19 section 3's leftovers, as a user meets them: the model folder of a listed run deleted
-//! (History and `runs show` still work; evaluate, predict, re-run and chat say the model is gone and
-//! how to get it back), a dataset changed after its run (re-run names the fingerprint change), and
+//! (History and `runs show` still work; evaluate, predict, re-run, chat and compare, from the CLI
+//! and through the facade the app's command calls, say the model is gone and how to get it back),
+//! a dataset changed after its run (re-run names the fingerprint change), and
 //! a full disk under a document index build and under the run history's writes (a small tmpfs,
 //! skipped where mounting is not allowed; nothing half-written is left and the message names the
 //! folder).
@@ -32,16 +33,33 @@ fn data(dir: &Path) -> PathBuf {
     p
 }
 
-/// A copy of the tiny BERT fixture at `dir`, trained on once; returns the run id.
-fn trained_on_a_copy(home: &Path, model: &Path, data: &Path) -> String {
-    let fixture = tunesmith_testkit::paths::fixtures_dir().join("tiny-bert");
-    std::fs::create_dir_all(model).unwrap();
+/// The files of the fixture `name` (not its subfolders) copied into `to`.
+fn copy_fixture(name: &str, to: &Path) {
+    let fixture = tunesmith_testkit::paths::fixtures_dir().join(name);
+    std::fs::create_dir_all(to).unwrap();
     for f in std::fs::read_dir(&fixture).unwrap() {
         let f = f.unwrap().path();
         if f.is_file() {
-            std::fs::copy(&f, model.join(f.file_name().unwrap())).unwrap();
+            std::fs::copy(&f, to.join(f.file_name().unwrap())).unwrap();
         }
     }
+}
+
+/// The run id of a `train --json` output (its `started` event).
+fn started_run_id(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "started")
+        .unwrap()["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A copy of the tiny BERT fixture at `dir`, trained on once; returns the run id.
+fn trained_on_a_copy(home: &Path, model: &Path, data: &Path) -> String {
+    copy_fixture("tiny-bert", model);
     let out = crate::common::succeed(
         tunesmith(home)
             .args([
@@ -60,14 +78,30 @@ fn trained_on_a_copy(home: &Path, model: &Path, data: &Path) -> String {
             .arg("--data")
             .arg(data),
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|e| e["event"] == "started")
-        .unwrap()["run_id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    started_run_id(&out)
+}
+
+/// A copy of the tiny Llama fixture at `model`, LoRA-trained on for one epoch of a few questions;
+/// returns the run id and the questions file (a compare question set too).
+fn generation_run_on_a_copy(home: &Path, model: &Path, dir: &Path) -> (String, PathBuf) {
+    copy_fixture("tiny-llama", model);
+    let mut rows = String::from("question,answer\n");
+    for i in 0..8 {
+        rows.push_str(&format!("What is code {i}?,Code {i} is {}.\n", 100 + i));
+    }
+    let data = dir.join("questions.csv");
+    std::fs::write(&data, rows).unwrap();
+    let out = crate::common::succeed(
+        tunesmith(home)
+            .args(["train", "--json", "--task", "generate", "--method", "lora"])
+            .args(["--epochs", "1", "--max-len", "32"])
+            .args(["--prompt-column", "question", "--response-column", "answer"])
+            .arg("--model")
+            .arg(model)
+            .arg("--data")
+            .arg(&data),
+    );
+    (started_run_id(&out), data)
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -100,6 +134,58 @@ fn issue_19_a_deleted_model_leaves_the_history_usable_and_actions_say_it_is_gone
             "{args:?}: {message}"
         );
     }
+}
+
+#[test]
+fn issue_19_a_generation_run_whose_model_was_deleted_is_refused_by_chat_and_compare_saying_how_to_get_it_back(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let (home, model) = (dir.path().join("home"), dir.path().join("my llama"));
+    let (run_id, questions) = generation_run_on_a_copy(&home, &model, dir.path());
+    std::fs::remove_dir_all(&model).unwrap();
+
+    let questions = questions.to_str().unwrap();
+    for args in [
+        vec![
+            "--json",
+            "chat",
+            "--run",
+            &run_id,
+            "--prompt",
+            "What is code 1?",
+        ],
+        vec![
+            "--json",
+            "compare",
+            "--run",
+            &run_id,
+            "--questions",
+            questions,
+        ],
+    ] {
+        let out = run(tunesmith(&home).args(&args));
+        assert_fails_with(&out, "no longer there");
+        let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+        let message = err["message"].as_str().unwrap();
+        assert!(
+            message.contains("my llama") && message.contains("put the model back"),
+            "{args:?}: {message}"
+        );
+    }
+    // The app's Compare command: its form's arguments, as the window sends them, to the facade.
+    let home = tunesmith::home::Home::at(home).unwrap();
+    let args: tunesmith::compare::CompareArgs = serde_json::from_value(
+        serde_json::json!({"questions": questions, "run": run_id, "max_tokens": 4}),
+    )
+    .unwrap();
+    let request = tunesmith::compare::CompareRequest::from(args);
+    let err = tunesmith::compare::compare(&home, &request, None, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no longer there") && err.contains(&run_id),
+        "{err}"
+    );
 }
 
 #[test]

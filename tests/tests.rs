@@ -27,9 +27,10 @@
 //! - `runs_resume`: `runs resume` after a SIGKILL continues the same loss curve.
 //! - `real_models`: real tier: all-MiniLM-L6-v2 on 2,000 SST-2 rows reaches issue 3's accuracies.
 //! - `fixtures_shapes`: the committed reference checkpoints are present and their shapes consistent.
-//! - `disk_faults`: a deleted model, a changed dataset, a full disk under an index build.
+//! - `disk_faults`: a deleted model (eval, predict, rerun, chat, compare), a changed dataset, a full disk under an index build.
 //! - `memory_check`: a job that would not fit in the free memory is refused with what to change.
 //! - `memory_rounds`: train -> eval -> compare -> chat -> export twice in one process: no growth.
+//! - `run_precision`: chat with a run on a quantised GGUF base answers on the base as it trained.
 //! - `home_paths`: a home folder with spaces and non-ASCII characters works; a read-only one is refused.
 
 mod chat_cli;
@@ -59,6 +60,7 @@ mod rag_cli;
 mod rag_retrieval;
 mod ratings_cli;
 mod real_models;
+mod run_precision;
 mod runs_cli;
 mod runs_resume;
 mod train_cli;

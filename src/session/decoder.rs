@@ -70,6 +70,17 @@ impl Default for AnswerOptions {
     }
 }
 
+/// How a model's weights are held when it answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// A GGUF file's own quantisation kept (quantised inference: a quarter of f32's memory or
+    /// less, faster); a folder's weights as stored.
+    Stored,
+    /// As a run trained on them: dequantised to f32 (a GGUF too), or quantised with the policy
+    /// given (QLoRA's 4-bit base). The answers evaluation shows and PEFT reproduces.
+    AsTrained(Option<QuantPolicy>),
+}
+
 /// A decoder ready to train, score or answer: the model and its text side.
 pub struct DecoderSession {
     model: LlamaModel,
@@ -154,11 +165,22 @@ impl DecoderSession {
     /// The model `spec` names (a folder, a `.gguf` file or a cached hub id) for answering, with
     /// the PEFT adapter in `adapter` applied when given. A GGUF keeps its quantised weights
     /// (about a quarter of f32's memory or less, faster token by token); a folder's safetensors
-    /// stay as stored.
+    /// stay as stored. A run answers through [`crate::session::RunWeights::open`] instead, on its
+    /// base as it trained.
     pub fn open(spec: &str, adapter: Option<&Path>) -> Result<DecoderSession> {
-        let (path, quantize) = match crate::models::resolve(spec, "main", false, &mut |_| {})? {
-            Located::Folder(dir) => (dir, None),
-            Located::Gguf(file) => (file, Some(QuantPolicy::Stored)),
+        DecoderSession::open_as(spec, adapter, Hold::Stored)
+    }
+
+    /// As [`DecoderSession::open`], the weights held as `hold` says.
+    pub fn open_as(spec: &str, adapter: Option<&Path>, hold: Hold) -> Result<DecoderSession> {
+        let located = crate::models::resolve(spec, "main", false, &mut |_| {})?;
+        let quantize = match (hold, &located) {
+            (Hold::AsTrained(policy), _) => policy,
+            (Hold::Stored, Located::Gguf(_)) => Some(QuantPolicy::Stored),
+            (Hold::Stored, Located::Folder(_)) => None,
+        };
+        let path = match located {
+            Located::Folder(p) | Located::Gguf(p) => p,
         };
         let device = device::open(DeviceRequest::Auto)?;
         let backbone = match adapter {

@@ -15,9 +15,9 @@ pub mod run_weights;
 pub mod sentence;
 
 pub use decoder::{
-    AnswerOptions, DecoderSession, DecoderText, DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE,
+    AnswerOptions, DecoderSession, DecoderText, Hold, DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE,
     PLAIN_TEMPLATE,
 };
 pub use encoder::EncoderSession;
-pub use run_weights::RunWeights;
+pub use run_weights::{Precision, RunWeights};
 pub use sentence::SentenceEncoder;

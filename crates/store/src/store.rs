@@ -68,9 +68,21 @@ impl Store {
             read_only: flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY),
             recovered: Vec::new(),
         };
-        store.prepare().map_err(|e| store.reclassify(e))?;
+        // Whatever fails while opening names the file: damage SQLite reports as such is `Corrupt`,
+        // and a damaged copy can fail in ways it does not call corruption too (a migration meeting
+        // columns that already exist).
+        let named = |store: &Store, e: StoreError| match store.reclassify(e) {
+            StoreError::Sqlite(source) => StoreError::Open {
+                path: database.to_path_buf(),
+                source,
+            },
+            other => other,
+        };
+        store.prepare().map_err(|e| named(&store, e))?;
         if !store.read_only {
-            store.recovered = store.mark_dead_runs_interrupted()?;
+            store.recovered = store
+                .mark_dead_runs_interrupted()
+                .map_err(|e| named(&store, e))?;
             store.sweep_half_deleted_runs();
         }
         Ok(store)
@@ -203,9 +215,13 @@ impl Store {
     fn prepare(&mut self) -> Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
         // Reading the header first tells a damaged file from everything else.
-        let found: u32 = self
+        let found: i64 = self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        // The header's version is a signed 32-bit field; Tunesmith only ever writes small positive ones.
+        let Ok(found) = u32::try_from(found) else {
+            return Err(self.corrupt(format!("its schema version reads {found}")));
+        };
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         if found > schema::SCHEMA_VERSION {
             return Err(StoreError::TooNew {

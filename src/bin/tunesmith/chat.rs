@@ -46,6 +46,11 @@ pub struct ChatArgs {
     /// The random seed for sampling (the same seed gives the same answer).
     #[arg(long, default_value_t = tunesmith::run::DEFAULT_SEED)]
     seed: u64,
+    /// With --run: keep a .gguf base in its file's quantisation (faster, about a quarter of the
+    /// memory) instead of as the run trained on it; answers may then differ from evaluation's
+    /// and from the exported adapter's where two words are nearly tied.
+    #[arg(long)]
+    quantised: bool,
 }
 
 /// Runs `tunesmith chat`.
@@ -62,6 +67,7 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> tunesmith::Result<ExitCode> {
             temperature: args.temperature,
             seed: args.seed,
         },
+        quantised: args.quantised,
     };
     let json = ctx.json;
     let mut stdout = std::io::stdout().lock();
