@@ -107,6 +107,8 @@ pub fn check(home: &Home, query: &str, probes_file: Option<&Path>) -> Result<For
         home,
         &plan.model().display().to_string(),
         "check what it forgot",
+        // Both models load as the run trained (a GGUF dequantised), so count them that way.
+        false,
     )?;
     let device = device::open(plan.request().device)?;
     let key = base_key(&plan, &device, &probes);
