@@ -25,6 +25,7 @@ use tunesmith_engine::generate::StopReason;
 /// Stops a chat or comparison before its next token.
 pub use tunesmith_engine::generate::CancelHandle;
 
+use crate::compare_length::AnswerLength;
 use crate::home::Home;
 use crate::rag::{cited_prompt, Passage, SearchMode};
 pub use crate::session::{AnswerOptions, DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE};
@@ -47,8 +48,15 @@ pub struct ChatRequest {
     pub passages: usize,
     /// The user's message.
     pub prompt: String,
-    /// Generation settings.
+    /// Generation settings; their `max_tokens` is replaced by the answer length [`chat`] settles
+    /// on (see `max_tokens`).
     pub options: AnswerOptions,
+    /// The most tokens to generate; `None`: fitted to the training answers of `fit_to` (else of
+    /// `run`), as a comparison's (see [`crate::compare_length`]).
+    pub max_tokens: Option<usize>,
+    /// The run whose training answers fit the length when `max_tokens` is `None` and this answer
+    /// is not a run's (the base columns beside a fine-tuned one use the same length).
+    pub fit_to: Option<String>,
 }
 
 /// One column of Chat & Compare as the app's form gives it, every setting but the prompt optional
@@ -70,9 +78,13 @@ pub struct ChatArgs {
     /// A system prompt (the model's default when left out).
     #[specta(optional)]
     pub system: Option<String>,
-    /// The most tokens to generate (default 256).
+    /// The most tokens to generate (default: fitted to the training answers of `fit_to`, else
+    /// `run`; 256 when there are none).
     #[specta(optional)]
     pub max_tokens: Option<u32>,
+    /// The run whose training answers fit the answer length (default: `run`).
+    #[specta(optional)]
+    pub fit_to: Option<String>,
     /// 0 (the default) answers greedily; higher values sample more freely.
     #[specta(optional)]
     pub temperature: Option<f64>,
@@ -95,10 +107,12 @@ impl From<ChatArgs> for ChatRequest {
             prompt: a.prompt,
             options: AnswerOptions {
                 system: a.system,
-                max_tokens: a.max_tokens.map_or(DEFAULT_MAX_TOKENS, |m| m as usize),
+                max_tokens: DEFAULT_MAX_TOKENS,
                 temperature: a.temperature.unwrap_or(defaults.temperature),
                 seed: a.seed.unwrap_or(defaults.seed),
             },
+            max_tokens: a.max_tokens.map(|m| m as usize),
+            fit_to: a.fit_to,
         }
     }
 }
@@ -134,6 +148,8 @@ pub struct ChatAnswer {
     pub stop: StopReason,
     /// The passages the model was shown, in prompt order (empty without RAG).
     pub passages: Vec<CitedPassage>,
+    /// The answer length it was allowed, and where that came from.
+    pub answer_length: AnswerLength,
 }
 
 /// What a streaming chat reports: each new piece of text, then the whole answer.
@@ -179,6 +195,7 @@ pub fn answer(
         generation_seconds: out.generation_seconds,
         stop: out.stop,
         passages: shown,
+        answer_length: crate::compare_length::given(options.max_tokens),
     })
 }
 
@@ -240,6 +257,7 @@ pub fn chat(
     cancel: Option<&CancelHandle>,
     on_event: &mut dyn FnMut(&ChatEvent),
 ) -> Result<ChatAnswer> {
+    let mut weights_found = None;
     let (spec, adapter) = match &request.run {
         Some(run) => {
             let weights = RunWeights::find(home, run)?;
@@ -248,6 +266,7 @@ pub fn chat(
             if adapter.is_some() && request.model.is_none() && Path::new(&spec).is_absolute() {
                 crate::run::model_gone::require_model(&weights.run.id, Path::new(&spec))?;
             }
+            weights_found = Some(weights.run);
             (spec, adapter)
         }
         None => match &request.model {
@@ -266,11 +285,23 @@ pub fn chat(
     };
     crate::memory_check::before_loading(home, &spec, "chat")?;
     let model = DecoderSession::open(&spec, adapter.as_deref())?;
-    let answer = answer(
+    let fit_run = match &request.fit_to {
+        Some(r) => Some(crate::run::find_run(home, r)?),
+        None => weights_found,
+    };
+    let answer_length = match request.max_tokens {
+        Some(m) => crate::compare_length::given(m),
+        None => crate::compare_length::for_one_question(&model, fit_run.as_ref())?,
+    };
+    let options = AnswerOptions {
+        max_tokens: answer_length.max_tokens,
+        ..request.options.clone()
+    };
+    let mut answer = answer(
         &model,
         &request.prompt,
         passages.as_deref(),
-        &request.options,
+        &options,
         cancel,
         &mut |piece| {
             on_event(&ChatEvent::Delta {
@@ -278,6 +309,7 @@ pub fn chat(
             })
         },
     )?;
+    answer.answer_length = answer_length;
     on_event(&ChatEvent::Done(answer.clone()));
     Ok(answer)
 }
@@ -297,6 +329,7 @@ mod tests {
             generation_seconds: 0.24,
             stop: StopReason::StopToken(2),
             passages: Vec::new(),
+            answer_length: crate::compare_length::given(16),
         };
         let v = serde_json::to_value(ChatEvent::Done(answer)).unwrap();
         assert_eq!(v["event"], "done");
