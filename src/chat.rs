@@ -28,6 +28,7 @@ use tunesmith_engine::generate::StopReason;
 /// Stops a chat or comparison before its next token.
 pub use tunesmith_engine::generate::CancelHandle;
 
+use crate::compare_length::AnswerLength;
 use crate::home::Home;
 use crate::rag::{cited_prompt, Passage, SearchMode};
 pub use crate::session::{AnswerOptions, DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE};
@@ -50,11 +51,18 @@ pub struct ChatRequest {
     pub passages: usize,
     /// The user's message.
     pub prompt: String,
-    /// Generation settings.
+    /// Generation settings; their `max_tokens` is replaced by the answer length [`chat`] settles
+    /// on (see `max_tokens`).
     pub options: AnswerOptions,
     /// Keep a run's GGUF base in its file's quantisation (faster, approximate) instead of as the
     /// run trained on it.
     pub quantised: bool,
+    /// The most tokens to generate; `None`: fitted to the training answers of `fit_to` (else of
+    /// `run`), as a comparison's (see [`crate::compare_length`]).
+    pub max_tokens: Option<usize>,
+    /// The run whose training answers fit the length when `max_tokens` is `None` and this answer
+    /// is not a run's (the base columns beside a fine-tuned one use the same length).
+    pub fit_to: Option<String>,
 }
 
 /// One column of Chat & Compare as the app's form gives it, every setting but the prompt optional
@@ -76,9 +84,13 @@ pub struct ChatArgs {
     /// A system prompt (the model's default when left out).
     #[specta(optional)]
     pub system: Option<String>,
-    /// The most tokens to generate (default 256).
+    /// The most tokens to generate (default: fitted to the training answers of `fit_to`, else
+    /// `run`; 256 when there are none).
     #[specta(optional)]
     pub max_tokens: Option<u32>,
+    /// The run whose training answers fit the answer length (default: `run`).
+    #[specta(optional)]
+    pub fit_to: Option<String>,
     /// 0 (the default) answers greedily; higher values sample more freely.
     #[specta(optional)]
     pub temperature: Option<f64>,
@@ -101,11 +113,13 @@ impl From<ChatArgs> for ChatRequest {
             prompt: a.prompt,
             options: AnswerOptions {
                 system: a.system,
-                max_tokens: a.max_tokens.map_or(DEFAULT_MAX_TOKENS, |m| m as usize),
+                max_tokens: DEFAULT_MAX_TOKENS,
                 temperature: a.temperature.unwrap_or(defaults.temperature),
                 seed: a.seed.unwrap_or(defaults.seed),
             },
             quantised: false,
+            max_tokens: a.max_tokens.map(|m| m as usize),
+            fit_to: a.fit_to,
         }
     }
 }
@@ -141,6 +155,8 @@ pub struct ChatAnswer {
     pub stop: StopReason,
     /// The passages the model was shown, in prompt order (empty without RAG).
     pub passages: Vec<CitedPassage>,
+    /// The answer length it was allowed, and where that came from.
+    pub answer_length: AnswerLength,
 }
 
 /// What a streaming chat reports: each new piece of text, then the whole answer.
@@ -186,6 +202,7 @@ pub fn answer(
         generation_seconds: out.generation_seconds,
         stop: out.stop,
         passages: shown,
+        answer_length: crate::compare_length::given(options.max_tokens),
     })
 }
 
@@ -307,17 +324,30 @@ pub fn chat(
     on_event: &mut dyn FnMut(&ChatEvent),
 ) -> Result<ChatAnswer> {
     let chosen = Chosen::of(home, request)?;
+    let chosen_run = chosen.run.as_ref().map(|(weights, _)| weights.run.clone());
     // Retrieval first: a missing index fails before the model is loaded.
     let passages = match &request.rag {
         Some(name) => Some(retrieve(home, name, &request.prompt, request.passages)?),
         None => None,
     };
     let model = chosen.load(home)?;
-    let answer = answer(
+    let fit_run = match &request.fit_to {
+        Some(r) => Some(crate::run::find_run(home, r)?),
+        None => chosen_run,
+    };
+    let answer_length = match request.max_tokens {
+        Some(m) => crate::compare_length::given(m),
+        None => crate::compare_length::for_one_question(&model, fit_run.as_ref())?,
+    };
+    let options = AnswerOptions {
+        max_tokens: answer_length.max_tokens,
+        ..request.options.clone()
+    };
+    let mut answer = answer(
         &model,
         &request.prompt,
         passages.as_deref(),
-        &request.options,
+        &options,
         cancel,
         &mut |piece| {
             on_event(&ChatEvent::Delta {
@@ -325,6 +355,7 @@ pub fn chat(
             })
         },
     )?;
+    answer.answer_length = answer_length;
     on_event(&ChatEvent::Done(answer.clone()));
     Ok(answer)
 }
@@ -344,6 +375,7 @@ mod tests {
             generation_seconds: 0.24,
             stop: StopReason::StopToken(2),
             passages: Vec::new(),
+            answer_length: crate::compare_length::given(16),
         };
         let v = serde_json::to_value(ChatEvent::Done(answer)).unwrap();
         assert_eq!(v["event"], "done");

@@ -100,9 +100,12 @@ impl Configuration {
     /// The configuration called `s`: its name (`fine_tuned`) or its label (`fine-tuned`).
     pub fn named(s: &str) -> Option<Configuration> {
         let s = s.trim();
-        Configuration::ALL
-            .into_iter()
-            .find(|c| c.name().eq_ignore_ascii_case(s) || c.label().eq_ignore_ascii_case(s))
+        Configuration::ALL.into_iter().find(|c| {
+            c.name().eq_ignore_ascii_case(s)
+                    || c.label().eq_ignore_ascii_case(s)
+                    // The label before it was in plain words, still accepted from scripts.
+                    || c.label().replace("documents", "RAG").eq_ignore_ascii_case(s)
+        })
     }
 
     /// How people call it.
@@ -110,8 +113,8 @@ impl Configuration {
         match self {
             Configuration::Base => "base",
             Configuration::FineTuned => "fine-tuned",
-            Configuration::BaseRag => "base + RAG",
-            Configuration::FineTunedRag => "fine-tuned + RAG",
+            Configuration::BaseRag => "base + documents",
+            Configuration::FineTunedRag => "fine-tuned + documents",
         }
     }
 
@@ -741,13 +744,13 @@ fn capitalise(s: &str) -> String {
 fn headline(winner: Configuration, second: Configuration, n: usize) -> &'static str {
     use Configuration::*;
     match (winner, second) {
-        (BaseRag, Base) if n == 2 => "RAG helped",
-        (BaseRag, _) => "RAG is enough",
+        (BaseRag, Base) if n == 2 => "Your documents helped",
+        (BaseRag, _) => "Your documents are enough",
         (FineTuned, Base) => "Fine-tuning helped",
         (FineTuned, _) => "Fine-tuning wins",
         (FineTunedRag, _) => "Use both",
         (Base, FineTuned) if n == 2 => "Fine-tuning did not help",
-        (Base, BaseRag) if n == 2 => "RAG did not help",
+        (Base, BaseRag) if n == 2 => "Your documents did not help",
         (Base, _) => "Neither helped",
     }
 }
@@ -884,14 +887,14 @@ mod tests {
         );
         assert_eq!(
             v.text,
-            "RAG is enough. The base model with your documents: 6 of 10 answers contained the right fact; the fine-tuned model with your documents: 5; the fine-tuned model alone: 2; the base model alone: 0."
+            "Your documents are enough. The base model with your documents: 6 of 10 answers contained the right fact; the fine-tuned model with your documents: 5; the fine-tuned model alone: 2; the base model alone: 0."
         );
         assert_eq!(v.metric, "fact_recall");
         assert_eq!((v.winner, v.runner_up), (BaseRag, Some(FineTunedRag)));
         assert!((v.margin - 0.1).abs() < 1e-12);
         assert_eq!(
             v.details,
-            "Fine-tuning wins: fine-tuned beats fine-tuned + RAG by 0.10 token F1 over 10 questions."
+            "Fine-tuning wins: fine-tuned beats fine-tuned + documents by 0.10 token F1 over 10 questions."
         );
     }
 
@@ -916,7 +919,7 @@ mod tests {
     }
 
     #[test]
-    fn rag_beating_fine_tuning_says_rag_is_enough_with_the_margin() {
+    fn documents_beating_fine_tuning_say_your_documents_are_enough_with_the_margin() {
         use Configuration::*;
         let v = verdict(
             &[
@@ -929,7 +932,7 @@ mod tests {
         );
         assert_eq!(
             v.text,
-            "RAG is enough: base + RAG beats fine-tuned by 0.21 token F1 over 10 questions."
+            "Your documents are enough: base + documents beats fine-tuned by 0.21 token F1 over 10 questions."
         );
         assert_eq!((v.winner, v.runner_up), (BaseRag, Some(FineTuned)));
     }
@@ -944,7 +947,7 @@ mod tests {
         let v = verdict(&[scores(Base, 0.4), scores(BaseRag, 0.1)], 5);
         assert!(
             v.text
-                .starts_with("RAG did not help: base beats base + RAG by 0.30"),
+                .starts_with("Your documents did not help: base beats base + documents by 0.30"),
             "{}",
             v.text
         );

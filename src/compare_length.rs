@@ -98,6 +98,32 @@ pub fn for_comparison(
     Ok(fitted(&lengths, "reference answers").unwrap_or_else(|| given(MAX_ANSWER_TOKENS)))
 }
 
+/// The answer length for one question asked of `model` (Chat & Compare's ask box, `tunesmith
+/// chat`): fitted to `run`'s training answers like a comparison's, so one question and the
+/// question set use the same length; without a run or readable training answers there is nothing
+/// to fit to and the limit is [`MAX_ANSWER_TOKENS`], saying so.
+pub fn for_one_question(model: &DecoderSession, run: Option<&FoundRun>) -> Result<AnswerLength> {
+    if let Some(answers) = run.and_then(training_answers) {
+        let lengths = count(model, &answers)?;
+        if let Some(l) = fitted(&lengths, "training answers") {
+            return Ok(l);
+        }
+    }
+    Ok(unfitted(run.is_some()))
+}
+
+/// The limit when no training answers can be read: the cap, and why.
+fn unfitted(had_run: bool) -> AnswerLength {
+    AnswerLength {
+        max_tokens: MAX_ANSWER_TOKENS,
+        basis: if had_run {
+            format!("the longest default: the run's training answers could not be read to fit a length ({MAX_ANSWER_TOKENS} tokens)")
+        } else {
+            format!("the longest default: no fine-tuned run's training answers to fit a length to ({MAX_ANSWER_TOKENS} tokens)")
+        },
+    }
+}
+
 fn count(model: &DecoderSession, texts: &[String]) -> Result<Vec<usize>> {
     texts.iter().map(|t| model.count_tokens(t)).collect()
 }
@@ -177,5 +203,13 @@ mod tests {
         assert_eq!(long.max_tokens, MAX_ANSWER_TOKENS);
         assert!(long.basis.ends_with("capped at 256)"), "{}", long.basis);
         assert_eq!(fitted(&[], "training answers"), None);
+    }
+
+    #[test]
+    fn one_question_without_training_answers_gets_the_cap_and_says_why() {
+        let none = unfitted(false);
+        assert_eq!(none.max_tokens, MAX_ANSWER_TOKENS);
+        assert!(none.basis.contains("no fine-tuned run"), "{}", none.basis);
+        assert!(unfitted(true).basis.contains("could not be read"));
     }
 }

@@ -104,7 +104,7 @@ fn warning(f: FactRecall, what: &str) -> Option<String> {
         return None;
     }
     Some(format!(
-        "The fine-tuned model stated the right fact in only {} of {} {what}. Likely causes: too few passes over the data (train longer: more epochs), a learning rate too low for the method, or questions about facts that no training row states. If the facts live in documents, RAG may serve better.",
+        "The fine-tuned model stated the right fact in only {} of {} {what}. Likely causes: too few passes over the data (train longer: more epochs), a learning rate too low for the method, or questions about facts that no training row states. If the facts live in documents, answering with those documents (a document index in Chat & Compare) may serve better.",
         f.correct, f.total
     ))
 }

@@ -253,6 +253,142 @@ fn issue_18_compare_fits_the_answer_length_to_the_training_answers_and_a_quick_c
     );
 }
 
+/// The `done` event of `tunesmith chat --json` with `args`.
+fn chat_done(home: &Path, args: &[&str]) -> Value {
+    let out = tunesmith(home, args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let v: Value = serde_json::from_str(&last).unwrap_or_else(|e| panic!("{e}: {last}"));
+    assert_eq!(v["event"], "done", "{v:#}");
+    v
+}
+
+#[test]
+fn issue_18_one_question_gets_the_answer_length_the_question_set_gets_and_says_which() {
+    let home = tempfile::tempdir().unwrap();
+    let train = home.path().join("train.csv");
+    let mut text = String::from("prompt,response\n");
+    for i in 0..19 {
+        text.push_str(&format!(
+            "\"q{i}\",\"{}\"\n",
+            "the clinic opens at nine ".repeat(6)
+        ));
+    }
+    text.push_str(&format!("\"long\",\"{}\"\n", "word ".repeat(600)));
+    std::fs::write(&train, text).unwrap();
+    let run = lora_run_on(home.path(), train.to_str().unwrap());
+    let questions = write_questions(home.path(), &[("Question 1?", "Answer 1")]);
+    let set = report(&tunesmith(
+        home.path(),
+        &[
+            "compare",
+            "--questions",
+            &questions,
+            "--run",
+            &run,
+            "--json",
+        ],
+    ));
+    let fitted = &set["answer_length"];
+    assert!(fitted["basis"]
+        .as_str()
+        .unwrap()
+        .starts_with("the 95th percentile of 20 training answers"));
+
+    // The run's own answer, and the base model's beside it (--fit-to), use the set's length.
+    let tuned = chat_done(
+        home.path(),
+        &["chat", "--run", &run, "--prompt", "Question 1?", "--json"],
+    );
+    assert_eq!(&tuned["answer_length"], fitted, "{tuned:#}");
+    assert!(tuned["tokens"].as_u64().unwrap() <= fitted["max_tokens"].as_u64().unwrap());
+    let base = chat_done(
+        home.path(),
+        &[
+            "chat",
+            "--model",
+            &tiny_llama(),
+            "--fit-to",
+            &run,
+            "--prompt",
+            "Question 1?",
+            "--json",
+        ],
+    );
+    assert_eq!(&base["answer_length"], fitted, "{base:#}");
+
+    // A length the user names is used as given; with no run there is nothing to fit to, and the
+    // answer says so.
+    let named = chat_done(
+        home.path(),
+        &[
+            "chat",
+            "--run",
+            &run,
+            "--prompt",
+            "Hi",
+            "--max-tokens",
+            "5",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        named["answer_length"],
+        json!({"max_tokens": 5, "basis": "the length asked for"})
+    );
+    let alone = chat_done(
+        home.path(),
+        &[
+            "chat",
+            "--model",
+            &tiny_llama(),
+            "--prompt",
+            "Hi",
+            "--max-tokens",
+            "3",
+            "--json",
+        ],
+    );
+    assert_eq!(alone["answer_length"]["max_tokens"], 3);
+    let out = tunesmith(
+        home.path(),
+        &["chat", "--model", &tiny_llama(), "--prompt", "fkq"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("-- answers up to 256 tokens (the longest default: no fine-tuned run's training answers to fit a length to"),
+        "{text}"
+    );
+
+    // A run that does not exist to fit to is named in the error.
+    let out = tunesmith(
+        home.path(),
+        &[
+            "chat",
+            "--model",
+            &tiny_llama(),
+            "--fit-to",
+            "no-such-run",
+            "--prompt",
+            "Hi",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no-such-run"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn compare_prints_a_table_and_a_verdict_for_people() {
     let home = tempfile::tempdir().unwrap();
@@ -357,7 +493,7 @@ fn smollm2_with_rag_is_compared_with_the_base_over_the_committed_questions() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("base + RAG"), "{text}");
+    assert!(text.contains("base + documents"), "{text}");
     assert!(text.contains("over 3 questions"), "{text}");
     eprintln!("{text}");
 }

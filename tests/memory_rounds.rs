@@ -115,11 +115,10 @@ fn round(home: &Home, dir: &Path, round: usize, data: &Path, questions: &Path) -
             rag: None,
             passages: 3,
             prompt: "What is code 3?".into(),
-            options: AnswerOptions {
-                max_tokens: 8,
-                ..Default::default()
-            },
+            options: AnswerOptions::default(),
             quantised: false,
+            max_tokens: Some(8),
+            fit_to: None,
         },
         None,
         &mut |_| {},

@@ -92,6 +92,8 @@ fn chat_with_a_run_on_a_quantised_gguf_answers_on_the_base_as_it_trained_and_qua
         prompt: "What is code 3?".into(),
         options: AnswerOptions::default(),
         quantised,
+        max_tokens: None,
+        fit_to: None,
     };
     let run = find_run(&home, &run_id).unwrap();
     let plan = TrainPlan::of_run(&run);

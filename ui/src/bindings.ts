@@ -256,6 +256,8 @@ export type ChatAnswer = {
 	stop: StopReason,
 	/**  The passages the model was shown, in prompt order (empty without RAG). */
 	passages: CitedPassage[],
+	/**  The answer length it was allowed, and where that came from. */
+	answer_length: AnswerLength,
 };
 
 /**
@@ -274,8 +276,13 @@ export type ChatArgs = {
 	prompt: string,
 	/**  A system prompt (the model's default when left out). */
 	system?: string | null,
-	/**  The most tokens to generate (default 256). */
+	/**
+	 *  The most tokens to generate (default: fitted to the training answers of `fit_to`, else
+	 *  `run`; 256 when there are none).
+	 */
 	max_tokens?: number | null,
+	/**  The run whose training answers fit the answer length (default: `run`). */
+	fit_to?: string | null,
 	/**  0 (the default) answers greedily; higher values sample more freely. */
 	temperature?: number | null,
 	/**  The sampling seed (default 42). */

@@ -37,9 +37,14 @@ pub struct ChatArgs {
     /// A system prompt (default: the model's own).
     #[arg(long)]
     system: Option<String>,
-    /// The longest answer, in tokens.
-    #[arg(long = "max-tokens", default_value_t = DEFAULT_MAX_TOKENS)]
-    max_tokens: usize,
+    /// The longest answer, in tokens (default: fitted to the training answers of --fit-to or
+    /// --run, as `compare` does; 256 without a run). The answer stops earlier at its end.
+    #[arg(long = "max-tokens")]
+    max_tokens: Option<usize>,
+    /// A fine-tuned run whose training answers fit the answer length (default: --run), so a base
+    /// model's answer gets the same length as the run's.
+    #[arg(long = "fit-to")]
+    fit_to: Option<String>,
     /// 0 always picks the most likely word (the default); higher values vary the answer.
     #[arg(long, default_value_t = tunesmith::chat::DEFAULT_TEMPERATURE)]
     temperature: f64,
@@ -63,11 +68,13 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> tunesmith::Result<ExitCode> {
         prompt: args.prompt.clone(),
         options: AnswerOptions {
             system: args.system.clone(),
-            max_tokens: args.max_tokens,
+            max_tokens: DEFAULT_MAX_TOKENS,
             temperature: args.temperature,
             seed: args.seed,
         },
         quantised: args.quantised,
+        max_tokens: args.max_tokens,
+        fit_to: args.fit_to.clone(),
     };
     let json = ctx.json;
     let mut stdout = std::io::stdout().lock();
@@ -90,6 +97,11 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> tunesmith::Result<ExitCode> {
             answer.tokens_per_s,
             answer.prompt_tokens,
             answer.prompt_seconds
+        );
+        let _ = writeln!(
+            stdout,
+            "-- answers up to {} tokens ({})",
+            answer.answer_length.max_tokens, answer.answer_length.basis
         );
         if !answer.passages.is_empty() {
             let _ = writeln!(stdout, "-- passages shown to the model:");

@@ -152,6 +152,16 @@ describe("the Chat & Compare screen", () => {
     expect(text('[data-column="fine_tuned"] [data-answer]')).toBe("tuned answer");
     expect(text('[data-column="fine_tuned_rag"] [data-answer]')).toBe("tuned+rag answer");
     expect(text('[data-column="base"] [data-stats]')).toBe("8 tokens · 0.50 s · 20.0 tokens/s");
+    // No length typed: every column's length is fitted to the run's training answers, and says so.
+    expect(chats.map((c) => [c.max_tokens, c.fit_to])).toEqual([
+      [null, "run-gen-1"],
+      [null, null],
+      [null, "run-gen-1"],
+      [null, null],
+    ]);
+    expect(text('[data-column="base"] [data-answer-length]')).toBe(
+      "Up to 48 tokens: the 95th percentile of 400 training answers (48 tokens).",
+    );
     expect(document.querySelectorAll('[data-column="base"] [data-passage]')).toHaveLength(0);
     const passages = document.querySelectorAll('[data-column="base_rag"] [data-passage]');
     expect(passages).toHaveLength(2);

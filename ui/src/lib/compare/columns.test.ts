@@ -30,6 +30,7 @@ describe("planColumns", () => {
       max_tokens: 128,
       temperature: null,
       seed: null,
+      fit_to: null,
     });
     const ft = plans[1];
     expect(!ft.available && ft.reason).toMatch(/fine-tuned run/);
@@ -84,5 +85,17 @@ describe("baseModelFor", () => {
     expect(baseModelFor(choices({ run: run() }))).toBe(run().model);
     expect(baseModelFor(choices({ run: run({ task: "classify" }) }))).toBeNull();
     expect(baseModelFor(choices())).toBeNull();
+  });
+
+  it("leaves the answer length to the backend to fit, every column to the chosen run's training answers", () => {
+    const plans = planColumns(choices({ run: run(), index: "docs" }), { maxTokens: null, system: null });
+    for (const p of plans) {
+      expect(p.available && p.request.max_tokens).toBeNull();
+      // The fine-tuned columns fit to their own run; the base columns are told which run to fit to.
+      expect(p.available && p.request.fit_to).toBe(p.info.fineTuned ? null : "run-gen-1");
+    }
+    // A length the user names is sent as given, with nothing to fit.
+    const named = planColumns(choices({ run: run() }), { maxTokens: 40, system: null })[0];
+    expect(named.available && named.request).toMatchObject({ max_tokens: 40, fit_to: null });
   });
 });

@@ -8,7 +8,7 @@ export type ColumnInfo = {
   id: ColumnId;
   /** The column's heading. */
   title: string;
-  /** The short name the comparison report uses (`base + RAG`). */
+  /** The short name the comparison report uses (`base + documents`). */
   short: string;
   /** One plain sentence: what this column shows. */
   explain: string;
@@ -37,15 +37,15 @@ export const COLUMNS: readonly ColumnInfo[] = [
   {
     id: "base_rag",
     title: "Base + documents",
-    short: "base + RAG",
-    explain: "The base model reading passages found in your documents (RAG).",
+    short: "base + documents",
+    explain: "The base model reading passages found in your documents.",
     fineTuned: false,
     rag: true,
   },
   {
     id: "fine_tuned_rag",
     title: "Fine-tuned + documents",
-    short: "fine-tuned + RAG",
+    short: "fine-tuned + documents",
     explain: "Your fine-tuned model reading passages found in your documents.",
     fineTuned: true,
     rag: true,
@@ -136,6 +136,9 @@ export function planColumns(choices: Choices, settings: AnswerSettings): ColumnP
         model: info.fineTuned ? typedModel : base,
         run: info.fineTuned ? (choices.run?.id ?? null) : null,
         rag: info.rag ? choices.index : null,
+        // With no length named, every column's answers are fitted to the same training answers:
+        // the run's, when one is chosen, the base columns' too.
+        fit_to: !info.fineTuned && settings.maxTokens === null && choices.run && !isClassifier(choices.run) ? choices.run.id : null,
       },
     };
   });

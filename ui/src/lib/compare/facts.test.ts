@@ -8,9 +8,9 @@ describe("fact judgements", () => {
     const counts = factCounts(factReport(), {});
     expect(counts.map((c) => [c.label, c.correct, c.total])).toEqual([
       ["base", 0, 2],
-      ["base + RAG", 1, 2],
+      ["base + documents", 1, 2],
     ]);
-    expect(countsLine(counts)).toBe("base + RAG 1 of 2 · base 0 of 2");
+    expect(countsLine(counts)).toBe("base + documents 1 of 2 · base 0 of 2");
   });
 
   it("lets the expert overrule a judgement and the counts follow", () => {

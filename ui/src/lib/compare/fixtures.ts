@@ -36,6 +36,7 @@ export function chatAnswer(overrides: Partial<ChatAnswer> = {}): ChatAnswer {
     generation_seconds: 0.4,
     stop: { reason: "stop_token", token: 2 },
     passages: [],
+    answer_length: { max_tokens: 48, basis: "the 95th percentile of 400 training answers (48 tokens)" },
     ...overrides,
   };
 }
@@ -101,8 +102,8 @@ export function compareReport(): CompareReport {
     configurations: [
       scores("base", "base", 0.1),
       scores("fine_tuned", "fine-tuned", 0.3),
-      scores("base_rag", "base + RAG", 0.51),
-      scores("fine_tuned_rag", "fine-tuned + RAG", 0.2),
+      scores("base_rag", "base + documents", 0.51),
+      scores("fine_tuned_rag", "fine-tuned + documents", 0.2),
     ],
     questions: [
       {
@@ -129,12 +130,12 @@ export function compareReport(): CompareReport {
       },
     ],
     verdict: {
-      text: "RAG is enough: base + RAG beats fine-tuned by 0.21 token F1 over 10 questions.",
+      text: "Your documents are enough: base + documents beats fine-tuned by 0.21 token F1 over 10 questions.",
       metric: "token_f1",
       winner: "base_rag",
       runner_up: "fine_tuned",
       margin: 0.21,
-      details: "RAG is enough: base + RAG beats fine-tuned by 0.21 token F1 over 10 questions.",
+      details: "Your documents are enough: base + documents beats fine-tuned by 0.21 token F1 over 10 questions.",
     },
     saved: "/home/runs/run-gen-1/compare/compare-1.json",
   };
@@ -232,12 +233,12 @@ export function factReport(): CompareReport {
       },
     ],
     verdict: {
-      text: "RAG helped. The base model with your documents: 1 of 2 answers contained the right fact; the base model alone: 0.",
+      text: "Your documents helped. The base model with your documents: 1 of 2 answers contained the right fact; the base model alone: 0.",
       metric: "fact_recall",
       winner: "base_rag",
       runner_up: "base",
       margin: 0.5,
-      details: "RAG helped: base + RAG beats base by 0.05 token F1 over 2 questions.",
+      details: "Your documents helped: base + documents beats base by 0.05 token F1 over 2 questions.",
     },
   };
 }

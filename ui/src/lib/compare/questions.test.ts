@@ -26,7 +26,7 @@ describe("a question-set comparison", () => {
     p = applyCompareProgress(p, { event: "answered", configuration: "base", question: 2, of: 4, answered: 2, total: 8 });
     expect(compareFraction(p)).toBe(0.25);
     p = applyCompareProgress(p, { event: "answered", configuration: "fine_tuned_rag", question: 3, of: 4, answered: 7, total: 8 });
-    expect(p.text).toBe("Fine-tuned + RAG: question 3 of 4 answered.");
+    expect(p.text).toBe("Fine-tuned + documents: question 3 of 4 answered.");
   });
 
   it("marks the best value of each metric, lower latency being better", () => {
@@ -62,8 +62,8 @@ describe("a question-set comparison", () => {
   it("shows the verdict sentence with its winner, runner-up and margin", () => {
     const v = verdictView(compareReport());
     expect(v).toEqual({
-      sentence: "RAG is enough: base + RAG beats fine-tuned by 0.21 token F1 over 10 questions.",
-      winner: "base + RAG",
+      sentence: "Your documents are enough: base + documents beats fine-tuned by 0.21 token F1 over 10 questions.",
+      winner: "base + documents",
       runnerUp: "fine-tuned",
       margin: "+0.21 token F1",
       tooClose: false,

@@ -55,8 +55,6 @@ import type {
 /** The lists the pickers offer, and whether they arrived. */
 export type ListsState = "loading" | "ready" | "failed";
 
-/** Answer length used for chat when the user sets none (the app's default is 256). */
-export const DEFAULT_MAX_TOKENS = 256;
 
 /** Everything on the Chat & Compare screen. */
 /** The Chat & Compare choices kept across restarts. */
@@ -69,7 +67,7 @@ export type CompareChoices = {
   pathsText: string;
   embedChoice: string | null;
   embedModel: string;
-  maxTokens: number;
+  maxTokens: number | null;
   system: string;
   quick: boolean;
 };
@@ -89,7 +87,8 @@ export class CompareSession {
   // Chat.
   question = $state("");
   system = $state("");
-  maxTokens = $state<number>(DEFAULT_MAX_TOKENS);
+  /** The user's answer length; `null` (an empty field): fitted to the run's training answers. */
+  maxTokens = $state<number | null>(null);
   asked = $state<string | null>(null);
   answers = $state<Record<ColumnId, ColumnAnswer>>(idleAnswers());
   asking = $state(false);
@@ -160,7 +159,7 @@ export class CompareSession {
 
   /** Each column's plan for the current choices. */
   get plans(): ColumnPlan[] {
-    return planColumns(this.choices, { maxTokens: this.maxTokens, system: this.system });
+    return planColumns(this.choices, { maxTokens: this.maxTokens ?? null, system: this.system });
   }
 
   /** Whether the screen has nothing to compare with: no model known and no run. */
@@ -211,7 +210,7 @@ export class CompareSession {
       pathsText: this.pathsText,
       embedChoice: this.embedChoice,
       embedModel: this.embedModel,
-      maxTokens: this.maxTokens,
+      maxTokens: this.maxTokens ?? null,
       system: this.system,
       quick: this.quick,
     };
@@ -230,6 +229,7 @@ export class CompareSession {
     if (text(raw.embedChoice) || raw.embedChoice === null) this.embedChoice = raw.embedChoice;
     if (text(raw.embedModel)) this.embedModel = raw.embedModel;
     if (typeof raw.maxTokens === "number" && Number.isInteger(raw.maxTokens) && raw.maxTokens > 0) this.maxTokens = raw.maxTokens;
+    else if (raw.maxTokens === null) this.maxTokens = null;
     if (text(raw.system)) this.system = raw.system;
     if (typeof raw.quick === "boolean") this.quick = raw.quick;
   }
@@ -282,7 +282,8 @@ export class CompareSession {
     if (availableColumns(this.plans).length === 0) {
       return "No column can answer yet: choose a base model or a fine-tuned run above.";
     }
-    if (!Number.isInteger(this.maxTokens) || this.maxTokens < 1) {
+    // An emptied number field binds as null or undefined: the fitted length.
+    if (this.maxTokens != null && (!Number.isInteger(this.maxTokens) || this.maxTokens < 1)) {
       return "The answer length must be a whole number of tokens, at least 1.";
     }
     return null;

@@ -2,6 +2,7 @@
 // aligned data), a gap (null) where a series has no value at a step.
 
 import type { Curve } from "../../bindings";
+import { lrTitle } from "../charts/lrShape";
 import { metricName } from "./labels";
 
 /** One chart: the steps, then one row of values per series, and the series' names. */
@@ -35,6 +36,6 @@ export function runCharts(curves: Curve[]): { id: string; title: string; yLabel:
     out.push({ id: `${c.split}-${c.name}`, title: `${metricName(c.name)} on the ${c.split} rows (${better})`, yLabel: c.name.replace(/_/g, " "), chart: align([c]) });
   }
   const lr = curves.filter((c) => c.name === "lr");
-  if (lr.length > 0) out.push({ id: "lr", title: "Learning rate", yLabel: "lr", chart: align(lr) });
+  if (lr.length > 0) out.push({ id: "lr", title: lrTitle(lr.flatMap((c) => c.values)), yLabel: "lr", chart: align(lr) });
   return out;
 }

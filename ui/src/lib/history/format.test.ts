@@ -54,7 +54,7 @@ describe("run page values", () => {
 
   it("names evaluated models and artefacts in words", async () => {
     const { artefactLabel, evalModelLabel } = await import("./format");
-    expect(evalModelLabel("fine_tuned_rag")).toBe("Fine-tuned + documents (RAG)");
+    expect(evalModelLabel("fine_tuned_rag")).toBe("Fine-tuned + documents");
     expect(artefactLabel("best_checkpoint")).toBe("Best checkpoint");
   });
 });

@@ -112,8 +112,8 @@ export function evalModelLabel(model: string): string {
   const labels: Record<string, string> = {
     base: "Base model",
     fine_tuned: "Fine-tuned",
-    base_rag: "Base + documents (RAG)",
-    fine_tuned_rag: "Fine-tuned + documents (RAG)",
+    base_rag: "Base + documents",
+    fine_tuned_rag: "Fine-tuned + documents",
   };
   return labels[model] ?? model;
 }
