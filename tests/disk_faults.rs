@@ -9,13 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::common::tunesmith;
 use crate::common::assert_fails_with;
-
-fn tunesmith(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
-    c.arg("--home").arg(home);
-    c
-}
 
 fn data(dir: &Path) -> PathBuf {
     let words = [

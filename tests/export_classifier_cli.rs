@@ -6,15 +6,9 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 
 use candle_core::{Device, Tensor};
-
-fn tunesmith(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
-    c.arg("--home").arg(home);
-    c
-}
+use crate::common::tunesmith;
 
 fn json(out: &std::process::Output) -> serde_json::Value {
     assert!(

@@ -13,13 +13,7 @@ use tunesmith_engine::adapters::peft::PeftAdapter;
 use tunesmith_engine::models::llama::{LlamaLoadOptions, LlamaModel};
 use tunesmith_engine::tokenizer::{GgufTokenizer, TextTokenizer};
 
-use crate::common::{assert_fails_with, succeed};
-
-fn tunesmith(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
-    c.arg("--home").arg(home);
-    c
-}
+use crate::common::{assert_fails_with, succeed, tunesmith};
 
 fn tiny_llama() -> PathBuf {
     tunesmith_testkit::paths::fixtures_dir().join("tiny-llama")

@@ -9,9 +9,9 @@
 //! `bench/facts/run` measures the same thing with the release build and records it in
 //! bench/README.md; this test holds the floor. It skips with a message where the model is absent.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Instant;
+use crate::common::tunesmith;
 
 /// The share of paraphrased test questions the defaults must answer with the right fact.
 const FLOOR: f64 = 0.70;
@@ -20,12 +20,6 @@ fn facts_file(name: &str) -> PathBuf {
     tunesmith_testkit::paths::repo_root()
         .join("bench/facts")
         .join(name)
-}
-
-fn tunesmith(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
-    c.arg("--home").arg(home);
-    c
 }
 
 fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {

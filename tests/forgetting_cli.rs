@@ -5,15 +5,8 @@
 //! the built-in questions, and a bad probe file or a classification run is refused in plain words.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::common::{assert_fails_with, succeed};
-
-fn tunesmith(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
-    c.arg("--home").arg(home);
-    c
-}
+use crate::common::{assert_fails_with, succeed, tunesmith};
 
 fn tiny(name: &str) -> PathBuf {
     tunesmith_testkit::paths::fixtures_dir().join(name)

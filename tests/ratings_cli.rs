@@ -6,18 +6,12 @@
 //! corrected answers as a CSV the data reader takes back as prompt/response rows.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{json, Value};
 use tunesmith_store::{NewRun, Store, DATABASE_FILE};
 
-use crate::common::{assert_fails_with, succeed};
-
-fn tunesmith(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
-    c.arg("--home").arg(home);
-    c
-}
+use crate::common::{assert_fails_with, succeed, tunesmith};
 
 fn json_of(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()

@@ -19,14 +19,8 @@
 //! (its frozen-features base 81.1 %).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
-
-fn tunesmith(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
-    c.arg("--home").arg(home);
-    c
-}
+use crate::common::tunesmith;
 
 /// Rows in the SST-2 sample.
 const SAMPLE_ROWS: usize = 2_000;

@@ -7,12 +7,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-fn tunesmith(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
-    c.arg("--home").arg(home);
-    c
-}
+use crate::common::tunesmith;
 
 /// The tiny BERT fixture with dropout off, so two runs with one seed compute the same numbers.
 fn tiny_bert_without_dropout(dir: &Path) -> PathBuf {

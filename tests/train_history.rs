@@ -3,13 +3,8 @@
 //! `runs list` / `runs show` with its metrics, artefacts and split.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn tunesmith(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
-    c.arg("--home").arg(home);
-    c
-}
+use std::process::Output;
+use crate::common::tunesmith;
 
 fn tiny_bert() -> PathBuf {
     tunesmith_testkit::paths::fixtures_dir().join("tiny-bert")
