@@ -191,16 +191,7 @@ pub(crate) fn train(
     let forgetting = match forgetting_base {
         Some((probes, base, cached)) if out.status == TrainStatus::Finished => {
             let fine = crate::forgetting::measure(&answerer, &task, &probes)?;
-            let report = crate::forgetting::ForgettingReport::new(
-                &run_id,
-                &probes.source,
-                &probes.probes,
-                &base.answers,
-                &fine.answers,
-                base.perplexity,
-                fine.perplexity,
-                cached,
-            );
+            let report = crate::forgetting::report_of(&run_id, &probes, &base, &fine, cached);
             crate::forgetting::record(folder.dir(), &report)?;
             Some(report)
         }

@@ -123,16 +123,7 @@ pub fn check(home: &Home, query: &str, probes_file: Option<&Path>) -> Result<For
             DecoderSession::of_run(home, &run, &plan, &device)?.into_parts();
         measure(&text, &SftTask::new(model, pad_id), &probes)?
     };
-    let report = ForgettingReport::new(
-        &run.id,
-        &probes.source,
-        &probes.probes,
-        &base.answers,
-        &fine.answers,
-        base.perplexity,
-        fine.perplexity,
-        cached,
-    );
+    let report = report_of(&run.id, &probes, &base, &fine, cached);
     record(&run.dir, &report)?;
     Ok(report)
 }
@@ -144,6 +135,27 @@ pub(crate) fn record(run_dir: &Path, report: &ForgettingReport) -> Result<()> {
         .map_err(|e| Error::invalid(format!("cannot record the forgetting check: {e}")))?;
     tunesmith_store::files::write_atomic(&run_dir.join(REPORT_FILE), &bytes)?;
     Ok(())
+}
+
+/// The report of `probes` answered by the base (`base`, from the cache when `cached`) and the
+/// fine-tuned model (`fine`): the same after training and on demand.
+pub(crate) fn report_of(
+    run_id: &str,
+    probes: &ProbeSet,
+    base: &Measurement,
+    fine: &Measurement,
+    cached: bool,
+) -> ForgettingReport {
+    ForgettingReport::new(
+        run_id,
+        &probes.source,
+        &probes.probes,
+        &base.answers,
+        &fine.answers,
+        base.perplexity,
+        fine.perplexity,
+        cached,
+    )
 }
 
 /// The latest forgetting check kept in the run folder `run_dir`, if any (an unreadable file
