@@ -1,5 +1,5 @@
 //! The vocabulary every Tunesmith crate shares, defined once: how a model is fine-tuned
-//! ([`Method`]), how a long job is cancelled or paused from another thread ([`CancelHandle`]) and
+//! ([`Method`]) and in what number format ([`Precision`]), how a long job is cancelled or paused from another thread ([`CancelHandle`]) and
 //! the seeded random numbers that make splits, shuffles, sampling and dropout reproducible
 //! ([`SplitMix64`]), and what a model folder's `tokenizer_config.json` says ([`TokenizerConfig`]),
 //! which the data doctor, the engine's export and the facade's model sessions all read.
@@ -9,10 +9,12 @@
 
 pub mod cancel;
 pub mod method;
+pub mod precision;
 pub mod rng;
 pub mod tokenizer_config;
 
 pub use cancel::CancelHandle;
 pub use method::{Method, UnknownMethod};
+pub use precision::{Precision, UnknownPrecision};
 pub use rng::SplitMix64;
 pub use tokenizer_config::{TokenizerConfig, TOKENIZER_CONFIG_FILE};

@@ -208,6 +208,8 @@ pub struct BertModel {
     pooler: Option<Linear>,
     /// Recompute each layer in the backward instead of keeping its activations (training only).
     checkpointing: bool,
+    /// The compute dtype (the frozen weights' and the activations'); trainable weights are f32.
+    dtype: DType,
 }
 
 impl BertModel {
@@ -322,6 +324,7 @@ impl BertModel {
             layers,
             pooler,
             checkpointing: false,
+            dtype: p.dtype(),
         })
     }
 
@@ -401,6 +404,9 @@ impl BertModel {
             };
             x = (x + tt.embedding(&types.flatten_all()?)?.reshape((b, s, ()))?)?;
         }
+        // Trainable (f32) embeddings under mixed precision: the activations start in the
+        // compute dtype, as with frozen ones.
+        let x = x.to_dtype(self.dtype)?;
         let mut x = dropout(&e.norm.forward(&x)?, e.dropout, train)?;
         for layer in &self.layers {
             x = if self.checkpointing && train {
@@ -731,10 +737,11 @@ impl SequenceClassifier {
         pool(&self.encoder, &h, attention_mask, self.pooling, train)
     }
 
-    /// Logits `[batch, num_labels]` from pooled features.
+    /// Logits `[batch, num_labels]` from pooled features, in f32 under mixed precision (the loss
+    /// and the probabilities accumulate in f32).
     pub fn head_forward(&self, features: &Tensor, train: bool) -> Result<Tensor> {
         let x = dropout(features, self.head_dropout, train)?;
-        match &self.head {
+        let logits = match &self.head {
             Head::Linear(l) => l.forward_t(&x, train),
             Head::Distil { pre, out } => {
                 let y = dropout(&pre.forward_t(&x, train)?.relu()?, self.head_dropout, train)?;
@@ -748,10 +755,11 @@ impl SequenceClassifier {
                 )?;
                 out.forward_t(&y, train)
             }
-        }
+        }?;
+        Ok(logits.to_dtype(ops::accumulation_dtype(logits.dtype()))?)
     }
 
-    /// Logits `[batch, num_labels]`.
+    /// Logits `[batch, num_labels]` (f32 under mixed precision, see [`Self::head_forward`]).
     pub fn forward_t(
         &self,
         input_ids: &Tensor,

@@ -76,7 +76,11 @@ impl Embedding {
             Embedding::Dense(w) => {
                 let flat = ids.flatten_all()?;
                 let hidden = w.dim(1)?;
-                Ok(w.index_select(&flat, 0)?.reshape((b, t, hidden))?)
+                // A trainable embedding is f32 (the master copy): the lookup is cast to the
+                // compute dtype, as the quantised one below is.
+                Ok(w.index_select(&flat, 0)?
+                    .reshape((b, t, hidden))?
+                    .to_dtype(dtype)?)
             }
             Embedding::Quantized(q) => Ok(q.embedding(ids)?.to_dtype(dtype)?),
         }
@@ -607,9 +611,11 @@ impl LlamaModel {
             ] {
                 n += l.base().resident_bytes();
             }
-            n += 2 * b.input_norm.weight().elem_count() * 4;
+            for norm in [&b.input_norm, &b.post_norm] {
+                n += norm.weight().elem_count() * norm.weight().dtype().size_in_bytes();
+            }
         }
-        n + self.norm.weight().elem_count() * 4
+        n + self.norm.weight().elem_count() * self.norm.weight().dtype().size_in_bytes()
     }
 
     /// Bytes the same base would take in f32 (every parameter once, tied head counted once).

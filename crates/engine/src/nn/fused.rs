@@ -570,7 +570,7 @@ fn gelu_grad(x: &Tensor, xv: &[f32], dy: &[f32]) -> candle_core::Result<Option<T
 /// gradient is a contiguous column sum of the rows, and the input's gradient is the output's.
 pub fn add_bias(x: &Tensor, bias: &Tensor) -> Result<Tensor> {
     if !fused_applies(x, &[bias]) {
-        return Ok(x.broadcast_add(bias)?);
+        return Ok(x.broadcast_add(&crate::nn::ops::like(bias, x)?)?);
     }
     let width = x.dim(candle_core::D::Minus1)?;
     if bias.dims() != [width] {

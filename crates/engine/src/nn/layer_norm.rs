@@ -69,9 +69,9 @@ impl LayerNorm {
         let normed = centred
             .broadcast_div(&(var + self.eps)?.sqrt()?)?
             .to_dtype(dtype)?;
-        let y = normed.broadcast_mul(&self.weight)?;
+        let y = normed.broadcast_mul(&self.weight.to_dtype(dtype)?)?;
         match &self.bias {
-            Some(b) => Ok(y.broadcast_add(b)?),
+            Some(b) => Ok(y.broadcast_add(&b.to_dtype(dtype)?)?),
             None => Ok(y),
         }
     }

@@ -27,7 +27,7 @@ use candle_core::{CpuStorage, CudaStorage, CustomOp3, Layout, MetalStorage, Shap
 use crate::adapters::lora::Lora;
 use crate::nn::dropout::{dropout, generator_state, with_generator};
 use crate::nn::linear::LinearBase;
-use crate::nn::ops::matmul_t;
+use crate::nn::ops::{like, matmul_t};
 use crate::nn::precomputed::Precomputed;
 use crate::train::Rng;
 use crate::{EngineError, Result};
@@ -51,7 +51,10 @@ pub fn lora_linear(
     let p = if train { lora.dropout() } else { 0.0 };
     let state = (p > 0.0).then(generator_state);
     let xd = x.detach();
-    let (a, b) = (lora.a().detach(), lora.b().detach());
+    // The factors are f32 master copies; under mixed precision they meet the input in its dtype
+    // (the casts are the op's inputs, so their backward returns the factors' gradients in f32).
+    let (a_in, b_in) = (like(lora.a(), x)?, like(lora.b(), x)?);
+    let (a, b) = (a_in.detach(), b_in.detach());
     // The composed path's forward, op for op (`Linear::forward_t` and `Lora::forward_t`).
     let base_y = base.forward(&xd)?;
     let xm = if p > 0.0 { dropout(&xd, p)? } else { xd };
@@ -67,7 +70,7 @@ pub fn lora_linear(
         h,
         output: Precomputed::new(y)?,
     };
-    Ok(x.apply_op3_arc(lora.a(), lora.b(), Arc::new(Box::new(op)))?)
+    Ok(x.apply_op3_arc(&a_in, &b_in, Arc::new(Box::new(op)))?)
 }
 
 struct LoraLinear {

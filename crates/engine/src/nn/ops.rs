@@ -9,6 +9,22 @@ use candle_core::{DType, Tensor, D};
 
 use crate::Result;
 
+/// `w` in `x`'s dtype: the cast that lets an f32 trainable weight (the optimiser's master copy)
+/// meet bf16 activations under mixed precision. Differentiable (the gradient comes back in `w`'s
+/// dtype) and free when the dtypes already agree, as in every f32 run.
+pub fn like(w: &Tensor, x: &Tensor) -> Result<Tensor> {
+    Ok(w.to_dtype(x.dtype())?)
+}
+
+/// The dtype sums over many values (softmax, norms, losses) run in for inputs of `dtype`: f32 for
+/// half precision (bf16 keeps 8 significant bits, too few for a sum), the dtype itself otherwise.
+pub fn accumulation_dtype(dtype: DType) -> DType {
+    match dtype {
+        DType::BF16 | DType::F16 => DType::F32,
+        other => other,
+    }
+}
+
 /// `x @ w^T` for `x` of shape `[..., in]` and `w` of shape `[out, in]`, giving `[..., out]`.
 /// Leading dimensions are flattened so one 2-D matmul runs (a broadcast matmul is much slower).
 pub fn matmul_t(x: &Tensor, w: &Tensor) -> Result<Tensor> {
@@ -18,7 +34,7 @@ pub fn matmul_t(x: &Tensor, w: &Tensor) -> Result<Tensor> {
         .ok_or_else(|| crate::EngineError::Invalid("matmul of a scalar".into()))?;
     let rows: usize = dims[..dims.len() - 1].iter().product();
     let x2 = x.contiguous()?.reshape((rows, in_f))?;
-    let y = x2.matmul(&w.t()?)?;
+    let y = x2.matmul(&like(w, x)?.t()?)?;
     let mut out = dims;
     let last = out.len() - 1;
     out[last] = w.dims()[0];

@@ -18,6 +18,12 @@
 //! seed ([`Params::with_seed`], 0 unless set) and the parameter's full name, never from candle's
 //! unseeded device generator: the same seed gives the same initial weights whatever the load order,
 //! so two runs with the same seed take the same steps.
+//!
+//! Mixed precision: frozen tensors come in the view's compute dtype (bf16 under `--precision
+//! bf16`), but a trainable `Var` is never half precision: under a bf16 or f16 compute dtype it is
+//! f32, the optimiser's master copy ([`Params::master_dtype`]). Modules cast a weight to their
+//! input's dtype where they use it (a differentiable `to_dtype`, whose backward hands the gradient
+//! back in f32), so an f32 (or f64) run casts nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -159,8 +165,9 @@ impl Params {
                 }
             }
         };
+        // Trainable, hence in the master dtype (f32 under mixed precision).
         Ok(Tensor::from_vec(values, shape.clone(), &Device::Cpu)?
-            .to_dtype(self.dtype())?
+            .to_dtype(self.master_dtype())?
             .to_device(self.device())?)
     }
 
@@ -200,6 +207,15 @@ impl Params {
     /// The compute dtype.
     pub fn dtype(&self) -> DType {
         self.vb.dtype()
+    }
+
+    /// The dtype of trainable parameters: f32 master copies when the compute dtype is half
+    /// precision (bf16, f16), the compute dtype otherwise (f32, or f64 for gradient checks).
+    pub fn master_dtype(&self) -> DType {
+        match self.dtype() {
+            DType::BF16 | DType::F16 => DType::F32,
+            other => other,
+        }
     }
 
     /// The trainable variables.
@@ -355,14 +371,8 @@ impl Params {
                         found: [a.dims(), b.dims()].concat(),
                     });
                 }
-                let a = self.register(
-                    &a_name,
-                    &a.to_dtype(self.dtype())?.to_device(self.device())?,
-                )?;
-                let b = self.register(
-                    &b_name,
-                    &b.to_dtype(self.dtype())?.to_device(self.device())?,
-                )?;
+                let a = self.register(&a_name, &a.to_device(self.device())?)?;
+                let b = self.register(&b_name, &b.to_device(self.device())?)?;
                 (a, b)
             }
             None => {
@@ -378,16 +388,16 @@ impl Params {
                         up: bound,
                     },
                 )?;
-                let b = Var::zeros((out_f, cfg.r), self.dtype(), self.device())?;
+                let b = Var::zeros((out_f, cfg.r), self.master_dtype(), self.device())?;
                 (self.register(&a_name, &a)?, self.insert(&b_name, b)?)
             }
         };
         Lora::new(a, b, cfg.scale(), cfg.dropout)
     }
 
-    /// Puts a copy of `t` into the trainable map as a new `Var` named `name`.
+    /// Puts a copy of `t` in the master dtype into the trainable map as a new `Var` named `name`.
     fn register(&self, name: &str, t: &Tensor) -> Result<Tensor> {
-        self.insert(name, Var::from_tensor(t)?)
+        self.insert(name, Var::from_tensor(&t.to_dtype(self.master_dtype())?)?)
     }
 
     fn insert(&self, name: &str, v: Var) -> Result<Tensor> {

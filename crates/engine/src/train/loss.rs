@@ -14,6 +14,7 @@ use std::sync::Mutex;
 
 use candle_core::{CpuStorage, CustomOp3, DType, InplaceOp1, Layout, Shape, Storage, Tensor, D};
 
+use crate::nn::ops::accumulation_dtype;
 use crate::{EngineError, Result};
 
 /// The label that masks a position out of the loss.
@@ -48,6 +49,8 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<MaskedLoss> {
         .map(|&l| if l == IGNORE_INDEX { 0 } else { l })
         .collect();
     let dev = logits.device();
+    // The softmax and the sum accumulate in f32 under mixed precision.
+    let logits = logits.to_dtype(accumulation_dtype(logits.dtype()))?;
     let mask = Tensor::new(mask_host, dev)?.to_dtype(logits.dtype())?;
     let safe = Tensor::new(safe_host, dev)?;
     let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
@@ -115,7 +118,10 @@ pub fn linear_cross_entropy(
         return Ok(MaskedLoss { loss: zero, count });
     }
     let dev = hidden.device().clone();
-    let dtype = hidden.dtype();
+    // An f32 trainable head (the master copy) meets bf16 hidden states in their dtype; the
+    // log-sum-exp, the per-row losses and their sum stay f32 (mixed precision's rule).
+    let weight = &crate::nn::ops::like(weight, &hidden)?;
+    let acc = accumulation_dtype(hidden.dtype());
     let safe: Vec<u32> = host
         .iter()
         .map(|&l| if l == IGNORE_INDEX { 0 } else { l as u32 })
@@ -139,12 +145,12 @@ pub fn linear_cross_entropy(
         }
         false => {
             let safe_t = Tensor::from_vec(safe.clone(), rows, &dev)?;
-            let keep_t = Tensor::from_vec(keep.clone(), rows, &dev)?.to_dtype(dtype)?;
+            let keep_t = Tensor::from_vec(keep.clone(), rows, &dev)?.to_dtype(acc)?;
             let step = (CHUNK_VALUES / vocab.max(1)).max(1);
             let (mut nll, mut lse) = (Vec::new(), Vec::new());
             for start in (0..rows).step_by(step) {
                 let len = step.min(rows - start);
-                let l = logits.narrow(0, start, len)?;
+                let l = logits.narrow(0, start, len)?.to_dtype(acc)?;
                 let m = l.max_keepdim(1)?;
                 let s = (l.broadcast_sub(&m)?.exp()?.sum_keepdim(1)?.log()? + &m)?;
                 let picked = l.gather(&safe_t.narrow(0, start, len)?.unsqueeze(1)?, 1)?;
@@ -160,7 +166,7 @@ pub fn linear_cross_entropy(
         safe,
         keep,
     };
-    let per_row = hidden.apply_op3(weight, &nll.to_dtype(dtype)?, op)?;
+    let per_row = hidden.apply_op3(weight, &nll, op)?;
     let loss = (per_row.sum_all()? * (1.0 / count as f64))?;
     Ok(MaskedLoss { loss, count })
 }
@@ -288,8 +294,11 @@ impl LinearCrossEntropy {
         let (rows, vocab) = logits.dims2()?;
         let dev = logits.device();
         let safe = Tensor::from_slice(&self.safe, (rows, 1), dev)?;
-        let lse = self.lse.to_dtype(logits.dtype())?.unsqueeze(1)?;
-        let g = g.to_dtype(logits.dtype())?.unsqueeze(1)?;
+        // The softmax's gradient in f32 under mixed precision; each chunk returns in the logits'
+        // (compute) dtype.
+        let acc = accumulation_dtype(logits.dtype());
+        let lse = self.lse.to_dtype(acc)?.unsqueeze(1)?;
+        let g = g.to_dtype(acc)?.unsqueeze(1)?;
         let step = (CHUNK_VALUES / vocab.max(1)).max(1);
         let mut parts = Vec::new();
         for start in (0..rows).step_by(step) {
@@ -297,13 +306,14 @@ impl LinearCrossEntropy {
             let gc = g.narrow(0, start, len)?;
             let p = logits
                 .narrow(0, start, len)?
+                .to_dtype(acc)?
                 .broadcast_sub(&lse.narrow(0, start, len)?)?
                 .exp()?
                 .broadcast_mul(&gc)?;
             let onehot = p
                 .zeros_like()?
                 .scatter_add(&safe.narrow(0, start, len)?, &gc, 1)?;
-            parts.push((p - onehot)?);
+            parts.push((p - onehot)?.to_dtype(logits.dtype())?);
         }
         drop(logits);
         Tensor::cat(&parts, 0)
