@@ -9,7 +9,7 @@ import { chatAnswer, compareReport, ingestReport, model, passage, prediction, ru
 import { CompareSession } from "../../lib/compare/session.svelte";
 import type { ChatEvent, ChatRequest, IngestProgress } from "../../lib/compare/types";
 import Compare from "../../screens/Compare.svelte";
-import { eventually } from "../../testing/eventually";
+import { eventually } from "../../shared/testing/eventually";
 
 let screen: ReturnType<typeof mount> | undefined;
 

@@ -7,9 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { dataState } from "../../lib/data/state.svelte";
 import { freshChoices } from "../../lib/data/choices";
 import type { DataInspection, DataInspectRequest, InspectReport } from "../../lib/data/types";
-import { currentSelection, selection } from "../../lib/selection.svelte";
+import { currentSelection, selection } from "../../shared/selection.svelte";
 import Data from "../../screens/Data.svelte";
-import { eventually } from "../../testing/eventually";
+import { eventually } from "../../shared/testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;
 

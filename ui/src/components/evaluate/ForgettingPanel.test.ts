@@ -5,7 +5,7 @@ import { flushSync, mount, unmount } from "svelte";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ForgettingBackend, ForgettingReport } from "../../lib/forgetting/backend";
 import { perplexityChange } from "../../lib/forgetting/backend";
-import { eventually } from "../../testing/eventually";
+import { eventually } from "../../shared/testing/eventually";
 import ForgettingPanel from "./ForgettingPanel.svelte";
 
 let shown: ReturnType<typeof mount> | undefined;

@@ -3,7 +3,7 @@
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ExplainBackend } from "../../lib/explain/backend";
-import { eventually } from "../../testing/eventually";
+import { eventually } from "../../shared/testing/eventually";
 import SampleAnswers from "./SampleAnswers.svelte";
 
 let shown: ReturnType<typeof mount> | undefined;

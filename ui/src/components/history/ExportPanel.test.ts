@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ExportSummary, RunRecord } from "../../lib/history/types";
 import { runDetails } from "../../lib/train/fixtures";
 import ExportPanel from "./ExportPanel.svelte";
-import { eventually } from "../../testing/eventually";
+import { eventually } from "../../shared/testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;
 

@@ -7,7 +7,7 @@ import { DEFAULT_SORT } from "../../lib/history/table";
 import type { RunComparison, RunDetails, RunRecord, RunSummary } from "../../lib/history/types";
 import { historyView } from "../../lib/history/view.svelte";
 import History from "../../screens/History.svelte";
-import { eventually } from "../../testing/eventually";
+import { eventually } from "../../shared/testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;
 

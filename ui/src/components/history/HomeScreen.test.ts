@@ -5,10 +5,10 @@ import { mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_SORT } from "../../lib/history/table";
 import { historyView } from "../../lib/history/view.svelte";
-import type { ScreenId } from "../../lib/navigation";
-import { selection } from "../../lib/selection.svelte";
+import type { ScreenId } from "../../shared/navigation";
+import { selection } from "../../shared/selection.svelte";
 import Home from "../../screens/Home.svelte";
-import { eventually } from "../../testing/eventually";
+import { eventually } from "../../shared/testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;
 let went: ScreenId[] = [];

@@ -6,9 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { downloads } from "../../lib/models/downloads.svelte";
 import { searchState } from "../../lib/models/search-state.svelte";
 import type { ModelList, ModelSummary, PullEvent } from "../../lib/models/types";
-import { currentSelection, selection } from "../../lib/selection.svelte";
+import { currentSelection, selection } from "../../shared/selection.svelte";
 import Models from "../../screens/Models.svelte";
-import { eventually } from "../../testing/eventually";
+import { eventually } from "../../shared/testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;
 

@@ -3,7 +3,7 @@
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import RunOnFile from "./RunOnFile.svelte";
-import { ApiError } from "../../lib/api";
+import { ApiError } from "../../shared/api";
 import type { PredictBackend, PredictFileProgress, PredictFileSummary } from "../../lib/predict/backend";
 
 let panel: ReturnType<typeof mount> | undefined;

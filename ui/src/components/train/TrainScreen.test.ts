@@ -4,7 +4,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import Train from "../../screens/Train.svelte";
-import { selection } from "../../lib/selection.svelte";
+import { selection } from "../../shared/selection.svelte";
 import { Estimator } from "../../lib/train/estimator.svelte";
 import { fakeBackend, settle } from "../../lib/train/fake-backend";
 import { estimateReport, runEvents, runSummary } from "../../lib/train/fixtures";

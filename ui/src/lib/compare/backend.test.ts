@@ -1,7 +1,7 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import type { Channel } from "@tauri-apps/api/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { ApiError } from "../api";
+import { ApiError } from "../../shared/api";
 import { indexesOf, modelsOf, runsOf, tauriBackend } from "./backend";
 import { chatAnswer, model, run } from "./fixtures";
 import type { ChatEvent } from "./types";

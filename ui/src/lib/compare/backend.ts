@@ -8,7 +8,7 @@
 
 import { Channel } from "@tauri-apps/api/core";
 import { commands } from "../../bindings";
-import { unwrap } from "../api";
+import { unwrap } from "../../shared/api";
 import type {
   ChatAnswer,
   ChatEvent,
@@ -105,4 +105,4 @@ export const tauriBackend: CompareBackend = {
 };
 
 /** A fresh job id for a long job (the one definition is in `../api`). */
-export { newJobId } from "../api";
+export { newJobId } from "../../shared/api";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../api";
+import { ApiError } from "../../shared/api";
 import { actionFor, bannerFor, dismiss } from "./errors";
 
 describe("error banners", () => {

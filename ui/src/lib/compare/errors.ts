@@ -2,7 +2,7 @@
 // app's messages already name the problem and the fix; this adds the context (what the user was
 // doing) and, for the few errors whose message cannot know it, the action.
 
-import { ApiError, errorMessage } from "../api";
+import { ApiError, errorMessage } from "../../shared/api";
 
 /** A banner: what was being done, the app's message, and the action to take. */
 export type Banner = { id: number; title: string; message: string; action: string | null };

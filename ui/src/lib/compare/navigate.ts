@@ -3,7 +3,7 @@
 // `location.hash` hangs WebKit's WebDriver inside the app's protocol) and announce the change with
 // the `hashchange` event the frame listens for.
 
-import { hashFor, type ScreenId } from "../navigation";
+import { hashFor, type ScreenId } from "../../shared/navigation";
 
 /** Shows screen `id`. */
 export function goTo(id: ScreenId): void {

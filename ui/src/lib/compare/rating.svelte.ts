@@ -9,7 +9,7 @@
 //   again replaces the earlier rating (the app keeps one per question and pair).
 
 import { commands } from "../../bindings";
-import { errorMessage, unwrap } from "../api";
+import { errorMessage, unwrap } from "../../shared/api";
 import { defaultPair, ratableColumns, type RatingSource } from "./rating";
 import type { BlindOrder, Choice, ColumnId, RateArgs, Rating, RatingsExport, RatingsTally } from "./types";
 

@@ -8,9 +8,9 @@
 // - Every failure becomes a dismissible banner (or, for one column, that column's message); none is
 //   swallowed. Every long job can be cancelled.
 
-import { errorMessage } from "../api";
+import { errorMessage } from "../../shared/api";
 import { COMPARE_QUICK_QUESTIONS } from "../../bindings";
-import { asObject, browserStorage, KEYS, load, save } from "../persist";
+import { asObject, browserStorage, KEYS, load, save } from "../../shared/persist";
 import { bannerFor, dismiss, type Banner } from "./errors";
 import {
   applyChatEvent,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../api";
+import { ApiError } from "../../shared/api";
 import type { CompareBackend } from "./backend";
 import { chatAnswer, compareReport, ingestReport, model, passage, prediction, run } from "./fixtures";
 import { CompareSession } from "./session.svelte";

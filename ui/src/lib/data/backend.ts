@@ -3,7 +3,7 @@
 // IPC mocked.
 
 import { commands } from "../../bindings";
-import { unwrap } from "../api";
+import { unwrap } from "../../shared/api";
 import { checked, isObject } from "../models/backend";
 import type { DataInspection, DataInspectRequest } from "./types";
 

@@ -2,7 +2,7 @@
 // maximum length) and how they become a `data_inspect` request and, once the data is good, the
 // shared selection the Train screen reads. Pure functions; the screen holds the state.
 
-import type { Selection } from "../selection.svelte";
+import type { Selection } from "../../shared/selection.svelte";
 import { NO_FIXES, type FixOptions } from "./findings";
 import type { DataInspectRequest, Fixes, InspectReport, Role, Task } from "./types";
 

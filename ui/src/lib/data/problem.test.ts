@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../api";
+import { ApiError } from "../../shared/api";
 import { dataProblem } from "./problem";
 
 describe("the Data screen's banner when a file cannot be checked", () => {

@@ -2,7 +2,7 @@
 // the action. A `model` error is the chosen model's (its tokenizer, for token counts), never the
 // user's file; `invalid` is a setting the message names; `data` is the file itself.
 
-import { ApiError, errorMessage } from "../api";
+import { ApiError, errorMessage } from "../../shared/api";
 
 /** What the banner shows. */
 export type DataProblem = { title: string; message: string; action: string };

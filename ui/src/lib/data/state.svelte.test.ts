@@ -1,7 +1,7 @@
 // The Data screen's state keeps the user's choices across a restart: each new choice is saved as it
 // is set, and read back (checked) by a new state.
 import { afterEach, describe, expect, it } from "vitest";
-import { KEYS } from "../persist";
+import { KEYS } from "../../shared/persist";
 import { freshChoices } from "./choices";
 import { DataState } from "./state.svelte";
 

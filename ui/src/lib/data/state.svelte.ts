@@ -1,7 +1,7 @@
 // The Data screen's state, kept outside the screen so the file, the choices and the report are
 // still there when the user comes back from another screen.
 
-import { asObject, browserStorage, KEYS, load, save } from "../persist";
+import { asObject, browserStorage, KEYS, load, save } from "../../shared/persist";
 import { freshChoices, type DataChoices } from "./choices";
 import type { DataInspection } from "./types";
 

@@ -4,7 +4,7 @@
 
 import { Channel } from "@tauri-apps/api/core";
 import { commands, type CorrectedCopy, type Corrections, type ErrorRow, type ErrorsReport, type RunEvent, type TrainSummary } from "../../bindings";
-import { unwrap } from "../api";
+import { unwrap } from "../../shared/api";
 
 export type { CorrectedCopy, Corrections, ErrorRow, ErrorsReport, RunEvent, TrainSummary };
 

@@ -2,7 +2,7 @@
 // interface, so the disclosure is tested with a fake; `tauriExplainBackend` is the real one.
 
 import { commands, type ClosestExample, type Explanation } from "../../bindings";
-import { unwrap } from "../api";
+import { unwrap } from "../../shared/api";
 
 export type { ClosestExample, Explanation };
 

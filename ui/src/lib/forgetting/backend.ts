@@ -3,7 +3,7 @@
 // `tauriForgettingBackend` is the real one.
 
 import { commands, type ForgettingReport, type ProbeAnswer } from "../../bindings";
-import { unwrap } from "../api";
+import { unwrap } from "../../shared/api";
 
 export type { ForgettingReport, ProbeAnswer };
 

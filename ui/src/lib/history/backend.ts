@@ -4,7 +4,7 @@
 
 import { Channel } from "@tauri-apps/api/core";
 import { commands } from "../../bindings";
-import { unwrap } from "../api";
+import { unwrap } from "../../shared/api";
 import { checked, isObject } from "../models/backend";
 import type {
   DeletedRun,

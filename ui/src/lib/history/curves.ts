@@ -2,7 +2,7 @@
 // aligned data), a gap (null) where a series has no value at a step.
 
 import type { Curve } from "../../bindings";
-import { lrTitle } from "../charts/lrShape";
+import { lrTitle } from "../../shared/charts/lrShape";
 import { metricName } from "./labels";
 
 /** One chart: the steps, then one row of values per series, and the series' names. */

@@ -2,7 +2,7 @@
 // be cancelled) after visiting another screen. The new run appears in the table as soon as it is
 // recorded; its live curves are on the Train screen's run page.
 
-import { ApiError, errorMessage, newJobId } from "../api";
+import { ApiError, errorMessage, newJobId } from "../../shared/api";
 import { cancelJob } from "../models/backend";
 import { rerun } from "./backend";
 

@@ -4,7 +4,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import BringBackRun from "./BringBackRun.svelte";
-import { eventually } from "../../testing/eventually";
+import { eventually } from "../../shared/testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;
 const $ = <T extends HTMLElement = HTMLElement>(css: string) => document.querySelector<T>(css);

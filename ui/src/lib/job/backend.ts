@@ -2,7 +2,7 @@
 // A thin layer over the generated commands, so the components can be tested with the IPC mocked.
 
 import { commands } from "../../bindings";
-import { unwrap } from "../api";
+import { unwrap } from "../../shared/api";
 import type { JobExportRequest, JobExportSummary, JobImportSummary } from "./types";
 
 /** Writes the job `request` describes into a new folder and queues its run in the history. */

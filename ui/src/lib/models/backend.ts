@@ -4,7 +4,7 @@
 
 import { Channel } from "@tauri-apps/api/core";
 import { commands } from "../../bindings";
-import { ApiError, unwrap } from "../api";
+import { ApiError, unwrap } from "../../shared/api";
 import type { ModelList, ModelRecord, PullEvent, PullReport, SearchResults, Suggestion } from "./types";
 
 /** Refuses an answer that is not the shape asked for, instead of letting the screen crash on it. */

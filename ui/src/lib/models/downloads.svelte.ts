@@ -1,7 +1,7 @@
 // The downloads in progress, kept outside the Models screen so a download goes on (and its progress
 // is still shown) when the user moves to another screen and back.
 
-import { ApiError, errorMessage, newJobId } from "../api";
+import { ApiError, errorMessage, newJobId } from "../../shared/api";
 import { cancelJob, pullModel } from "./backend";
 import { applyPullEvent, endedPull, isActive, startingPull, type PullState } from "./pull";
 import type { PullReport } from "./types";

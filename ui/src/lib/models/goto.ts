@@ -3,7 +3,7 @@
 // frame itself does (replaceState: assigning `location.hash` hangs WebKit's WebDriver inside the
 // app's protocol, see App.svelte) and tells the frame with the `hashchange` it listens for.
 
-import { hashFor, type ScreenId } from "../navigation";
+import { hashFor, type ScreenId } from "../../shared/navigation";
 
 /** Shows screen `id`. */
 export function goTo(id: ScreenId): void {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { currentSelection, selection } from "../selection.svelte";
+import { currentSelection, selection } from "../../shared/selection.svelte";
 import type { ModelRecord } from "./types";
 import { isSelected, modelRef, useModel } from "./use";
 

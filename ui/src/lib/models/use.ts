@@ -1,7 +1,7 @@
 // "Use this model": what the shared selection records for a model, so the Data and Train screens
 // find it (a hub id for downloaded models, the path for imports, whose registry ids are not paths).
 
-import { currentSelection, updateSelection } from "../selection.svelte";
+import { currentSelection, updateSelection } from "../../shared/selection.svelte";
 import { taskOfFamily } from "./catalog";
 import type { ModelRecord } from "./types";
 

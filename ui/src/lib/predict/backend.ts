@@ -4,7 +4,7 @@
 
 import { Channel } from "@tauri-apps/api/core";
 import { commands, type PredictFileProgress, type PredictFileRequest, type PredictFileSummary } from "../../bindings";
-import { unwrap } from "../api";
+import { unwrap } from "../../shared/api";
 
 export type { PredictFileProgress, PredictFileRequest, PredictFileSummary };
 

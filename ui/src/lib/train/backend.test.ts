@@ -2,7 +2,7 @@
 // through the channel, errors as ApiError, and a clear error for an answer of the wrong shape.
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
-import { ApiError } from "../api";
+import { ApiError } from "../../shared/api";
 import { tauriBackend } from "./backend";
 import { estimateReport, runEvents } from "./fixtures";
 import { buildRequest, initialForm } from "./settings";

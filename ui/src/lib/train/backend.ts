@@ -6,7 +6,7 @@
 
 import { Channel } from "@tauri-apps/api/core";
 import { commands } from "../../bindings";
-import { ApiError, unwrap } from "../api";
+import { ApiError, unwrap } from "../../shared/api";
 import type {
   EstimateOptions,
   EstimateReport,

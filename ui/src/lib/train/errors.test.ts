@@ -1,6 +1,6 @@
 // Each error banner says what to do, chosen by the error's code.
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../api";
+import { ApiError } from "../../shared/api";
 import { actionFor, problemFrom } from "./errors";
 
 describe("errors", () => {

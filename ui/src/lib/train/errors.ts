@@ -2,7 +2,7 @@
 // to take, chosen by the error's code (the message already says what went wrong; the action says
 // where in the app to fix it).
 
-import { ApiError, errorMessage } from "../api";
+import { ApiError, errorMessage } from "../../shared/api";
 
 /** What a banner shows. */
 export interface Problem {

@@ -5,7 +5,7 @@
 // follows the form's settings only, not the estimate it causes.
 
 import { untrack } from "svelte";
-import { ApiError } from "../api";
+import { ApiError } from "../../shared/api";
 import { problemFrom } from "./errors";
 import { type TrainBackend, tauriBackend } from "./backend";
 import { type EstimateState, estimateKey, latestOnly } from "./estimate";

@@ -1,6 +1,6 @@
 // The Evaluate screen's state: which runs can be evaluated, the pick, and results kept per run.
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../api";
+import { ApiError } from "../../shared/api";
 import { Evaluations, evaluable } from "./evaluations.svelte";
 import { fakeBackend } from "./fake-backend";
 import { evalReport, runDetails, runSummary } from "./fixtures";

@@ -1,6 +1,6 @@
 // The training session: start, stream, pause (cancel + resume), cancel, failures, stale events.
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../api";
+import { ApiError } from "../../shared/api";
 import { fakeBackend, settle } from "./fake-backend";
 import { runEvents } from "./fixtures";
 import { controls, elapsedSeconds, isPreparing, TrainSession } from "./session.svelte";

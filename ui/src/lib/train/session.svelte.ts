@@ -10,9 +10,9 @@ import { untrack } from "svelte";
 import { type TrainBackend, tauriBackend } from "./backend";
 import { applyEvent, type ChartModel, emptyChart } from "./chart";
 import { type Problem, problemFrom } from "./errors";
-import { asObject, KEYS } from "../persist";
-import { Persisted } from "../persisted.svelte";
-import { updateSelection } from "../selection.svelte";
+import { asObject, KEYS } from "../../shared/persist";
+import { Persisted } from "../../shared/persisted.svelte";
+import { updateSelection } from "../../shared/selection.svelte";
 import { initialForm, type TrainForm } from "./settings";
 import type { RunEvent, TrainRequest, TrainSummary } from "./types";
 

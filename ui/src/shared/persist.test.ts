@@ -1,10 +1,10 @@
 // The choices kept across a restart: stored as JSON, read back only when they have the right shape.
 import { describe, expect, it } from "vitest";
-import { acceptChoices } from "./data/state.svelte";
+import { acceptChoices } from "../lib/data/state.svelte";
 import { KEYS, load, type KeyValueStore } from "./persist";
 import { Persisted } from "./persisted.svelte";
 import { acceptSelection } from "./selection.svelte";
-import { acceptForm } from "./train/session.svelte";
+import { acceptForm } from "../lib/train/session.svelte";
 
 function memory(): KeyValueStore & { data: Map<string, string> } {
   const data = new Map<string, string>();

@@ -3,9 +3,9 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import App from "./App.svelte";
-import type { DoctorReport } from "./lib/api";
-import { SCREENS } from "./lib/navigation";
-import { eventually } from "./testing/eventually";
+import type { DoctorReport } from "../shared/api";
+import { SCREENS } from "../shared/navigation";
+import { eventually } from "../shared/testing/eventually";
 
 const report: DoctorReport = {
   device: {
