@@ -4,8 +4,8 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import App from "./App.svelte";
-import { dataState } from "../lib/data/state.svelte";
-import type { DataInspectRequest } from "../lib/data/types";
+import { dataState } from "../features/data/state.svelte";
+import type { DataInspectRequest } from "../features/data/types";
 import { selection } from "../shared/selection.svelte";
 import { eventually } from "../shared/testing/eventually";
 

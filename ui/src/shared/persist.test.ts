@@ -1,6 +1,6 @@
 // The choices kept across a restart: stored as JSON, read back only when they have the right shape.
 import { describe, expect, it } from "vitest";
-import { acceptChoices } from "../lib/data/state.svelte";
+import { acceptChoices } from "../features/data/state.svelte";
 import { KEYS, load, type KeyValueStore } from "./persist";
 import { Persisted } from "./persisted.svelte";
 import { acceptSelection } from "./selection.svelte";

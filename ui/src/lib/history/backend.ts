@@ -5,7 +5,7 @@
 import { Channel } from "@tauri-apps/api/core";
 import { commands } from "../../bindings";
 import { unwrap } from "../../shared/api";
-import { checked, isObject } from "../models/backend";
+import { checked, isObject } from "../../features/models/backend";
 import type {
   DeletedRun,
   ExportRequest,

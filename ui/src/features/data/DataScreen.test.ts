@@ -4,11 +4,11 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { dataState } from "../../lib/data/state.svelte";
-import { freshChoices } from "../../lib/data/choices";
-import type { DataInspection, DataInspectRequest, InspectReport } from "../../lib/data/types";
+import { dataState } from "./state.svelte";
+import { freshChoices } from "./choices";
+import type { DataInspection, DataInspectRequest, InspectReport } from "./types";
 import { currentSelection, selection } from "../../shared/selection.svelte";
-import Data from "../../screens/Data.svelte";
+import Data from "./DataScreen.svelte";
 import { eventually } from "../../shared/testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;

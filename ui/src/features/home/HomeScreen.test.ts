@@ -7,7 +7,7 @@ import { DEFAULT_SORT } from "../../lib/history/table";
 import { historyView } from "../../lib/history/view.svelte";
 import type { ScreenId } from "../../shared/navigation";
 import { selection } from "../../shared/selection.svelte";
-import Home from "../../screens/Home.svelte";
+import Home from "./HomeScreen.svelte";
 import { eventually } from "../../shared/testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;

@@ -3,11 +3,11 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { downloads } from "../../lib/models/downloads.svelte";
-import { searchState } from "../../lib/models/search-state.svelte";
-import type { ModelList, ModelSummary, PullEvent } from "../../lib/models/types";
+import { downloads } from "./downloads.svelte";
+import { searchState } from "./search-state.svelte";
+import type { ModelList, ModelSummary, PullEvent } from "./types";
 import { currentSelection, selection } from "../../shared/selection.svelte";
-import Models from "../../screens/Models.svelte";
+import Models from "./ModelsScreen.svelte";
 import { eventually } from "../../shared/testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;
