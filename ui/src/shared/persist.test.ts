@@ -4,7 +4,7 @@ import { acceptChoices } from "../features/data/state.svelte";
 import { KEYS, load, type KeyValueStore } from "./persist";
 import { Persisted } from "./persisted.svelte";
 import { acceptSelection } from "./selection.svelte";
-import { acceptForm } from "../lib/train/session.svelte";
+import { acceptForm } from "../features/train/session.svelte";
 
 function memory(): KeyValueStore & { data: Map<string, string> } {
   const data = new Map<string, string>();

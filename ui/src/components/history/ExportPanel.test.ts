@@ -4,7 +4,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ExportSummary, RunRecord } from "../../lib/history/types";
-import { runDetails } from "../../lib/train/fixtures";
+import { runDetails } from "../../features/train/fixtures";
 import ExportPanel from "./ExportPanel.svelte";
 import { eventually } from "../../shared/testing/eventually";
 
