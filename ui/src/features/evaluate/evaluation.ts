@@ -2,8 +2,8 @@
 // the fine-tuned model with a one-line meaning and whether fine-tuning helped, the confusion
 // matrix's shading, and, for generation runs, the perplexities side by side from the run history.
 
-import { formatWhen, statusLabel } from "../../lib/history/format";
-import { methodName } from "../../lib/history/labels";
+import { formatWhen, statusLabel } from "../history/format";
+import { methodName } from "../history/labels";
 import type { ChartModel } from "../train/chart";
 import type { BaselineReport, ClassificationReport, EvalReport, RunDetails, RunSummary } from "../train/types";
 

@@ -3,8 +3,8 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DEFAULT_SORT } from "../../lib/history/table";
-import { historyView } from "../../lib/history/view.svelte";
+import { DEFAULT_SORT } from "../history/table";
+import { historyView } from "../history/view.svelte";
 import type { ScreenId } from "../../shared/navigation";
 import { selection } from "../../shared/selection.svelte";
 import Home from "./HomeScreen.svelte";

@@ -1,15 +1,13 @@
-// The run-history commands the Home and History screens use: list, show, compare, delete,
-// re-run and export. A thin layer over the generated commands, so the screens can be tested with the IPC
-// mocked.
+// The run-history commands the Home and History screens use: list, show, compare, delete, open
+// the folder and re-run (exporting is features/export/backend.ts). A thin layer over the generated
+// commands, so the screens can be tested with the IPC mocked.
 
 import { Channel } from "@tauri-apps/api/core";
 import { commands } from "../../bindings";
 import { unwrap } from "../../shared/api";
-import { checked, isObject } from "../../features/models/backend";
+import { checked, isObject } from "../models/backend";
 import type {
   DeletedRun,
-  ExportRequest,
-  ExportSummary,
   RunComparison,
   RunDetails,
   RunEvent,
@@ -42,13 +40,6 @@ export function deleteRun(run: string): Promise<DeletedRun> {
 /** Opens `run`'s folder in the file manager; answers the folder's path. */
 export function openRunFolder(run: string): Promise<string> {
   return unwrap(commands.runsOpenFolder(run));
-}
-
-/** Exports a run's model as `request` asks, into a new folder; answers the folder and its files. */
-export function exportRun(request: ExportRequest): Promise<ExportSummary> {
-  return unwrap(commands.runsExport(request)).then(
-    checked("runs_export", (v) => isObject(v) && typeof v.folder === "string" && Array.isArray(v.files)),
-  );
 }
 
 /** Re-runs `run` exactly (same config, data and seed) under `jobId`; `onEvent` sees its training events. */

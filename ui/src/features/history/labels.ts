@@ -3,9 +3,9 @@
 // as its label ("Learning rate"), and a metric row ("eval test fine_tuned accuracy") as a sentence
 // part ("Accuracy, fine-tuned model, test rows"). Pure; the History screens use them.
 
-import { methodInfo } from "../../features/train/methods";
+import { methodInfo } from "../train/methods";
 import { formatWhen } from "./format";
-import type { Method } from "../../features/train/types";
+import type { Method } from "../train/types";
 
 /** Prefixes the model registry puts on imports (`gguf/...`, `local/...`). */
 const REGISTRY_PREFIX = /^(gguf|local)\//;

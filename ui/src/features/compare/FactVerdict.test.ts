@@ -1,6 +1,6 @@
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, describe, expect, it } from "vitest";
-import { compareReport, factReport } from "../../lib/compare/fixtures";
+import { compareReport, factReport } from "./fixtures";
 import FactVerdict from "./FactVerdict.svelte";
 
 let shown: ReturnType<typeof mount> | undefined;

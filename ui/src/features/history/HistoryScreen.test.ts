@@ -3,10 +3,10 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DEFAULT_SORT } from "../../lib/history/table";
-import type { RunComparison, RunDetails, RunRecord, RunSummary } from "../../lib/history/types";
-import { historyView } from "../../lib/history/view.svelte";
-import History from "../../screens/History.svelte";
+import { DEFAULT_SORT } from "./table";
+import type { RunComparison, RunDetails, RunRecord, RunSummary } from "./types";
+import { historyView } from "./view.svelte";
+import History from "./HistoryScreen.svelte";
 import { eventually } from "../../shared/testing/eventually";
 
 let app: ReturnType<typeof mount> | undefined;

@@ -3,11 +3,11 @@
 // corrected answer), each recorded with the round's seed, the tally in words, and the export.
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, describe, expect, it } from "vitest";
-import { compareReport, run } from "../../lib/compare/fixtures";
-import { BlindRating, type RatingBackend } from "../../lib/compare/rating.svelte";
-import { CompareSession } from "../../lib/compare/session.svelte";
-import type { CompareBackend } from "../../lib/compare/backend";
-import type { CompareReport, RateArgs, RatingsTally } from "../../lib/compare/types";
+import { compareReport, run } from "./fixtures";
+import { BlindRating, type RatingBackend } from "./rating.svelte";
+import { CompareSession } from "./session.svelte";
+import type { CompareBackend } from "./backend";
+import type { CompareReport, RateArgs, RatingsTally } from "./types";
 import RateBlind from "./RateBlind.svelte";
 
 let panel: ReturnType<typeof mount> | undefined;

@@ -3,7 +3,7 @@
 // recorded; its live curves are on the Train screen's run page.
 
 import { ApiError, errorMessage, newJobId } from "../../shared/api";
-import { cancelJob } from "../../features/models/backend";
+import { cancelJob } from "../models/backend";
 import { rerun } from "./backend";
 
 /** The re-run in progress or last ended. */

@@ -1,7 +1,7 @@
 // Exporting a run's model from its page: which formats a run can use (as src/export.rs
 // `formats_for` decides), the plain words for each, and the request the Export button sends.
 
-import type { ExportFormat, ExportRequest, GgufPrecision } from "./types";
+import type { ExportFormat, ExportRequest, GgufPrecision } from "../history/types";
 
 /** One format as the run page offers it. */
 export type FormatChoice = { id: ExportFormat; name: string; text: string };

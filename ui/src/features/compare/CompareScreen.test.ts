@@ -5,10 +5,10 @@ import type { Channel } from "@tauri-apps/api/core";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { chatAnswer, compareReport, ingestReport, model, passage, prediction, run } from "../../lib/compare/fixtures";
-import { CompareSession } from "../../lib/compare/session.svelte";
-import type { ChatEvent, ChatRequest, IngestProgress } from "../../lib/compare/types";
-import Compare from "../../screens/Compare.svelte";
+import { chatAnswer, compareReport, ingestReport, model, passage, prediction, run } from "./fixtures";
+import { CompareSession } from "./session.svelte";
+import type { ChatEvent, ChatRequest, IngestProgress } from "./types";
+import Compare from "./CompareScreen.svelte";
 import { eventually } from "../../shared/testing/eventually";
 
 let screen: ReturnType<typeof mount> | undefined;

@@ -3,8 +3,8 @@
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ExportSummary, RunRecord } from "../../lib/history/types";
-import { runDetails } from "../../features/train/fixtures";
+import type { ExportSummary, RunRecord } from "../history/types";
+import { runDetails } from "../train/fixtures";
 import ExportPanel from "./ExportPanel.svelte";
 import { eventually } from "../../shared/testing/eventually";
 
