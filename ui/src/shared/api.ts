@@ -1,8 +1,9 @@
 // The UI's only door to the app: a small typed wrapper over the generated `bindings.ts`.
 //
-// The generated functions return `{ status, data | error }`; these wrappers return the data and
-// throw an `ApiError` carrying the `{ code, message }` the Rust side sent, so screens use plain
-// `try`/`await`. Add one line here per command the UI uses.
+// The generated functions return `{ status, data | error }`; `unwrap` returns the data and throws
+// an `ApiError` carrying the `{ code, message }` the Rust side sent, so screens use plain
+// `try`/`await`, and `checked` refuses an answer of the wrong shape. Each feature calls its commands
+// through these in its own `backend.ts`; `api` holds the frame's one call (`doctor`).
 
 import { commands, type DoctorReport, type ErrorPayload } from "../bindings";
 
@@ -40,6 +41,20 @@ export async function unwrap<T>(result: Promise<CommandResult<T>>): Promise<T> {
   const error: unknown = r.error;
   throw new ApiError(isErrorPayload(error) ? error : { code: "ipc", message: String(error) });
 }
+
+/** Refuses an answer that is not the shape asked for, instead of letting the screen crash on it. */
+export function checked<T>(command: string, ok: (v: unknown) => boolean) {
+  return (value: T): T => {
+    if (ok(value)) return value;
+    throw new ApiError({
+      code: "bad_response",
+      message: `The app answered \`${command}\` with something unexpected; restart Tunesmith and try again.`,
+    });
+  };
+}
+
+/** Whether `v` is a non-null object. */
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
 
 /** A message fit to show for anything a call threw. */
 export function errorMessage(error: unknown): string {

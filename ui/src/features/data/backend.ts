@@ -3,8 +3,7 @@
 // IPC mocked.
 
 import { commands } from "../../bindings";
-import { unwrap } from "../../shared/api";
-import { checked, isObject } from "../models/backend";
+import { checked, isObject, unwrap } from "../../shared/api";
 import type { DataInspection, DataInspectRequest } from "./types";
 
 /** Inspects a dataset file with the user's choices. */

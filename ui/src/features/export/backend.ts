@@ -2,8 +2,7 @@
 // so the panel can be tested with the IPC mocked.
 
 import { commands } from "../../bindings";
-import { unwrap } from "../../shared/api";
-import { checked, isObject } from "../models/backend";
+import { checked, isObject, unwrap } from "../../shared/api";
 import type { ExportRequest, ExportSummary } from "../history/types";
 
 /** Exports a run's model as `request` asks, into a new folder; answers the folder and its files. */

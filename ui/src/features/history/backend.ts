@@ -4,8 +4,7 @@
 
 import { Channel } from "@tauri-apps/api/core";
 import { commands } from "../../bindings";
-import { unwrap } from "../../shared/api";
-import { checked, isObject } from "../models/backend";
+import { checked, isObject, unwrap } from "../../shared/api";
 import type {
   DeletedRun,
   RunComparison,

@@ -4,22 +4,8 @@
 
 import { Channel } from "@tauri-apps/api/core";
 import { commands } from "../../bindings";
-import { ApiError, unwrap } from "../../shared/api";
+import { checked, isObject, unwrap } from "../../shared/api";
 import type { ModelList, ModelRecord, PullEvent, PullReport, SearchResults, Suggestion } from "./types";
-
-/** Refuses an answer that is not the shape asked for, instead of letting the screen crash on it. */
-export function checked<T>(command: string, ok: (v: unknown) => boolean) {
-  return (value: T): T => {
-    if (ok(value)) return value;
-    throw new ApiError({
-      code: "bad_response",
-      message: `The app answered \`${command}\` with something unexpected; restart Tunesmith and try again.`,
-    });
-  };
-}
-
-/** Whether `v` is a non-null object. */
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
 
 /** The models on this computer (hub cache and imports); works offline. */
 export function listModels(): Promise<ModelList> {
