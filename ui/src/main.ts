@@ -1,9 +1,9 @@
 // Entry point: applies the theme before the first paint, then mounts the app.
 
 import { mount } from "svelte";
-import App from "./App.svelte";
-import { applyTheme, DARK_QUERY, loadPreference, resolveTheme } from "./lib/theme";
-import "./styles/app.css";
+import App from "./app/App.svelte";
+import { applyTheme, DARK_QUERY, loadPreference, resolveTheme } from "./app/theme";
+import "./shared/styles/app.css";
 
 applyTheme(
   document.documentElement,
