@@ -124,6 +124,59 @@ fn train_generate_with_lora_ends_with_perplexity_and_saves_a_peft_adapter() {
 }
 
 #[test]
+fn a_bf16_mixed_precision_run_follows_the_f32_losses_records_its_precision_and_saves_f32_factors() {
+    let home = tempfile::tempdir().unwrap();
+    let data = write_facts(home.path(), 4);
+    let args = ["--method", "lora", "--epochs", "2", "--batch", "4", "--lr", "0.01", "--no-forgetting-check"];
+    let losses = |lines: &[serde_json::Value]| -> Vec<f64> {
+        lines
+            .iter()
+            .filter(|l| l["event"] == "step")
+            .map(|l| l["loss"].as_f64().unwrap())
+            .collect()
+    };
+    let f32_lines = train(&tiny_llama(), &data, home.path(), &[&args[..], &["--precision", "f32"]].concat());
+    let bf16_lines = train(&tiny_llama(), &data, home.path(), &[&args[..], &["--precision", "bf16"]].concat());
+    let run = check_run(&bf16_lines, home.path());
+    let (a, b) = (losses(&f32_lines), losses(&bf16_lines));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        // bf16 keeps 8 significant bits; the loss accumulates in f32.
+        assert!((x - y).abs() < 1e-2 * x, "bf16 loss {y} vs f32 {x}");
+    }
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["request"]["precision"], "bf16");
+    // The adapter holds the f32 master copies, as an f32 run's does.
+    let bytes = std::fs::read(run.join("adapter/adapter_model.safetensors")).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    for (name, t) in header.as_object().unwrap() {
+        if name != "__metadata__" {
+            assert_eq!(t["dtype"], "F32", "{name}");
+        }
+    }
+}
+
+#[test]
+fn an_unknown_precision_is_refused_with_the_choices() {
+    let home = tempfile::tempdir().unwrap();
+    let data = write_facts(home.path(), 1);
+    let out = tunesmith()
+        .args(["train", "--task", "generate", "--precision", "fp8", "--data"])
+        .arg(&data)
+        .arg("--model")
+        .arg(tiny_llama())
+        .arg("--home")
+        .arg(home.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("fp8") && err.contains("auto, f32, bf16"), "{err}");
+}
+
+#[test]
 fn train_generate_with_qlora_trains_over_the_quantised_base() {
     let home = tempfile::tempdir().unwrap();
     let data = write_facts(home.path(), 4);

@@ -215,6 +215,12 @@ pub fn entries(r: &Resolved<'_>) -> Vec<Entry> {
         Mapped::Unsupported(NOT_A_DEVICE),
         Mapped::Unsupported(NOT_A_DEVICE),
     );
+    // The job's scripts pick bf16 where the GPU supports it and f32 elsewhere: Tunesmith's auto.
+    let precision = match req.precision {
+        crate::run::Precision::Auto => Mapped::Applied("auto: the job trains in bf16 where the GPU supports it and in f32 elsewhere, as Tunesmith's auto does"),
+        _ => Mapped::Unsupported("the job's trainer picks bf16 where the GPU supports it and f32 elsewhere (Tunesmith's auto); an explicit --precision is not passed on"),
+    };
+    push("request.precision", json!(req.precision), precision.clone(), precision);
     // Activation checkpointing is transformers' and Axolotl's `gradient_checkpointing`; `auto`
     // decides from this machine's free memory, which says nothing of the trainer's.
     let (trl_ckpt, axolotl_ckpt) = match req.checkpointing {

@@ -23,6 +23,7 @@ pub mod request;
 pub use folder::{exports_dir, find_run, FoundRun, RunFolder};
 pub use manifest::RunManifest;
 pub use plan::{Start, TrainPlan};
+pub use tunesmith_engine::precision::Precision;
 pub use request::{
     default_test_fraction, default_val_fraction, Checkpointing, EpochStep, EpochsByMethod, LrByMethod, RunEvent,
     TrainDefaults, TrainRequest, TrainSummary, DEFAULT_CLASSIFY_MAX_LEN, DEFAULT_GENERATE_MAX_LEN,

@@ -283,6 +283,11 @@ impl TrainPlan {
         }
     }
 
+    /// The number format the run computes in (the engine resolves `auto` for the device).
+    pub fn precision(&self) -> tunesmith_engine::precision::Precision {
+        self.request.precision
+    }
+
     /// How the frozen base is stored: 4-bit for QLoRA, as loaded otherwise.
     pub fn quantize(&self) -> Option<QuantPolicy> {
         (self.method() == Method::Qlora).then_some(QuantPolicy::Four)

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use tunesmith_data::{SplitConfig, Task};
 use tunesmith_engine::device::DeviceRequest;
+use tunesmith_engine::precision::Precision;
 use tunesmith_engine::train::{Method, Metrics, TrainEvent, TrainStatus};
 pub use tunesmith_hub::estimate::Checkpointing;
 
@@ -100,6 +101,11 @@ pub struct TrainRequest {
     /// Write a resumable checkpoint every this many steps (default: at the end of each epoch).
     #[serde(default)]
     pub checkpoint_every: Option<usize>,
+    /// The number format: `auto` (bf16 mixed precision on a GPU, f32 on the CPU), `f32`, or
+    /// `bf16` (see `tunesmith_engine::precision`). Runs recorded before it existed read as auto.
+    #[serde(default)]
+    #[specta(optional)]
+    pub precision: Precision,
     /// The data doctor's fixes to apply before the split (none by default).
     #[serde(default)]
     #[specta(optional)]
@@ -141,6 +147,7 @@ impl TrainRequest {
             test_fraction: default_test_fraction(),
             device: DeviceRequest::default(),
             checkpoint_every: None,
+            precision: Precision::Auto,
             fixes: Default::default(),
             checkpointing: DEFAULT_CHECKPOINTING,
             forgetting_check: DEFAULT_FORGETTING_CHECK,

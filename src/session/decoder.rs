@@ -18,6 +18,7 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Var};
+use tunesmith_engine::precision::compute_dtype;
 use tokenizers::Tokenizer;
 use tunesmith_data::{ChatTemplate, Content, Dataset, Message};
 use tunesmith_engine::adapters::peft::PeftAdapter;
@@ -611,7 +612,7 @@ fn plan_options(plan: &TrainPlan, backbone: Backbone, device: &Device) -> LlamaL
     LlamaLoadOptions {
         backbone,
         quantize: plan.quantize(),
-        dtype: candle_core::DType::F32,
+        dtype: compute_dtype(plan.precision(), device),
         device: device.clone(),
         seed: plan.seed(),
     }

@@ -6,7 +6,8 @@
 
 use std::path::Path;
 
-use candle_core::{DType, Device};
+use candle_core::Device;
+use tunesmith_engine::precision::compute_dtype;
 use candle_nn::VarMap;
 use tunesmith_data::{Content, Dataset};
 use tunesmith_engine::device;
@@ -59,7 +60,12 @@ impl EncoderSession {
     ) -> Result<ClassifyTask> {
         let trainable = VarMap::new();
         let params = Checkpoint::open(plan.model())?
-            .params(DType::F32, &self.device, trainable.clone(), backbone)?
+            .params(
+                compute_dtype(plan.precision(), &self.device),
+                &self.device,
+                trainable.clone(),
+                backbone,
+            )?
             .with_seed(plan.seed());
         let mut model = SequenceClassifier::load(
             &params,

@@ -8,6 +8,7 @@ use clap::Args;
 use tunesmith::run::{RunEvent, TrainPlan, TrainRequest, TrainSummary};
 use tunesmith::data::Task;
 use tunesmith_engine::device::DeviceRequest;
+use tunesmith_engine::precision::Precision;
 use tunesmith_engine::train::{CancelHandle, Method, PrepStage, TrainEvent};
 
 use crate::{output, Context};
@@ -76,6 +77,10 @@ pub struct TrainArgs {
     /// Write a resumable checkpoint every N steps (default: at the end of each epoch).
     #[arg(long)]
     checkpoint_every: Option<usize>,
+    /// Number format: auto (bf16 mixed precision on a GPU, f32 on the CPU), f32, or bf16 (bf16
+    /// weights and activations, f32 master weights and optimiser state).
+    #[arg(long, default_value = "auto", value_name = "auto|f32|bf16")]
+    precision: Precision,
     /// Activation checkpointing: recompute each block in the backward pass (far less memory,
     /// about a third slower). auto turns it on only when the run would not fit otherwise.
     #[arg(long, value_enum, default_value_t = CheckpointingArg::Auto)]
@@ -130,6 +135,7 @@ impl TrainArgs {
             test_fraction: self.test_fraction,
             device: self.device,
             checkpoint_every: self.checkpoint_every,
+            precision: self.precision,
             fixes: self.fixes.fixes(),
             checkpointing: self.checkpointing.into(),
             forgetting_check: !self.no_forgetting_check,
