@@ -1604,6 +1604,15 @@ export type PlannedFile = {
 	lfs: boolean,
 };
 
+/**  The number format a run computes in. */
+export type Precision = 
+/**  bf16 mixed precision on a GPU that has it, f32 elsewhere. */
+"auto" | 
+/**  Everything in 32-bit floats (the reference; what the CPU uses under `auto`). */
+"f32" | 
+/**  bf16 mixed precision (f32 master weights, optimiser state and accumulations). */
+"bf16";
+
 /**  How far a file prediction is. */
 export type PredictFileProgress = {
 	/**  Rows written so far. */
@@ -2573,6 +2582,11 @@ export type TrainRequest = {
 	device?: DeviceRequest,
 	/**  Write a resumable checkpoint every this many steps (default: at the end of each epoch). */
 	checkpoint_every?: number | null,
+	/**
+	 *  The number format: `auto` (bf16 mixed precision on a GPU, f32 on the CPU), `f32`, or
+	 *  `bf16` (see `tunesmith_engine::precision`). Runs recorded before it existed read as auto.
+	 */
+	precision?: Precision,
 	/**  The data doctor's fixes to apply before the split (none by default). */
 	fixes?: Fixes,
 	/**

@@ -118,6 +118,21 @@ describe("Train screen", () => {
     expect(fake.jobs[0].arg).toMatchObject({ model: "/models/minilm", checkpointing: "on" });
   });
 
+  it("issue 13: the Advanced drawer's number format goes into the run's request", () => {
+    selection.current = { model: "/models/minilm", data: "/data/reviews.csv" };
+    const { fake } = open();
+    const select = $<HTMLSelectElement>("[data-setting=precision]");
+    expect(select.value).toBe("auto");
+    expect(select.closest("[data-advanced]")?.textContent).toContain("Number format");
+    select.value = "bf16";
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    flushSync();
+    expect(trainForm.current.precision).toBe("bf16");
+    button("Start").click();
+    flushSync();
+    expect(fake.jobs[0].arg).toMatchObject({ model: "/models/minilm", precision: "bf16" });
+  });
+
   it("issue 12: the estimate says when checkpointing was turned on to make the run fit", async () => {
     selection.current = { model: "/models/minilm", data: "/data/reviews.csv" };
     const report = { ...estimateReport("tight", 6e9, 7e9), checkpointing: "auto" as const, activation_checkpointing: true, total_with_checkpointing: 6e9, total_without_checkpointing: 9e9 };

@@ -264,6 +264,7 @@ export function acceptForm(raw: unknown): TrainForm | null {
   if (o.device === "auto" || o.device === "cpu" || o.device === "cuda" || o.device === "metal") out.device = o.device;
   if (o.checkpointing === "auto" || o.checkpointing === "on" || o.checkpointing === "off") out.checkpointing = o.checkpointing;
   if (typeof o.forgetting_check === "boolean") out.forgetting_check = o.forgetting_check;
+  if (o.precision === "auto" || o.precision === "f32" || o.precision === "bf16") out.precision = o.precision;
   if (o.preset === "quick" || o.preset === "balanced" || o.preset === "best" || o.preset === "custom") out.preset = o.preset;
   const params = asObject(o.params);
   if (params !== null) {

@@ -73,3 +73,20 @@ describe("activation checkpointing", () => {
     expect(acceptForm(older)?.checkpointing).toBe("auto");
   });
 });
+
+describe("number format (issue 13)", () => {
+  it("is automatic by default and the request carries the form's choice", () => {
+    const form = { ...initialForm(), model: "/m", data: "/d.csv" };
+    expect(form.precision).toBe("auto");
+    expect(buildRequest(form).precision).toBe("auto");
+    expect(buildRequest({ ...form, precision: "bf16" }).precision).toBe("bf16");
+    expect(buildRequest({ ...form, precision: "f32" }).precision).toBe("f32");
+  });
+
+  it("a stored form keeps its choice; an unknown or missing value falls back to automatic", () => {
+    expect(acceptForm({ ...initialForm(), precision: "bf16" })?.precision).toBe("bf16");
+    expect(acceptForm({ ...initialForm(), precision: "fp8" })?.precision).toBe("auto");
+    const { precision: _, ...older } = initialForm();
+    expect(acceptForm(older)?.precision).toBe("auto");
+  });
+});

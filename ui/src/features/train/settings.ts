@@ -17,7 +17,7 @@ import {
   trainingRows,
 } from "./defaults";
 import type { Fixes } from "../../bindings";
-import type { Checkpointing, DeviceRequest, Method, Task, TrainRequest } from "./types";
+import type { Checkpointing, DeviceRequest, Method, Precision, Task, TrainRequest } from "./types";
 
 /** Every hyperparameter of a training request. `null` is an empty field. */
 export interface Hyperparameters {
@@ -57,6 +57,8 @@ export interface TrainForm {
   checkpointing: Checkpointing;
   /** Generation: check what the model forgot after training (general questions, general text). */
   forgetting_check: boolean;
+  /** The number format: `auto` (bf16 mixed precision on a GPU, f32 on the CPU), `f32` or `bf16`. */
+  precision: Precision;
   /**
    * Whether the user picked the method. Until they do, the form follows the recommendation, so the
    * card marked Recommended is the one selected.
@@ -79,6 +81,13 @@ export const CHECKPOINTING_CHOICES: { value: Checkpointing; label: string }[] = 
   { value: "auto", label: "Automatic" },
   { value: "on", label: "On" },
   { value: "off", label: "Off" },
+];
+
+/** The number formats, as the Advanced drawer offers them. */
+export const PRECISION_CHOICES: { value: Precision; label: string }[] = [
+  { value: "auto", label: "Automatic (bf16 on a GPU, f32 on the CPU)" },
+  { value: "f32", label: "f32 (full precision)" },
+  { value: "bf16", label: "bf16 (mixed precision)" },
 ];
 
 /** The presets as the screen offers them. */
@@ -164,6 +173,7 @@ export function initialForm(): TrainForm {
     device: "auto",
     checkpointing: DEFAULT_CHECKPOINTING,
     forgetting_check: DEFAULT_FORGETTING_CHECK,
+    precision: "auto",
     preset: "balanced",
     params: presetParams("balanced", "lora", "classify", null),
   };
@@ -205,6 +215,7 @@ export function buildRequest(form: TrainForm, fixes?: Fixes): TrainRequest {
     checkpoint_every: p.checkpoint_every,
     checkpointing: form.checkpointing,
     forgetting_check: form.forgetting_check,
+    precision: form.precision,
     ...(fixes ? { fixes } : {}),
   };
 }

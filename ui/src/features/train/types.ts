@@ -20,6 +20,7 @@ export type {
   EvaluationRecord,
   Method,
   MetricSummary,
+  Precision,
   PrepStage,
   RunDetails,
   RunEvent,
