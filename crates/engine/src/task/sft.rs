@@ -98,7 +98,9 @@ impl SftTask {
         let p = pad(&seqs, self.pad_id, usize::MAX, &self.device)?;
         let width = p.input_ids.dim(1)?;
         let labels: Vec<&[i64]> = batch.iter().map(|e| e.labels.as_slice()).collect();
-        let labels = pad_labels(&labels, width, &self.device)?;
+        // The labels stay on the CPU: the loss reads them on the host to count and check them,
+        // and a copy on the GPU would make that read wait for the device (issue 13: no sync).
+        let labels = pad_labels(&labels, width, &candle_core::Device::Cpu)?;
         self.model
             .next_token_loss_t(&p.input_ids, Some(&p.attention_mask), &labels, train)
     }

@@ -2,23 +2,46 @@
 //!
 //! The norm is taken over all gradients together; when it exceeds the limit every gradient is scaled
 //! by `max_norm / (norm + 1e-6)`, so the direction of the update is kept. The norm before clipping is
-//! returned because it is what the user watches (`grad_norm` in step events).
+//! returned because it is what the user watches (`grad_norm` in step events). The training loop
+//! measures it on the device ([`squared_norm`]) and reads it with the step's loss in one transfer.
 
-use candle_core::Tensor;
+use candle_core::{DType, Tensor};
 
 use crate::Result;
 
+/// The squared L2 norm of all `grads` taken together, as an f64 scalar on their device: no read
+/// to the host, so a training step can fetch it together with its loss in one transfer.
+pub fn squared_norm<'a>(grads: impl IntoIterator<Item = &'a Tensor>) -> Result<Tensor> {
+    let mut sum: Option<Tensor> = None;
+    for g in grads {
+        // Each gradient's sum in its own dtype, the running total in f64 (as the host loop this
+        // replaced did, in the same order: the same number to the last bit).
+        let part = g.sqr()?.sum_all()?.to_dtype(DType::F64)?;
+        sum = Some(match sum {
+            Some(s) => (s + part)?,
+            None => part,
+        });
+    }
+    match sum {
+        Some(s) => Ok(s),
+        None => Ok(Tensor::new(0f64, &candle_core::Device::Cpu)?),
+    }
+}
+
 /// The L2 norm of all `grads` taken together.
 pub fn global_norm<'a>(grads: impl IntoIterator<Item = &'a Tensor>) -> Result<f64> {
-    let mut sum = 0f64;
-    for g in grads {
-        sum += g
-            .sqr()?
-            .sum_all()?
-            .to_dtype(candle_core::DType::F64)?
-            .to_scalar::<f64>()?;
+    Ok(squared_norm(grads)?.to_scalar::<f64>()?.sqrt())
+}
+
+/// Scales `grads` so that their global norm, `norm` (already measured), is at most `max_norm`.
+pub fn scale_to_norm(grads: &mut [Tensor], norm: f64, max_norm: f64) -> Result<()> {
+    let coef = max_norm / (norm + 1e-6);
+    if coef < 1.0 {
+        for g in grads.iter_mut() {
+            *g = g.affine(coef, 0.0)?;
+        }
     }
-    Ok(sum.sqrt())
+    Ok(())
 }
 
 /// Scales `grads` in place so their global norm is at most `max_norm`; returns the norm before
@@ -26,14 +49,8 @@ pub fn global_norm<'a>(grads: impl IntoIterator<Item = &'a Tensor>) -> Result<f6
 /// caller can report the divergence instead of silently stepping with garbage.
 pub fn clip_by_global_norm(grads: &mut [Tensor], max_norm: f64) -> Result<f64> {
     let norm = global_norm(grads.iter())?;
-    if !norm.is_finite() {
-        return Ok(norm);
-    }
-    let coef = max_norm / (norm + 1e-6);
-    if coef < 1.0 {
-        for g in grads.iter_mut() {
-            *g = g.affine(coef, 0.0)?;
-        }
+    if norm.is_finite() {
+        scale_to_norm(grads, norm, max_norm)?;
     }
     Ok(norm)
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::batching::epoch_batches;
 use tunesmith_vocab::CancelHandle;
 use super::checkpoint::{load_tensors, save_tensors, BEST_FILE, LAST_FILE, STATE_KEY};
-use super::clip::clip_by_global_norm;
+use super::clip::scale_to_norm;
 use super::early_stop::{EarlyStopping, Record};
 use super::events::{Metrics, TrainEvent};
 use super::optim::{AdamW, AdamWConfig};
@@ -296,7 +296,8 @@ fn run<T: TrainTask>(
             let mut sums: Vec<Option<Tensor>> = vec![None; optimizer.names().len()];
             let mut units = 0usize;
             let mut tokens = 0usize;
-            let mut loss_sum = 0f64;
+            // The weighted losses stay on the device until the step's one read (below).
+            let mut loss_sum: Option<Tensor> = None;
             for micro in group {
                 let examples: Vec<&T::Example> = micro.iter().map(|&i| &train_set[i]).collect();
                 // Dropout masks come from a generator seeded by the run's checkpointed one, so a
@@ -310,9 +311,11 @@ fn run<T: TrainTask>(
                     continue;
                 }
                 let weighted = (&bl.loss * bl.units as f64)?;
-                loss_sum += weighted
-                    .to_dtype(candle_core::DType::F64)?
-                    .to_scalar::<f64>()?;
+                let w64 = weighted.detach().to_dtype(candle_core::DType::F64)?;
+                loss_sum = Some(match loss_sum.take() {
+                    Some(acc) => (acc + w64)?,
+                    None => w64,
+                });
                 units += bl.units;
                 let grads = weighted.backward()?;
                 for (slot, var) in sums.iter_mut().zip(optimizer.vars()) {
@@ -324,6 +327,38 @@ fn run<T: TrainTask>(
                     }
                 }
             }
+            let mut present: Vec<usize> = Vec::new();
+            let mut grads: Vec<Tensor> = Vec::new();
+            if units > 0 {
+                if !checked_gradients {
+                    if sums.iter().all(|g| g.is_none()) {
+                        return Err(EngineError::Training(
+                            "no trainable parameter received a gradient: this model/method would train nothing".into(),
+                        ));
+                    }
+                    checked_gradients = true;
+                }
+                present = (0..sums.len()).filter(|&i| sums[i].is_some()).collect();
+                grads = present
+                    .iter()
+                    .map(|&i| {
+                        sums[i]
+                            .as_ref()
+                            .map(|g| g * (1.0 / units as f64))
+                            .transpose()
+                    })
+                    .collect::<std::result::Result<Vec<_>, _>>()?
+                    .into_iter()
+                    .flatten()
+                    .collect();
+            }
+            // The step's one read from the device (issue 13: no other host-device synchronisation
+            // inside a step): the summed loss and the gradients' squared norm, in one transfer.
+            let squared_norm = match grads.is_empty() {
+                true => None,
+                false => Some(super::clip::squared_norm(grads.iter())?),
+            };
+            let (loss_sum, grad_norm) = read_loss_and_norm(loss_sum, squared_norm)?;
             let loss = if units > 0 {
                 loss_sum / units as f64
             } else {
@@ -337,38 +372,15 @@ fn run<T: TrainTask>(
                 )));
             }
             let lr = schedule.lr_at(state.step);
-            let mut grad_norm = 0.0;
-            if units > 0 {
-                if !checked_gradients {
-                    if sums.iter().all(|g| g.is_none()) {
-                        return Err(EngineError::Training(
-                            "no trainable parameter received a gradient: this model/method would train nothing".into(),
-                        ));
-                    }
-                    checked_gradients = true;
-                }
-                let present: Vec<usize> = (0..sums.len()).filter(|&i| sums[i].is_some()).collect();
-                let mut grads: Vec<Tensor> = present
-                    .iter()
-                    .map(|&i| {
-                        sums[i]
-                            .as_ref()
-                            .map(|g| g * (1.0 / units as f64))
-                            .transpose()
-                    })
-                    .collect::<std::result::Result<Vec<_>, _>>()?
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                grad_norm = match config.max_grad_norm {
-                    Some(max) => clip_by_global_norm(&mut grads, max)?,
-                    None => super::clip::global_norm(grads.iter())?,
-                };
+            if !grads.is_empty() {
                 if !grad_norm.is_finite() {
                     return Err(EngineError::Training(format!(
                         "the gradient became {grad_norm} at step {}; lower the learning rate and start again",
                         state.step + 1
                     )));
+                }
+                if let Some(max) = config.max_grad_norm {
+                    scale_to_norm(&mut grads, grad_norm, max)?;
                 }
                 let mut full: Vec<Option<Tensor>> = vec![None; sums.len()];
                 for (i, g) in present.into_iter().zip(grads) {
@@ -516,6 +528,39 @@ impl candle_core::InplaceOp2 for AddAssign {
             _ => candle_core::bail!("{}: needs contiguous f32 tensors", self.name()),
         }
     }
+}
+
+/// Reads a step's summed loss (0 without one) and its gradient norm (0 without gradients) from
+/// the device in one transfer.
+fn read_loss_and_norm(loss: Option<Tensor>, squared_norm: Option<Tensor>) -> Result<(f64, f64)> {
+    let parts: Vec<Tensor> = [loss.clone(), squared_norm.clone()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if parts.is_empty() {
+        return Ok((0.0, 0.0));
+    }
+    // Both are f64 scalars; on different devices (a norm of no gradients is made on the CPU) they
+    // are read one by one.
+    let same_device = parts.iter().all(|p| p.device().same_device(parts[0].device()));
+    let values: Vec<f64> = if same_device {
+        Tensor::stack(&parts, 0)?.to_vec1::<f64>()?
+    } else {
+        parts
+            .iter()
+            .map(|p| p.to_scalar::<f64>())
+            .collect::<candle_core::Result<_>>()?
+    };
+    let mut it = values.into_iter();
+    let loss = match loss {
+        Some(_) => it.next().unwrap_or(0.0),
+        None => 0.0,
+    };
+    let norm = match squared_norm {
+        Some(_) => it.next().unwrap_or(0.0).sqrt(),
+        None => 0.0,
+    };
+    Ok((loss, norm))
 }
 
 fn weight_tensors(optimizer: &AdamW) -> Vec<(String, Tensor)> {
