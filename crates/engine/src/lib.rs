@@ -14,6 +14,7 @@ pub mod gguf;
 pub mod metrics;
 pub mod models;
 pub mod nn;
+pub mod session;
 pub mod task;
 pub mod tokenizer;
 pub mod train;
