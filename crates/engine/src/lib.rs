@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod adapters;
+pub mod calibrate;
 pub mod device;
 pub mod error;
 pub mod export;

@@ -3,7 +3,8 @@
 //! sentence encoder ([`SentenceModel`]: BERT-family token vectors for document indexes). Each
 //! returns the model with its tokenizer (and for a decoder its chat template's source and stop
 //! tokens), and puts a run's saved weights back ([`restore_trainable`]); a decoder generates
-//! through one entry point, [`DecoderText::generate`].
+//! through one entry point, [`DecoderText::generate`]. Weights trained elsewhere become a run's
+//! checkpoint in [`imported`].
 //!
 //! What is above the engine stays above it: a decoder hands on its chat template as text
 //! ([`TemplateSource`]) and takes prompts already rendered, so the engine knows nothing of
@@ -11,6 +12,7 @@
 
 pub mod decoder;
 pub mod encoder;
+pub mod imported;
 pub mod restore;
 pub mod sentence;
 
