@@ -2,9 +2,9 @@
 //! training steps of the engine on this machine, with the model, method, batch size and maximum
 //! length the user chose, and remembers the result.
 //!
-//! It promises: the timed step is the engine's own loop (`tunesmith_engine::train::train`) on the
-//! same task the `train` action builds (a sequence classifier for encoders, supervised fine-tuning
-//! for decoders), on synthetic token ids of exactly `max_len` tokens (speed does not depend on the
+//! It promises: the timed step is the engine's own loop (`tunesmith_engine::train::train`, timed
+//! by `tunesmith_engine::calibrate`, which does the tensor work) on the same task the `train`
+//! action builds (a sequence classifier for encoders, supervised fine-tuning for decoders), on synthetic token ids of exactly `max_len` tokens (speed does not depend on the
 //! text); one warm-up step is not counted and the median of the timed steps is reported. Feature
 //! extraction also times its one-off pass (each row's features computed once) per row.
 //! Calibrations are kept in `calibrations.json` in the home folder, keyed by the model file, the
@@ -12,23 +12,13 @@
 //! app asks on every change of a setting) is instant and a new build or machine measures again.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use candle_core::DType;
-use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
-use tunesmith_vocab::SplitMix64;
 use tunesmith_engine::adapters::lora::LoraConfig;
+use tunesmith_engine::calibrate::{time_training_steps, TimedFamily, TimingSetup};
 use tunesmith_engine::device::{self, DeviceRequest};
-use tunesmith_engine::models::bert::{BertConfig, ClassifierOptions, SequenceClassifier};
-use tunesmith_engine::models::checkpoint::Checkpoint;
-use tunesmith_engine::models::llama::{LlamaLoadOptions, LlamaModel};
 use tunesmith_engine::nn::params::{Backbone, LoraSetup};
 use tunesmith_engine::nn::quantized::QuantPolicy;
-use tunesmith_engine::task::{ClassifyExample, ClassifyTask, SftExample, SftTask};
-use tunesmith_engine::train::{
-    train as run_loop, CancelHandle, TrainConfig, TrainEvent, TrainOptions, TrainTask,
-};
 use tunesmith_engine::EngineError;
 use tunesmith_hub::estimate::{Method, StepTiming};
 use tunesmith_hub::locate::Located;
@@ -157,7 +147,7 @@ pub fn key(
         batch,
         max_len,
         device: device::name(&dev),
-        threads: candle_core::utils::get_num_threads(),
+        threads: device::compute_threads(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         activation_checkpointing,
     })
@@ -212,18 +202,14 @@ pub fn measure(
         ));
     }
     let device = device::open(device_request)?;
-    let (batch, max_len) = (batch as usize, max_len as usize);
-    let rows = (WARMUP_STEPS + TIMED_STEPS) * batch;
-    let mut ids = SyntheticIds(SplitMix64::new(0x5eed_1234_abcd_ef01));
-    let (steps, setup_per_row) = match family {
+    let (family, backbone) = match family {
         Family::Encoder => {
-            let Located::Folder(dir) = located else {
+            if let Located::Gguf(file) = located {
                 return Err(Error::invalid(format!(
                     "{} is a GGUF file; encoders are model folders",
-                    model_path(located).display()
+                    file.display()
                 )));
-            };
-            let cfg = BertConfig::from_file(&dir.join("config.json"))?;
+            }
             let backbone = match method {
                 Method::Full => Backbone::Full,
                 Method::Features => Backbone::Frozen,
@@ -234,40 +220,7 @@ pub fn measure(
                     ))
                 }
             };
-            let trainable = VarMap::new();
-            let params =
-                Checkpoint::open(dir)?.params(DType::F32, &device, trainable.clone(), backbone)?;
-            let mut model = SequenceClassifier::load(
-                &params,
-                &cfg,
-                &ClassifierOptions {
-                    num_labels: 2,
-                    pooling: None,
-                    multi_label: false,
-                },
-            )?;
-            model.set_activation_checkpointing(key.activation_checkpointing);
-            let len = max_len.min(cfg.usable_positions());
-            let vocab = cfg.vocab_size as u32;
-            let mut examples: Vec<ClassifyExample> = (0..rows)
-                .map(|i| ClassifyExample::new(ids.sequence(len, vocab), i % 2, len))
-                .collect();
-            let features = method == Method::Features;
-            let mut task = ClassifyTask::new(
-                model,
-                trainable,
-                0,
-                device.clone(),
-                vec!["a".into(), "b".into()],
-                features,
-            );
-            let mut setup_per_row = 0.0;
-            if features {
-                let t = Instant::now();
-                task.cache_features(&mut examples, &mut |_, _| {})?;
-                setup_per_row = t.elapsed().as_secs_f64() / rows as f64;
-            }
-            (time_steps(&mut task, &examples, batch)?, setup_per_row)
+            (TimedFamily::Encoder, backbone)
         }
         Family::Decoder => {
             let backbone = match method {
@@ -279,31 +232,20 @@ pub fn measure(
                     ))
                 }
             };
-            let loaded = LlamaModel::load(
-                model_path(located),
-                &LlamaLoadOptions {
-                    backbone,
-                    quantize: (method == Method::Qlora).then_some(QuantPolicy::Four),
-                    dtype: DType::F32,
-                    device: device.clone(),
-                    seed: 0,
-                },
-            )?;
-            let mut model = loaded.model;
-            model.set_activation_checkpointing(key.activation_checkpointing);
-            let len = max_len.min(model.config().max_position_embeddings);
-            let vocab = model.config().vocab_size as u32;
-            let prompt = (len / 4).clamp(1, 8);
-            let examples: Vec<SftExample> = (0..rows)
-                .map(|_| {
-                    let full = ids.sequence(len, vocab);
-                    SftExample::new(&full[..prompt], &full, len)
-                })
-                .collect::<tunesmith_engine::Result<_>>()?;
-            let mut task = SftTask::new(model, 0);
-            (time_steps(&mut task, &examples, batch)?, 0.0)
+            (TimedFamily::Decoder, backbone)
         }
     };
+    let setup = TimingSetup {
+        backbone,
+        quantize: (method == Method::Qlora).then_some(QuantPolicy::Four),
+        features: method == Method::Features,
+        batch: batch as usize,
+        max_len: max_len as usize,
+        activation_checkpointing: key.activation_checkpointing,
+        steps: WARMUP_STEPS + TIMED_STEPS,
+    };
+    let times = time_training_steps(model_path(located), family, &setup, &device)?;
+    let (steps, setup_per_row) = (times.step_seconds, times.setup_seconds_per_row);
     let mut timed: Vec<f64> = steps.into_iter().skip(WARMUP_STEPS).collect();
     if timed.is_empty() {
         return Err(Error::Engine(EngineError::Training(
@@ -330,50 +272,4 @@ fn lora_backbone() -> Backbone {
         config: LoraConfig::default(),
         initial: Default::default(),
     })
-}
-
-/// Runs the engine's loop over `examples` (one epoch, no validation, nothing written) and returns
-/// the seconds of each optimiser step, from one `step` event to the next.
-fn time_steps<T: TrainTask>(
-    task: &mut T,
-    examples: &[T::Example],
-    batch: usize,
-) -> Result<Vec<f64>> {
-    let config = TrainConfig {
-        epochs: 1,
-        batch_size: batch,
-        ..Default::default()
-    };
-    let opts = TrainOptions {
-        checkpoint_dir: None,
-        resume: false,
-        cancel: CancelHandle::new(),
-    };
-    let mut last: Option<Instant> = None;
-    let mut steps = Vec::new();
-    run_loop(task, examples, &[], &config, &opts, &mut |e| match e {
-        TrainEvent::Started { .. } => last = Some(Instant::now()),
-        TrainEvent::Step { .. } => {
-            let now = Instant::now();
-            if let Some(t) = last {
-                steps.push((now - t).as_secs_f64());
-            }
-            last = Some(now);
-        }
-        _ => {}
-    })?;
-    Ok(steps)
-}
-
-/// Token ids for timing: seeded (the data crate's generator, the one the splits use), spread over
-/// the vocabulary, never the low special ids.
-struct SyntheticIds(SplitMix64);
-
-impl SyntheticIds {
-    fn sequence(&mut self, len: usize, vocab: u32) -> Vec<u32> {
-        // Real vocabularies keep their special tokens in the first ids; tiny test ones use them all.
-        let low = if vocab > 1000 { 100 } else { 0 };
-        let span = (vocab - low).max(1) as usize;
-        (0..len).map(|_| low + self.0.below(span) as u32).collect()
-    }
 }

@@ -18,12 +18,9 @@
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device};
 use serde::{Deserialize, Serialize};
-use tunesmith_engine::adapters::peft::PeftAdapter;
 use tunesmith_engine::export::peft_export::export_adapter;
 use tunesmith_engine::export::{modelfile, write_gguf, write_hf_folder, DecoderWeights, GgufType};
-use tunesmith_engine::train::checkpoint::load_tensors;
 use tunesmith_store::ArtefactKind;
 
 use crate::home::Home;
@@ -278,33 +275,16 @@ fn write_export(
     }
     let mut weights = DecoderWeights::load_base(plan.model())?;
     match plan.method() {
-        Method::Lora | Method::Qlora => {
-            let adapter_dir = run.adapter_dir(home)?;
-            let adapter = PeftAdapter::load(&adapter_dir, &Device::Cpu)?;
-            weights.merge_lora(&adapter, &adapter_dir)?;
-        }
-        _ => {
-            let path = run.folder.weights_file(&run.id)?;
-            let (tensors, _) = load_tensors(&path, &Device::Cpu)?;
-            let trained = tensors
-                .into_iter()
-                .filter_map(|(k, t)| k.strip_prefix("w.").map(|k| (k.to_string(), t)))
-                .collect();
-            weights.replace(trained, &path)?;
-        }
+        Method::Lora | Method::Qlora => weights.merge_adapter_dir(&run.adapter_dir(home)?)?,
+        _ => weights.replace_from_checkpoint(&run.folder.weights_file(&run.id)?)?,
     }
     match req.format {
         ExportFormat::Merged => {
-            let dtype = weights.stored_dtype;
-            write_hf_folder(dir, &weights, dtype)?;
+            write_hf_folder(dir, &weights, weights.stored_dtype)?;
             Ok(format!(
                 "A transformers model folder ({}): AutoModelForCausalLM.from_pretrained(folder), or import it \
                  into Tunesmith as a local model.",
-                match dtype {
-                    DType::BF16 => "bfloat16",
-                    DType::F16 => "float16",
-                    _ => "float32",
-                }
+                weights.stored_precision()
             ))
         }
         _ => {

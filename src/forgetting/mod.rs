@@ -18,8 +18,7 @@ pub mod report;
 
 use std::path::Path;
 
-use candle_core::Device;
-use tunesmith_engine::device;
+use tunesmith_engine::device::{self, Device};
 use tunesmith_engine::nn::params::Backbone;
 use tunesmith_engine::task::SftTask;
 

@@ -9,15 +9,18 @@
 //! trainer's loss curve and evaluations and ends the run finished. From then on evaluation,
 //! prediction, chat, compare and export read the run as they read a local one.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
 use serde_json::Value;
 use tunesmith_data::Task;
 use tunesmith_engine::adapters::peft::{PeftAdapter, CONFIG_FILE as PEFT_CONFIG};
+use tunesmith_engine::device::Device;
 use tunesmith_engine::models::llama_config::LlamaConfig;
-use tunesmith_engine::train::checkpoint::{save_tensors, BEST_FILE};
+use tunesmith_engine::session::imported::{
+    model_files_as_checkpoint, trainable_as_checkpoint, TrainedWeights,
+};
+use tunesmith_engine::train::checkpoint::BEST_FILE;
 use tunesmith_engine::train::{Method, TrainTask};
 use tunesmith_store::{ArtefactKind, RunRecorder, RunStatus, Split, Store};
 
@@ -25,7 +28,7 @@ use super::export::primary_metric;
 use super::manifest::{JobManifest, OUTPUT_DIR, RESULT_FILE};
 use super::request::JobImportSummary;
 use super::trainer_state::{TrainerLog, TRAINER_STATE_FILE};
-use crate::session::EncoderSession;
+use crate::session::{invalid_of, EncoderSession};
 use crate::home::Home;
 use crate::run::{find_run, FoundRun, RunManifest, TrainPlan};
 use crate::{Error, Result};
@@ -357,17 +360,9 @@ impl Imported {
                 // checkpoint, as for a local full fine-tune.
                 let to = run.folder.merged();
                 copy_files(&self.dir, &to)?;
-                let mut tensors = Vec::new();
-                for f in safetensors_in(&self.dir) {
-                    let loaded = candle_core::safetensors::load(&f, &Device::Cpu).map_err(|e| {
-                        Error::invalid(format!("{} cannot be read: {e}", f.display()))
-                    })?;
-                    tensors.extend(loaded.into_iter().map(|(k, t)| (format!("w.{k}"), t)));
-                }
-                let ckpt = run.folder.checkpoints();
-                std::fs::create_dir_all(&ckpt)
-                    .map_err(|e| Error::invalid(format!("cannot create {}: {e}", ckpt.display())))?;
-                save_tensors(&ckpt.join(BEST_FILE), &tensors, HashMap::new())?;
+                let best = run.folder.checkpoints().join(BEST_FILE);
+                model_files_as_checkpoint(&safetensors_in(&self.dir), &best)
+                    .map_err(invalid_of)?;
                 Ok((ArtefactKind::Merged, to))
             }
             (Task::Classify, _) => {
@@ -469,86 +464,14 @@ fn classifier_checkpoint(
     imported: &Imported,
 ) -> Result<PathBuf> {
     let dir = &imported.dir;
-    let tensors: HashMap<String, Tensor> = match &imported.adapter {
-        Some(a) => {
-            let mut t = HashMap::new();
-            for (m, (a_, b_)) in &a.factors {
-                t.insert(format!("{m}.lora_A.weight"), a_.clone());
-                t.insert(format!("{m}.lora_B.weight"), b_.clone());
-            }
-            t.extend(a.saved.clone());
-            t
-        }
-        None => {
-            let mut t = HashMap::new();
-            for f in safetensors_in(dir) {
-                let loaded = candle_core::safetensors::load(&f, &Device::Cpu).map_err(|e| {
-                    Error::invalid(format!("{} cannot be read: {e}", f.display()))
-                })?;
-                t.extend(loaded);
-            }
-            t
-        }
+    let files = safetensors_in(dir);
+    let weights = match &imported.adapter {
+        Some(a) => TrainedWeights::Adapter(a),
+        None => TrainedWeights::Files(&files),
     };
     let encoder = EncoderSession::open(plan)?;
     let task = encoder.task(plan, &job.labels, plan.backbone(), false)?;
-    let mut out = Vec::new();
-    let mut used = BTreeSet::new();
-    let mut missing = Vec::new();
-    for (name, var) in task.trainable() {
-        match matching(&tensors, &name) {
-            Some(key) => {
-                let t = &tensors[&key];
-                if t.dims() != var.dims() {
-                    return Err(Error::invalid(format!(
-                        "{}: `{key}` has shape {:?}, the run's model expects {:?} for `{name}`; the weights belong to another model",
-                        dir.display(),
-                        t.dims(),
-                        var.dims()
-                    )));
-                }
-                let t = t.to_dtype(DType::F32).map_err(tunesmith_engine::EngineError::from)?;
-                out.push((format!("w.{name}"), t));
-                used.insert(key);
-            }
-            None => missing.push(name),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(Error::invalid(format!(
-            "{} lacks weights the run's model trains ({}{}); the trainer adapted other modules than the job says (was train_config.json edited?)",
-            dir.display(),
-            missing.iter().take(4).cloned().collect::<Vec<_>>().join(", "),
-            if missing.len() > 4 { ", ..." } else { "" }
-        )));
-    }
-    let extra: Vec<&String> = tensors
-        .keys()
-        .filter(|k| k.contains(".lora_") && !used.contains(*k))
-        .collect();
-    if let Some(k) = extra.first() {
-        return Err(Error::invalid(format!(
-            "{} adapts modules the job's run does not (e.g. `{k}`); the trainer was given other target modules",
-            dir.display()
-        )));
-    }
-    let ckpt = run.folder.checkpoints();
-    std::fs::create_dir_all(&ckpt)
-        .map_err(|e| Error::invalid(format!("cannot create {}: {e}", ckpt.display())))?;
-    let best = ckpt.join(BEST_FILE);
-    save_tensors(&best, &out, HashMap::new())?;
+    let best = run.folder.checkpoints().join(BEST_FILE);
+    trainable_as_checkpoint(weights, dir, &task.trainable(), &best).map_err(invalid_of)?;
     Ok(best)
-}
-
-/// The imported tensor for the run's trainable `name`: the same name, or one that differs only by
-/// a leading model prefix (`bert.`), in either direction.
-fn matching(tensors: &HashMap<String, Tensor>, name: &str) -> Option<String> {
-    if tensors.contains_key(name) {
-        return Some(name.to_string());
-    }
-    let mut found = tensors
-        .keys()
-        .filter(|k| k.ends_with(&format!(".{name}")) || name.ends_with(&format!(".{k}")));
-    let first = found.next()?.clone();
-    found.next().is_none().then_some(first)
 }

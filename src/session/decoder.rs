@@ -1,40 +1,36 @@
 //! A loaded decoder: a Llama-family model (a folder or a `.gguf` file) with everything that turns
-//! text into its token ids and back: its tokenizer, its chat template, the token ids generation
-//! stops on, and (for a run) the run's adapter or full weights restored. Training, evaluation,
-//! chat and compare load a decoder here and nowhere else, and generate through
-//! [`DecoderSession::generate`].
+//! text into its token ids and back: the engine's decoder (model, tokenizer, stop tokens:
+//! [`tunesmith_engine::session::Decoder`]) and the chat template compiled here, where
+//! conversations are (the data crate's [`ChatTemplate`]; the engine takes rendered text).
+//! Training, evaluation, chat and compare load a decoder here and nowhere else, and generate
+//! through [`DecoderSession::generate`].
 //!
 //! Promises:
-//! - The chat template is the model's own (`tokenizer_config.json`'s, read by
-//!   [`tunesmith_data::TokenizerConfig`], or the GGUF's `tokenizer.chat_template`); a model without one trains on
+//! - The chat template is the model's own (`tokenizer_config.json`'s, or the GGUF's
+//!   `tokenizer.chat_template`, as the engine hands it on); a model without one trains on
 //!   [`PLAIN_TEMPLATE`] and chats with the plain text (system text, a blank line, the question).
-//! - Generation stops on the model's EOS ids (its config, `generation_config.json`, the tokenizer's
-//!   EOS token) and on the end-of-turn tokens its vocabulary has; a GGUF's special ids say the
-//!   same. Greedy when the temperature is 0, otherwise seeded: the same request gives the same
-//!   answer.
+//! - Generation stops on the model's EOS ids and the end-of-turn tokens its vocabulary has (the
+//!   engine's [`DecoderText::stop_ids`](tunesmith_engine::session::DecoderText::stop_ids)).
+//!   Greedy when the temperature is 0, otherwise seeded: the same request gives the same answer.
 //! - A run is loaded as it ended: its PEFT adapter applied at load (no merge), or its full weights
 //!   restored from its best (else last) checkpoint, on the base its plan names.
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{Device, Var};
-use tunesmith_engine::precision::compute_dtype;
-use tokenizers::Tokenizer;
 use tunesmith_data::{ChatTemplate, Content, Dataset, Message};
 use tunesmith_engine::adapters::peft::PeftAdapter;
-use tunesmith_engine::device::{self, DeviceRequest};
-use tunesmith_engine::generate::{
-    generate, CancelHandle, GenerateConfig, Generated, SamplingConfig,
-};
+use tunesmith_engine::device::{self, Device, DeviceRequest};
+use tunesmith_engine::generate::{CancelHandle, Generated, SamplingConfig};
 use tunesmith_engine::models::llama::{LlamaLoadOptions, LlamaModel};
 use tunesmith_engine::nn::params::Backbone;
 use tunesmith_engine::nn::quantized::QuantPolicy;
+use tunesmith_engine::precision::compute_dtype;
+use tunesmith_engine::session::{Decoder, DecoderText as Tokens};
 use tunesmith_engine::task::SftExample;
-use tunesmith_engine::tokenizer::{TextTokenizer, END_OF_TURN};
 use tunesmith_engine::train::Method;
 use tunesmith_hub::locate::Located;
 
-use super::restore::restore;
+use super::invalid_of;
 use crate::home::Home;
 use crate::run::{FoundRun, TrainPlan};
 use crate::{Error, Result};
@@ -94,15 +90,12 @@ pub struct DecoderSession {
 /// its batches. It answers with its session's model, or, once a training task owns that model,
 /// with the task's (the same vocabulary): fact recall before and after training.
 pub struct DecoderText {
-    tokenizer: Tokenizer,
+    /// The engine's side: tokenizer, stop ids, pad token, generation.
+    tokens: Tokens,
     /// The model's own chat template, if it has one.
     template: Option<ChatTemplate>,
     /// [`PLAIN_TEMPLATE`] with the model's special tokens: training text for a model without one.
     plain: ChatTemplate,
-    stop_ids: Vec<u32>,
-    /// BOS to put first when the model expects one and the template did not write it (GGUF).
-    bos: Option<u32>,
-    pad_id: u32,
     /// The longest training example in tokens (the plan's; the context length otherwise).
     max_len: usize,
 }
@@ -112,7 +105,7 @@ impl std::fmt::Debug for DecoderSession {
         f.debug_struct("DecoderSession")
             .field("source", &self.source)
             .field("adapter", &self.adapter)
-            .field("stop_ids", &self.text.stop_ids)
+            .field("stop_ids", &self.text.tokens.stop_ids())
             .finish_non_exhaustive()
     }
 }
@@ -125,10 +118,8 @@ impl DecoderSession {
         backbone: Backbone,
         device: &Device,
     ) -> Result<DecoderSession> {
-        let mut session =
-            DecoderSession::load(plan.model(), &plan_options(plan, backbone, device), None)?;
-        session.text.max_len = plan.max_len(session.context_length());
-        Ok(session)
+        let decoder = Decoder::load(plan.model(), &plan_options(plan, backbone, device))?;
+        DecoderSession::of_decoder(decoder, None, Some(plan))
     }
 
     /// Run `run` as it ended, on its plan's base as it trained (quantised for QLoRA): its
@@ -140,27 +131,17 @@ impl DecoderSession {
         device: &Device,
     ) -> Result<DecoderSession> {
         if plan.method() == Method::Full {
-            let session = DecoderSession::of_plan(plan, Backbone::Full, device)?;
-            let vars: Vec<(String, Var)> = match session.model.trainable().data().lock() {
-                Ok(m) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-                Err(_) => {
-                    return Err(Error::invalid(
-                        "the model's weights were poisoned by a panic",
-                    ))
-                }
-            };
-            restore(&vars, &run.folder.weights_file(&run.id)?, device)?;
-            return Ok(session);
+            let decoder =
+                Decoder::load(plan.model(), &plan_options(plan, Backbone::Full, device))?;
+            decoder
+                .restore(&run.folder.weights_file(&run.id)?)
+                .map_err(invalid_of)?;
+            return DecoderSession::of_decoder(decoder, None, Some(plan));
         }
         let adapter = run.adapter_dir(home)?;
         let backbone = PeftAdapter::load(&adapter, device)?.backbone();
-        let mut session = DecoderSession::load(
-            plan.model(),
-            &plan_options(plan, backbone, device),
-            Some(&adapter),
-        )?;
-        session.text.max_len = plan.max_len(session.context_length());
-        Ok(session)
+        let decoder = Decoder::load(plan.model(), &plan_options(plan, backbone, device))?;
+        DecoderSession::of_decoder(decoder, Some(&adapter), Some(plan))
     }
 
     /// The model `spec` names (a folder, a `.gguf` file or a cached hub id) for answering, with
@@ -204,84 +185,33 @@ impl DecoderSession {
             device,
             ..Default::default()
         };
-        DecoderSession::load(&path, &opts, adapter)
+        DecoderSession::of_decoder(Decoder::load(&path, &opts)?, adapter, None)
     }
 
-    /// The one loader: the model at `path` with `opts`, its tokenizer, template and stop ids.
-    fn load(
-        path: &Path,
-        opts: &LlamaLoadOptions,
+    /// The engine's `decoder` (with `adapter` applied at its load, if any) with its chat
+    /// template compiled; its training examples as long as `plan` says, else its context length.
+    fn of_decoder(
+        decoder: Decoder,
         adapter: Option<&Path>,
+        plan: Option<&TrainPlan>,
     ) -> Result<DecoderSession> {
-        let loaded = LlamaModel::load(path, opts)?;
-        let model = loaded.model;
-        let (tokenizer, template, bos_token, eos_token, stop_ids, bos) = match loaded.gguf_tokenizer
-        {
-            Some(gguf) => {
-                let token = |id: Option<u32>| {
-                    id.and_then(|i| gguf.tokenizer.id_to_token(i))
-                        .unwrap_or_default()
-                };
-                let (bos_token, eos_token) = (token(gguf.special.bos), token(gguf.special.eos));
-                let template = match &gguf.chat_template {
-                    Some(t) => Some(ChatTemplate::new(t, &bos_token, &eos_token)?),
-                    None => None,
-                };
-                let bos = if gguf.special.add_bos {
-                    gguf.special.bos
-                } else {
-                    None
-                };
-                let stop_ids = gguf.special.stop_ids();
-                (
-                    gguf.tokenizer,
-                    template,
-                    bos_token,
-                    eos_token,
-                    stop_ids,
-                    bos,
-                )
-            }
-            None => {
-                let tokenizer = TextTokenizer::from_dir(path)?.inner().clone();
-                let config = tunesmith_data::tokenizer_config::read(path)?.unwrap_or_default();
-                let template = ChatTemplate::of(&config)?;
-                let mut stop = model.config().eos_ids();
-                stop.extend(generation_eos_ids(path)?);
-                stop.extend(tokenizer.token_to_id(&config.eos_token));
-                stop.extend(END_OF_TURN.iter().filter_map(|t| tokenizer.token_to_id(t)));
-                // A pad token that doubles as `<|endoftext|>` is still an end: keep it.
-                stop.sort_unstable();
-                stop.dedup();
-                (
-                    tokenizer,
-                    template,
-                    config.bos_token,
-                    config.eos_token,
-                    stop,
-                    None,
-                )
-            }
+        let context = decoder.context_length();
+        let source = decoder.text.template().clone();
+        let template = match &source.template {
+            Some(t) => Some(ChatTemplate::new(t, &source.bos_token, &source.eos_token)?),
+            None => None,
         };
-        let plain = ChatTemplate::new(PLAIN_TEMPLATE, &bos_token, &eos_token)?;
-        let pad_id = tokenizer
-            .get_padding()
-            .map(|p| p.pad_id)
-            .or_else(|| tokenizer.token_to_id(&eos_token))
-            .unwrap_or(0);
+        let plain = ChatTemplate::new(PLAIN_TEMPLATE, &source.bos_token, &source.eos_token)?;
         let text = DecoderText {
-            max_len: model.config().max_position_embeddings,
-            tokenizer,
+            tokens: decoder.text,
             template,
             plain,
-            stop_ids,
-            bos,
-            pad_id,
+            max_len: plan.map_or(context, |p| p.max_len(context)),
         };
         Ok(DecoderSession {
-            model,
+            model: decoder.model,
             text,
-            source: path.to_path_buf(),
+            source: decoder.source,
             adapter: adapter.map(Path::to_path_buf),
         })
     }
@@ -294,13 +224,15 @@ impl DecoderSession {
     /// The model and the token that pads its batches, for a training or scoring task (which owns
     /// the model from then on).
     pub fn into_model(self) -> (LlamaModel, u32) {
-        (self.model, self.text.pad_id)
+        let pad_id = self.text.tokens.pad_id();
+        (self.model, pad_id)
     }
 
     /// The model, the token that pads its batches, and the text side that still answers with a
     /// model of the same vocabulary once a training task owns this one.
     pub fn into_parts(self) -> (LlamaModel, u32, DecoderText) {
-        (self.model, self.text.pad_id, self.text)
+        let pad_id = self.text.tokens.pad_id();
+        (self.model, pad_id, self.text)
     }
 
     /// Where the weights came from.
@@ -315,7 +247,7 @@ impl DecoderSession {
 
     /// The token ids generation stops on.
     pub fn stop_ids(&self) -> &[u32] {
-        &self.text.stop_ids
+        self.text.tokens.stop_ids()
     }
 
     /// The longest sequence (prompt and answer) the model reads.
@@ -378,12 +310,9 @@ impl DecoderText {
     }
 
     fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self
-            .tokenizer
-            .encode(text, false)
-            .map_err(|e| Error::invalid(format!("cannot tokenise a row: {e}")))?
-            .get_ids()
-            .to_vec())
+        self.tokens
+            .encode(text)
+            .map_err(|e| Error::invalid(format!("cannot tokenise a row: {e}")))
     }
 
     /// As [`DecoderSession::examples`].
@@ -483,15 +412,9 @@ impl DecoderText {
     /// `text` (plain prose, no template) as scoring examples of at most `window` tokens each, every
     /// token after a window's first counted: the perplexity of general text under a model.
     pub fn text_examples(&self, text: &str, window: usize) -> Result<Vec<SftExample>> {
-        let ids = self.encode(text)?;
-        let window = window.max(2);
-        ids.chunks(window)
-            .filter(|w| w.len() >= 2)
-            .map(|w| {
-                SftExample::new(&w[..1], w, w.len())
-                    .map_err(|e| Error::invalid(format!("cannot score the general text: {e}")))
-            })
-            .collect()
+        self.tokens
+            .text_examples(text, window)
+            .map_err(|e| Error::invalid(format!("cannot score the general text: {e}")))
     }
 
     /// As [`DecoderSession::prompt_text`].
@@ -518,11 +441,9 @@ impl DecoderText {
 
     /// As [`DecoderSession::count_tokens`].
     pub fn count_tokens(&self, text: &str) -> Result<usize> {
-        let enc = self
-            .tokenizer
-            .encode(text, false)
-            .map_err(|e| Error::Chat(format!("the text cannot be tokenised: {e}")))?;
-        Ok(enc.len())
+        self.tokens
+            .count_tokens(text)
+            .map_err(|e| Error::Chat(format!("the text cannot be tokenised: {e}")))
     }
 
     /// As [`DecoderSession::prompt_ids`].
@@ -531,18 +452,9 @@ impl DecoderText {
         // A rendered template holds its special tokens as text (apply_chat_template encodes without
         // adding more); plain text gets the tokenizer's own additions, as a bare prompt would.
         let add_special = self.template.is_none();
-        let enc = self
-            .tokenizer
-            .encode(text.as_str(), add_special)
-            .map_err(|e| Error::Chat(format!("the prompt cannot be tokenised: {e}")))?;
-        let mut ids = Vec::with_capacity(enc.len() + 1);
-        if let Some(bos) = self.bos {
-            if enc.get_ids().first() != Some(&bos) {
-                ids.push(bos);
-            }
-        }
-        ids.extend_from_slice(enc.get_ids());
-        Ok(ids)
+        self.tokens
+            .prompt_ids(&text, add_special)
+            .map_err(|e| Error::Chat(format!("the prompt cannot be tokenised: {e}")))
     }
 
     /// As [`DecoderSession::generate`], with `model` (of this vocabulary).
@@ -563,23 +475,14 @@ impl DecoderText {
                 options.temperature
             )));
         }
-        let cfg = GenerateConfig {
-            max_new_tokens: options.max_tokens,
-            sampling: SamplingConfig {
-                temperature: options.temperature,
-                seed: options.seed,
-                ..Default::default()
-            },
-            stop_ids: self.stop_ids.clone(),
+        let sampling = SamplingConfig {
+            temperature: options.temperature,
+            seed: options.seed,
+            ..Default::default()
         };
-        Ok(generate(
-            model,
-            &self.tokenizer,
-            ids,
-            &cfg,
-            cancel,
-            on_delta,
-        )?)
+        Ok(self
+            .tokens
+            .generate(model, ids, options.max_tokens, sampling, cancel, on_delta)?)
     }
 }
 
@@ -607,7 +510,7 @@ pub fn first_sentence(text: &str) -> Option<&str> {
 }
 
 /// How a plan loads its model: `backbone` on `device`, quantised as the method says, fresh
-/// parameters from the plan's seed.
+/// parameters from the plan's seed (f32, the load options' default).
 fn plan_options(plan: &TrainPlan, backbone: Backbone, device: &Device) -> LlamaLoadOptions {
     LlamaLoadOptions {
         backbone,
@@ -615,30 +518,8 @@ fn plan_options(plan: &TrainPlan, backbone: Backbone, device: &Device) -> LlamaL
         dtype: compute_dtype(plan.precision(), device),
         device: device.clone(),
         seed: plan.seed(),
+        ..Default::default()
     }
-}
-
-/// The EOS ids a model folder's `generation_config.json` names (none when it has no such file).
-fn generation_eos_ids(dir: &Path) -> Result<Vec<u32>> {
-    let path = dir.join("generation_config.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(Vec::new());
-    };
-    let gen: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        Error::invalid(format!(
-            "{} is not valid JSON ({e}); restore it from the model's original files",
-            path.display()
-        ))
-    })?;
-    Ok(match gen.get("eos_token_id") {
-        Some(serde_json::Value::Number(n)) => n.as_u64().map(|v| v as u32).into_iter().collect(),
-        Some(serde_json::Value::Array(a)) => a
-            .iter()
-            .filter_map(|v| v.as_u64())
-            .map(|v| v as u32)
-            .collect(),
-        _ => Vec::new(),
-    })
 }
 
 #[cfg(test)]
@@ -680,7 +561,7 @@ mod tests {
     #[test]
     fn a_model_folder_stops_on_its_eos_ids_and_end_of_turn_token_and_prompts_in_its_own_template() {
         let s = DecoderSession::open(tiny_llama().to_str().unwrap(), None).unwrap();
-        let im_end = s.text.tokenizer.token_to_id("<|im_end|>").unwrap();
+        let im_end = s.text.tokens.token_id("<|im_end|>").unwrap();
         // config.json's and generation_config.json's EOS (2), and the template's end of turn.
         assert!(s.stop_ids().contains(&2), "{:?}", s.stop_ids());
         assert!(s.stop_ids().contains(&im_end), "{:?}", s.stop_ids());
@@ -719,7 +600,7 @@ mod tests {
             ("hi\n", "hi\nhello<|im_end|>")
         );
         // The EOS token named in an added-token object is a stop token too.
-        let im_end = s.text.tokenizer.token_to_id("<|im_end|>").unwrap();
+        let im_end = s.text.tokens.token_id("<|im_end|>").unwrap();
         assert!(s.stop_ids().contains(&im_end));
     }
 

@@ -6,46 +6,38 @@
 
 use std::path::Path;
 
-use candle_core::Device;
-use tunesmith_engine::precision::compute_dtype;
-use candle_nn::VarMap;
 use tunesmith_data::{Content, Dataset};
 use tunesmith_engine::device;
-use tunesmith_engine::models::bert::{BertConfig, ClassifierOptions, SequenceClassifier};
-use tunesmith_engine::models::checkpoint::Checkpoint;
 use tunesmith_engine::nn::params::Backbone;
+use tunesmith_engine::session::{ClassifierSetup, Encoder};
 use tunesmith_engine::task::{ClassifyExample, ClassifyTask};
-use tunesmith_engine::tokenizer::TextTokenizer;
-use tunesmith_engine::train::{train as run_loop, CancelHandle, TrainOptions, TrainTask};
+use tunesmith_engine::train::{train as run_loop, CancelHandle, TrainOptions};
 
-use super::restore::restore;
+use super::invalid_of;
 use crate::run::TrainPlan;
 use crate::{Error, Result};
 
-/// The model side of a classification run: config, tokenizer, device and maximum length.
+/// The model side of a classification run: the engine's [`Encoder`] (config, tokenizer, device,
+/// and the longest input in tokens, here the plan's: `max_len`, as trained), read through it.
 pub struct EncoderSession {
-    /// The encoder's config.
-    pub cfg: BertConfig,
-    /// Its tokenizer.
-    pub tok: TextTokenizer,
-    /// Where it computes.
-    pub device: Device,
-    /// The longest input in tokens, as trained.
-    pub max_len: usize,
+    encoder: Encoder,
+}
+
+impl std::ops::Deref for EncoderSession {
+    type Target = Encoder;
+    fn deref(&self) -> &Encoder {
+        &self.encoder
+    }
 }
 
 impl EncoderSession {
     /// Opens the plan's model folder on the plan's device choice.
     pub fn open(plan: &TrainPlan) -> Result<Self> {
-        let cfg = BertConfig::from_file(&plan.model().join("config.json"))?;
-        let tok = TextTokenizer::from_dir(plan.model())?;
-        Ok(EncoderSession {
-            // RoBERTa's positions start after its padding index: not all of them are usable.
-            max_len: plan.max_len(cfg.usable_positions()),
-            cfg,
-            tok,
-            device: device::open(plan.request().device)?,
-        })
+        let mut encoder = Encoder::open(plan.model(), device::open(plan.request().device)?)?;
+        // The engine's length is the usable positions (RoBERTa's start after its padding index):
+        // the plan's is at most that.
+        encoder.max_len = plan.max_len(encoder.max_len);
+        Ok(EncoderSession { encoder })
     }
 
     /// The classifier task for `labels` as `backbone` loads it: the head and any LoRA factors
@@ -58,34 +50,17 @@ impl EncoderSession {
         backbone: Backbone,
         features: bool,
     ) -> Result<ClassifyTask> {
-        let trainable = VarMap::new();
-        let params = Checkpoint::open(plan.model())?
-            .params(
-                compute_dtype(plan.precision(), &self.device),
-                &self.device,
-                trainable.clone(),
-                backbone,
-            )?
-            .with_seed(plan.seed());
-        let mut model = SequenceClassifier::load(
-            &params,
-            &self.cfg,
-            &ClassifierOptions {
-                num_labels: labels.len(),
-                pooling: None,
-                multi_label: false,
-            },
-        )?;
         // Only training forwards recompute; evaluation and prediction are unchanged by it.
-        model.set_activation_checkpointing(plan.activation_checkpointing());
-        Ok(ClassifyTask::new(
-            model,
-            trainable,
-            self.tok.pad_id(),
-            self.device.clone(),
-            labels.to_vec(),
-            features,
-        ))
+        Ok(self.encoder.classifier(
+            labels,
+            &ClassifierSetup {
+                backbone,
+                features,
+                seed: plan.seed(),
+                activation_checkpointing: plan.activation_checkpointing(),
+                precision: plan.precision(),
+            },
+        )?)
     }
 
     /// The fine-tuned classifier: the plan's backbone with the weights saved in `weights` (the
@@ -97,7 +72,7 @@ impl EncoderSession {
         weights: &Path,
     ) -> Result<ClassifyTask> {
         let task = self.task(plan, labels, plan.backbone(), false)?;
-        restore(&task.trainable(), weights, &self.device)?;
+        self.encoder.restore(&task, weights).map_err(invalid_of)?;
         Ok(task)
     }
 

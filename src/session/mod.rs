@@ -7,10 +7,14 @@
 //!
 //! Training, evaluation, prediction, chat, compare and RAG load models here and nowhere else; what a
 //! run contributes to chat and compare is [`RunWeights`].
+//!
+//! The tensor work is the engine's ([`tunesmith_engine::session`]: loading, tokenising, restoring
+//! a run's weights, generating); what stays here is what the engine must not know: a plan's
+//! choices, a dataset's rows, a conversation rendered in the chat template (the data crate's),
+//! the RAG crate's pooling.
 
 pub mod decoder;
 pub mod encoder;
-pub(crate) mod restore;
 pub mod run_weights;
 pub mod sentence;
 
@@ -21,3 +25,16 @@ pub use decoder::{
 pub use encoder::EncoderSession;
 pub use run_weights::{Precision, RunWeights};
 pub use sentence::SentenceEncoder;
+
+use tunesmith_engine::EngineError;
+
+use crate::Error;
+
+/// An engine error about what it was given (a checkpoint of another model, a text the tokenizer
+/// refuses) as the facade's invalid input; any other as the engine's.
+pub(crate) fn invalid_of(e: EngineError) -> Error {
+    match e {
+        EngineError::Invalid(message) => Error::Invalid(message),
+        other => Error::Engine(other),
+    }
+}

@@ -3,10 +3,14 @@
 //! `auto` prefers an accelerator and falls back to the CPU; an explicit request that cannot be met is
 //! an error rather than a silent fallback, so the user knows what they got.
 
-use candle_core::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::{EngineError, Result};
+
+/// The compute device a model lives on (candle's handle), named here so that the crates above the
+/// engine hold and pass one without depending on candle: they get it from [`open`] and hand it to
+/// the engine's loaders.
+pub use candle_core::Device;
 
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -104,6 +108,12 @@ pub fn name(device: &Device) -> String {
         candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
         candle_core::DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
     }
+}
+
+/// The CPU threads the engine's tensor operations use (candle's pool: `RAYON_NUM_THREADS`, else
+/// every logical CPU), which a timing depends on.
+pub fn compute_threads() -> usize {
+    candle_core::utils::get_num_threads()
 }
 
 /// Detects what compute is available, without failing: an absent accelerator is reported, not an error.

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod adapters;
+pub mod calibrate;
 pub mod device;
 pub mod error;
 pub mod export;
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod models;
 pub mod nn;
 pub mod precision;
+pub mod session;
 pub mod task;
 pub mod tokenizer;
 pub mod train;

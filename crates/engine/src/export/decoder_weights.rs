@@ -16,6 +16,7 @@ use crate::adapters::peft::PeftAdapter;
 use crate::gguf::{self, GgufFile};
 use crate::models::checkpoint::Checkpoint;
 use crate::models::llama_config::LlamaConfig;
+use crate::train::checkpoint::load_tensors;
 use crate::nn::rope::{inverse_frequencies, RopeScaling};
 use crate::{EngineError, Result};
 
@@ -166,6 +167,34 @@ impl DecoderWeights {
         }
         self.tensors.extend(merged);
         Ok(())
+    }
+
+    /// Folds the PEFT adapter saved in `adapter_dir` into the weights, as [`Self::merge_lora`]
+    /// (the adapter read on the CPU, where exports work).
+    pub fn merge_adapter_dir(&mut self, adapter_dir: &Path) -> Result<()> {
+        let adapter = PeftAdapter::load(adapter_dir, &Device::Cpu)?;
+        self.merge_lora(&adapter, adapter_dir)
+    }
+
+    /// Replaces weights with the full fine-tune saved in the training checkpoint at `checkpoint`
+    /// (its `w.<name>` entries), as [`Self::replace`].
+    pub fn replace_from_checkpoint(&mut self, checkpoint: &Path) -> Result<()> {
+        let (tensors, _) = load_tensors(checkpoint, &Device::Cpu)?;
+        let trained = tensors
+            .into_iter()
+            .filter_map(|(k, t)| k.strip_prefix("w.").map(|k| (k.to_string(), t)))
+            .collect();
+        self.replace(trained, checkpoint)
+    }
+
+    /// The stored precision of the base's weights in words a transformers user knows
+    /// (`bfloat16`, `float16`, `float32`): what a merged folder is written in.
+    pub fn stored_precision(&self) -> &'static str {
+        match self.stored_dtype {
+            DType::BF16 => "bfloat16",
+            DType::F16 => "float16",
+            _ => "float32",
+        }
     }
 
     /// Replaces weights with a full fine-tune's: `trained` maps transformers' names to tensors (a

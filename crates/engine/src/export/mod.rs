@@ -1,5 +1,6 @@
 //! Exporting a fine-tuned decoder for other tools: merged into its base as a transformers folder
-//! (safetensors) or as one GGUF file for llama.cpp, with an Ollama `Modelfile` beside it.
+//! (safetensors) or as one GGUF file for llama.cpp, with an Ollama `Modelfile` beside it; and a
+//! fine-tuned encoder classifier as a sentence-transformers folder (`classifier`).
 //!
 //! - `decoder_weights`: the base's dense weights by transformers' names, with a LoRA adapter folded
 //!   in or a full fine-tune's weights put in place.
@@ -12,6 +13,7 @@
 //!   layout; the export names the base by hub id and adds a README).
 
 pub mod base_id;
+pub mod classifier;
 pub mod decoder_weights;
 pub mod gguf_tokenizer;
 pub mod gguf_write;
