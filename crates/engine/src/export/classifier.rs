@@ -3,7 +3,7 @@
 //!
 //! Tunesmith's classifier is an encoder, a pooling, and a head; which pooling and head depends on
 //! the checkpoint (see [`SequenceClassifier::load`](crate::models::bert::SequenceClassifier::load)):
-//! a checkpoint's own head reads its pooled [CLS] (BERT's pooler `tanh(dense(h[CLS]))`,
+//! a checkpoint's own head reads its pooled \[CLS\] (BERT's pooler `tanh(dense(h[CLS]))`,
 //! DistilBERT's `pre_classifier` + ReLU, RoBERTa's `classifier.dense` + tanh), a fresh head on a
 //! sentence encoder reads the MEAN of the token vectors (padding left out). transformers'
 //! `*ForSequenceClassification` classes compute only the first kind, so the export is one layout
@@ -47,7 +47,7 @@ const TOKENIZER_FILES: &[&str] = &[
 enum HeadKind {
     /// One linear layer over mean-pooled token vectors (a new head on a sentence encoder).
     MeanLinear,
-    /// One linear layer over the [CLS] vector.
+    /// One linear layer over the \[CLS\] vector.
     ClsLinear,
     /// BERT's pooler (`tanh(dense(h[CLS]))`) then a linear layer.
     Pooler,
