@@ -35,10 +35,13 @@ fn cases() -> u32 {
         .unwrap_or(100)
 }
 
+/// The case count, no failure files, and the xorshift generator (ChaCha's costs more and the
+/// inputs need no cryptographic randomness).
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: cases(),
         failure_persistence: None,
+        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
         ..ProptestConfig::default()
     }
 }
@@ -270,10 +273,19 @@ fn seeds() -> &'static Seeds {
     })
 }
 
-/// A folder kept for the whole run: a fresh folder per case costs more than the read.
-fn scratch_dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+thread_local! {
+    /// This test's folder, kept for the whole run, in memory (`/dev/shm`) where there is one: a
+    /// fresh folder per case, or a file on disk, costs more than the read. Each test runs on a
+    /// thread of its own, which removes the folder when it ends.
+    static SCRATCH: tempfile::TempDir = tempfile::Builder::new()
+        .prefix("tunesmith-fuzz-engine")
+        .tempdir_in("/dev/shm")
+        .or_else(|_| tempfile::tempdir())
+        .unwrap();
+}
+
+fn scratch_dir() -> PathBuf {
+    SCRATCH.with(|d| d.path().to_path_buf())
 }
 
 /// Writes `bytes` as `name` in the scratch folder (each target uses its own name).
