@@ -8,8 +8,7 @@
 //! The files go to one folder per test kept for the whole run, in memory (`/dev/shm`) where there
 //! is one: a fresh folder on disk per case cost more than the reading (ext4 inodes and their
 //! journal were 87 % of the `tokenizer.json` target's time).
-//! The large run (the fuzz tier) is by hand, in release:
-//! `TUNESMITH_FUZZ_CASES=1000000 cargo test --release -p tunesmith-data --test fuzz`
+//! The large run (the fuzz tier) is by hand or nightly: `scripts/fuzz-tier 10000000`
 //! (counts and times in tests/README.md).
 
 use std::path::{Path, PathBuf};

@@ -7,9 +7,7 @@
 //! little-endian lengths and offsets of boundary values, bit flips, truncation, insertion.
 //!
 //! Case count per target: `TUNESMITH_FUZZ_CASES` (default 100, what CI runs). The large run is by
-//! hand, in release:
-//! `TUNESMITH_FUZZ_CASES=100000 cargo test --release -p tunesmith-engine --test fuzz_formats`
-//! (counts and times in tests/README.md).
+//! hand or nightly: `scripts/fuzz-tier 10000000` (counts and times in tests/README.md).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

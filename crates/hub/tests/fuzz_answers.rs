@@ -3,8 +3,7 @@
 //! input is refused with a reason.
 //!
 //! Case count per target: `TUNESMITH_FUZZ_CASES` (default 300, what CI runs on every build). The
-//! large run is by hand, in release:
-//! `TUNESMITH_FUZZ_CASES=1000000 cargo test --release -p tunesmith-hub --test fuzz_answers`
+//! large run is by hand or nightly: `scripts/fuzz-tier 10000000`
 //! (counts and times in tests/README.md).
 
 use proptest::prelude::*;

@@ -14,9 +14,8 @@
 //! - an opened history reads every run, its metrics, notes, evaluations and artefacts without a
 //!   panic (damage found while reading is an error, as the app shows it).
 //!
-//! Case count: `TUNESMITH_FUZZ_CASES` (default 200, what CI runs). The large run is by hand, in
-//! release: `TUNESMITH_FUZZ_CASES=100000 cargo test --release -p tunesmith-store --test fuzz_store`
-//! (counts and times in tests/README.md).
+//! Case count: `TUNESMITH_FUZZ_CASES` (default 200, what CI runs). The large run is by hand or
+//! nightly: `scripts/fuzz-tier 10000000 a_copied_history` (counts and times in tests/README.md).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
