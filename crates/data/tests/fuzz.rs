@@ -46,13 +46,23 @@ fn scratch(name: &str) -> PathBuf {
 fn check(bytes: &[u8], ext: &str) {
     let path = scratch(&format!("drop.{ext}"));
     std::fs::write(&path, bytes).unwrap();
-    // Errors are fine; panics are not. Both entry points run.
-    if let Ok(r) = inspect(&path, &InspectOptions::default(), None, &mut |_| {}) {
-        assert!(r.usable_rows <= r.rows);
-        assert_eq!(
-            r.split.train + r.split.validation + r.split.test,
-            r.usable_rows
+    // Errors are fine, when they name the file; panics are not. Both entry points run.
+    let named = |e: &tunesmith_data::DataError| {
+        let message = e.to_string();
+        assert!(
+            message.contains(&path.display().to_string()),
+            "the refusal does not name the file: {message}"
         );
+    };
+    match inspect(&path, &InspectOptions::default(), None, &mut |_| {}) {
+        Ok(r) => {
+            assert!(r.usable_rows <= r.rows);
+            assert_eq!(
+                r.split.train + r.split.validation + r.split.test,
+                r.usable_rows
+            );
+        }
+        Err(e) => named(&e),
     }
     let mut o = InspectOptions::default();
     o.fixes = tunesmith_data::Fixes {
@@ -62,8 +72,9 @@ fn check(bytes: &[u8], ext: &str) {
         merge_labels: true,
         skip_bad_rows: true,
     };
-    if let Ok(d) = Dataset::load(&path, &o, None, &mut |_| {}) {
-        assert_eq!(d.examples.len() as u64, d.report.usable_rows);
+    match Dataset::load(&path, &o, None, &mut |_| {}) {
+        Ok(d) => assert_eq!(d.examples.len() as u64, d.report.usable_rows),
+        Err(e) => named(&e),
     }
 }
 
@@ -179,8 +190,17 @@ fn check_model_text(tokenizer_config: &[u8], tokenizer: Option<&[u8]>) {
         std::fs::write(dir.join("tokenizer.json"), t).unwrap();
     }
     std::fs::write(dir.join("tokenizer_config.json"), tokenizer_config).unwrap();
-    let Ok(model) = ModelText::load(&dir) else {
-        return;
+    let model = match ModelText::load(&dir) {
+        Ok(model) => model,
+        Err(e) => {
+            // A refusal names the model's folder or the file in it that is damaged.
+            let message = e.to_string();
+            assert!(
+                message.contains(&dir.display().to_string()),
+                "the refusal does not name the model folder: {message}"
+            );
+            return;
+        }
     };
     if let Some(t) = &model.chat_template {
         let messages = vec![
