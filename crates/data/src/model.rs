@@ -61,8 +61,20 @@ impl ModelText {
             })
             .and_then(|v| v.as_f64());
         let context_len = from_tok.or(from_cfg).map(|x| x as u32);
+        // A template that does not compile is the file's fault: the refusal names it (the fuzz
+        // tier found it named neither the file nor the model).
         let chat_template = match &tok_config {
-            Some(c) => crate::template::ChatTemplate::of(c)?,
+            Some(c) => crate::template::ChatTemplate::of(c).map_err(|e| DataError::Model {
+                path: dir.join(crate::tokenizer_config::TOKENIZER_CONFIG_FILE),
+                reason: format!(
+                    "its chat_template does not compile ({}). Download the model again, or fix \
+                     the template in that file",
+                    match e {
+                        DataError::Template(why) => why,
+                        other => other.to_string(),
+                    }
+                ),
+            })?,
             None => None,
         };
         Ok(ModelText {

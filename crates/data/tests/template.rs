@@ -52,3 +52,32 @@ fn alpaca_rows_with_a_system_column_keep_the_system_turn() {
     let roles: Vec<&str> = messages.iter().map(|m| m.role.as_str()).collect();
     assert_eq!(roles, vec!["system", "user", "assistant"]);
 }
+
+/// Found by the fuzz tier: a template that does not compile was refused as "the chat template
+/// cannot be used: syntax error ...", naming neither the model nor the file to fix.
+#[test]
+fn a_chat_template_that_does_not_compile_is_refused_naming_tokenizer_config_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["config.json", "tokenizer.json"] {
+        std::fs::copy(file("tiny-model").join(name), dir.path().join(name)).unwrap();
+    }
+    let config = dir.path().join("tokenizer_config.json");
+    std::fs::write(
+        &config,
+        r#"{"chat_template": "{% for m in messages %}: {{ m.content }}"}"#,
+    )
+    .unwrap();
+    let message = match ModelText::load(dir.path()) {
+        Ok(_) => panic!("a template that does not compile was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        message.contains(&config.display().to_string()),
+        "the refusal does not name the file: {message}"
+    );
+    assert!(
+        message.contains("chat_template does not compile"),
+        "{message}"
+    );
+    assert!(message.contains("syntax error"), "{message}");
+}

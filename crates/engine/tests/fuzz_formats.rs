@@ -7,9 +7,7 @@
 //! little-endian lengths and offsets of boundary values, bit flips, truncation, insertion.
 //!
 //! Case count per target: `TUNESMITH_FUZZ_CASES` (default 100, what CI runs). The large run is by
-//! hand, in release:
-//! `TUNESMITH_FUZZ_CASES=100000 cargo test --release -p tunesmith-engine --test fuzz_formats`
-//! (counts and times in tests/README.md).
+//! hand or nightly: `scripts/fuzz-tier 10000000` (counts and times in tests/README.md).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -35,10 +33,13 @@ fn cases() -> u32 {
         .unwrap_or(100)
 }
 
+/// The case count, no failure files, and the xorshift generator (ChaCha's costs more and the
+/// inputs need no cryptographic randomness).
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: cases(),
         failure_persistence: None,
+        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
         ..ProptestConfig::default()
     }
 }
@@ -270,10 +271,19 @@ fn seeds() -> &'static Seeds {
     })
 }
 
-/// A folder kept for the whole run: a fresh folder per case costs more than the read.
-fn scratch_dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+thread_local! {
+    /// This test's folder, kept for the whole run, in memory (`/dev/shm`) where there is one: a
+    /// fresh folder per case, or a file on disk, costs more than the read. Each test runs on a
+    /// thread of its own, which removes the folder when it ends.
+    static SCRATCH: tempfile::TempDir = tempfile::Builder::new()
+        .prefix("tunesmith-fuzz-engine")
+        .tempdir_in("/dev/shm")
+        .or_else(|_| tempfile::tempdir())
+        .unwrap();
+}
+
+fn scratch_dir() -> PathBuf {
+    SCRATCH.with(|d| d.path().to_path_buf())
 }
 
 /// Writes `bytes` as `name` in the scratch folder (each target uses its own name).

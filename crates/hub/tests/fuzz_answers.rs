@@ -3,8 +3,7 @@
 //! input is refused with a reason.
 //!
 //! Case count per target: `TUNESMITH_FUZZ_CASES` (default 300, what CI runs on every build). The
-//! large run is by hand, in release:
-//! `TUNESMITH_FUZZ_CASES=1000000 cargo test --release -p tunesmith-hub --test fuzz_answers`
+//! large run is by hand or nightly: `scripts/fuzz-tier 10000000`
 //! (counts and times in tests/README.md).
 
 use proptest::prelude::*;
@@ -18,11 +17,20 @@ use tunesmith_hub::safetensors::SafetensorsHeader;
 use tunesmith_hub::search::ModelSummary;
 use tunesmith_hub::wire::{parse_model, parse_model_list};
 
-/// A file in a folder kept for the whole run (a fresh folder per case costs more than the parse).
+thread_local! {
+    /// This test's folder, kept for the whole run, in memory (`/dev/shm`) where there is one (a
+    /// fresh folder per case, or a file on disk, costs more than the parse). Each test runs on a
+    /// thread of its own, which removes the folder when it ends.
+    static SCRATCH: tempfile::TempDir = tempfile::Builder::new()
+        .prefix("tunesmith-fuzz-hub")
+        .tempdir_in("/dev/shm")
+        .or_else(|_| tempfile::tempdir())
+        .unwrap();
+}
+
+/// Writes `bytes` as `name` in this test's scratch folder.
 fn scratch(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
-    let p = dir.path().join(name);
+    let p = SCRATCH.with(|d| d.path().join(name));
     std::fs::write(&p, bytes).unwrap();
     p
 }
@@ -34,10 +42,13 @@ fn cases() -> u32 {
         .unwrap_or(300)
 }
 
+/// The case count, no failure files, and the xorshift generator (ChaCha's costs more and the
+/// inputs need no cryptographic randomness).
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: cases(),
         failure_persistence: None,
+        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
         ..ProptestConfig::default()
     }
 }

@@ -14,9 +14,8 @@
 //! - an opened history reads every run, its metrics, notes, evaluations and artefacts without a
 //!   panic (damage found while reading is an error, as the app shows it).
 //!
-//! Case count: `TUNESMITH_FUZZ_CASES` (default 200, what CI runs). The large run is by hand, in
-//! release: `TUNESMITH_FUZZ_CASES=100000 cargo test --release -p tunesmith-store --test fuzz_store`
-//! (counts and times in tests/README.md).
+//! Case count: `TUNESMITH_FUZZ_CASES` (default 200, what CI runs). The large run is by hand or
+//! nightly: `scripts/fuzz-tier 10000000 a_copied_history` (counts and times in tests/README.md).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -39,10 +38,13 @@ fn cases() -> u32 {
         .unwrap_or(200)
 }
 
+/// The case count, no failure files, and the xorshift generator (ChaCha's costs more and the
+/// inputs need no cryptographic randomness).
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: cases(),
         failure_persistence: None,
+        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
         ..ProptestConfig::default()
     }
 }
@@ -252,6 +254,33 @@ fn apply(seed: &[u8], ms: &[Mutation]) -> Vec<u8> {
     b
 }
 
+thread_local! {
+    /// This test's home folder, kept for the whole run and in memory (`/dev/shm`) where there is
+    /// one: a fresh folder on disk per case, and SQLite's syncs on it, cost more than the opening.
+    /// (Syncs on tmpfs are free; the store's own `synchronous` setting is not touched.)
+    static SCRATCH: tempfile::TempDir = tempfile::Builder::new()
+        .prefix("tunesmith-fuzz-store")
+        .tempdir_in("/dev/shm")
+        .or_else(|_| tempfile::tempdir())
+        .unwrap();
+}
+
+/// The scratch home emptied of the last case's history, its WAL and shared-memory files and
+/// its runs folder, as a fresh copy would find it.
+fn home() -> std::path::PathBuf {
+    let dir = SCRATCH.with(|d| d.path().to_path_buf());
+    for name in [
+        DATABASE_FILE.to_string(),
+        format!("{DATABASE_FILE}-wal"),
+        format!("{DATABASE_FILE}-shm"),
+        format!("{DATABASE_FILE}-journal"),
+    ] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+    let _ = std::fs::remove_dir_all(dir.join("runs"));
+    dir
+}
+
 /// Reads everything the app shows of an opened history; an error is fine, a panic is not.
 fn read_everything(store: &Store) {
     let Ok(runs) = store.runs() else { return };
@@ -278,10 +307,10 @@ proptest! {
         ms in mutations(),
     ) {
         let bytes = apply(seed(), &ms);
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join(DATABASE_FILE);
+        let dir = home();
+        let db = dir.join(DATABASE_FILE);
         std::fs::write(&db, &bytes).unwrap();
-        let runs = dir.path().join("runs");
+        let runs = dir.join("runs");
         let opened = catch_unwind(AssertUnwindSafe(|| {
             let store = Store::open(&db, &runs)?;
             read_everything(&store);
