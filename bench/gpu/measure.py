@@ -12,7 +12,11 @@ and one run of the project's own CLI per configuration. What it reports, per con
 - generation tokens/s: the `tokens_per_s` that `tunesmith chat --json` reports for a 256-token
   answer of the SmolLM2-135M shape;
 - CPU-vs-CUDA agreement on the committed tiny Llama fixture: the first step's loss and the base
-  evaluation loss on both devices.
+  evaluation loss on both devices;
+- each shape's parameter count, checked against the model card's before anything is written (a dry
+  run on a CPU checks every shape without writing the large ones);
+- the precision the runs used (`--precision`, passed only when the CLI has the flag) and the
+  verdict of the QLoRA CUDA-vs-CPU test that bench/gpu/run runs first.
 
 The decoders share SmolLM2's tokenizer (its ids fit every vocabulary here): the tokenizer changes
 which ids a row becomes, not the shapes or the cost of a step.
@@ -48,6 +52,15 @@ RUNS = [
     ("llama-3.2-1b", "qlora", 8, 512),
     ("minilm-l6", "lora", 32, 128),
 ]
+
+# Each shape's published parameter count (the model cards' safetensors totals): the tensor lists
+# below must add up to exactly these, so a wrong shape is caught before any weight is written.
+PARAMETERS = {
+    "smollm2-135m": 134_515_008,
+    "qwen2.5-0.5b": 494_032_768,
+    "llama-3.2-1b": 1_235_814_400,
+    "minilm-l6": 22_713_216,
+}
 
 WORDS = (
     "the clinic opens at eight and closes at six on weekdays while the vet sees cats dogs and rabbits "
@@ -149,6 +162,37 @@ def encoder_tensors(spec):
     return t
 
 
+def model_tensors(name):
+    """(config, tensor list) of one of bench/gpu/models' shapes."""
+    src = os.path.join(HERE, "models", name)
+    c = json.load(open(os.path.join(src, "config.json")))
+    if c["model_type"] == "bert":
+        return c, encoder_tensors(json.load(open(os.path.join(src, "tensors.json"))))
+    return c, decoder_tensors(c)
+
+
+def check_shapes():
+    """Every model's tensor list against its published parameter count; returns {name: count}."""
+    counts = {}
+    for name, expected in PARAMETERS.items():
+        _, tensors = model_tensors(name)
+        n = sum(int(np.prod(shape)) for _, shape, kind in tensors if kind != "arange")
+        if n != expected:
+            raise SystemExit(f"bench/gpu: the {name} shape has {n:,} parameters, its model card "
+                             f"{expected:,}: bench/gpu/models/{name} or measure.py's tensor list is wrong")
+        counts[name] = n
+    return counts
+
+
+def cli_has_flag(binary, command, flag):
+    """Whether `binary command --help` lists `flag` (the CLI gains flags across versions)."""
+    try:
+        p = subprocess.run([binary, command, "--help"], capture_output=True, text=True, timeout=30)
+        return flag in p.stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def make_model(name, work, assets):
     d = os.path.join(work, name)
     if os.path.exists(os.path.join(d, ".complete")):
@@ -156,14 +200,9 @@ def make_model(name, work, assets):
     os.makedirs(d, exist_ok=True)
     src = os.path.join(HERE, "models", name)
     shutil.copy(os.path.join(src, "config.json"), d)
-    c = json.load(open(os.path.join(src, "config.json")))
+    c, tensors = model_tensors(name)
     started = time.time()
-    if c["model_type"] == "bert":
-        tensors = encoder_tensors(json.load(open(os.path.join(src, "tensors.json"))))
-        tok = os.path.join(assets, "tok-minilm")
-    else:
-        tensors = decoder_tensors(c)
-        tok = os.path.join(assets, "tok-smollm2")
+    tok = os.path.join(assets, "tok-minilm" if c["model_type"] == "bert" else "tok-smollm2")
     for f in os.listdir(tok):
         shutil.copy(os.path.join(tok, f), d)
     write_safetensors(os.path.join(d, "model.safetensors"), tensors)
@@ -238,23 +277,14 @@ class GpuMemory:
 
 
 def events(text):
+    """The JSON objects among `text`'s lines (the CLI's --json output; anything else is skipped)."""
     for line in text.splitlines():
         try:
-            yield json.loads(line)
+            e = json.loads(line)
         except ValueError:
             continue
-
-
-def find(obj, key):
-    """Every value of `key` anywhere inside a JSON value."""
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if k == key:
-                yield v
-            yield from find(v, key)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from find(v, key)
+        if isinstance(e, dict):
+            yield e
 
 
 def train(binary, model_dir, data, task, method, batch, max_len, device, home, timeout, extra=()):
@@ -275,18 +305,15 @@ def train(binary, model_dir, data, task, method, batch, max_len, device, home, t
     first_loss = None
     base_eval = None
     failed = None
+    # `train --json` prints one flat object a line, tagged by "event": step, eval, failed, ...
     for e in events(out):
-        ev = e.get("event", e)
-        for step in find(ev, "step"):
-            if isinstance(step, dict) and "tokens_per_s" in step:
-                steps.append(step)
-        if isinstance(ev, dict) and "step" in ev and isinstance(ev["step"], dict):
-            pass
-        for f in find(ev, "failed"):
-            failed = f
-        for m in find(ev, "eval"):
-            if isinstance(m, dict) and base_eval is None:
-                base_eval = m.get("metrics", {}).get("loss")
+        kind = e.get("event")
+        if kind == "step" and "tokens_per_s" in e:
+            steps.append(e)
+        elif kind == "eval" and base_eval is None:
+            base_eval = e.get("metrics", {}).get("loss")
+        elif kind == "failed":
+            failed = e.get("error", e)
     if steps:
         first_loss = steps[0].get("loss")
     tps = [s["tokens_per_s"] for s in steps[1:]] or [s["tokens_per_s"] for s in steps]
@@ -311,11 +338,28 @@ def main():
     ap.add_argument("--budget", type=float, default=330.0, help="seconds for everything")
     ap.add_argument("--device", default="cuda", help="cpu for a dry run")
     ap.add_argument("--only", default="", help="comma-separated model:method filter")
+    ap.add_argument("--precision", default="auto", choices=["auto", "f32", "bf16"],
+                    help="passed to `train --precision` when the CLI has the flag")
+    ap.add_argument("--qlora-test", default="", help="the qlora_cuda test's output, for the report")
+    ap.add_argument("--small", action="store_true",
+                    help="dry run: every selected run at batch 2 x 64 tokens, short rows (a CPU finishes it)")
     a = ap.parse_args()
     started = time.time()
     os.makedirs(a.work, exist_ok=True)
     os.makedirs(a.out, exist_ok=True)
-    results = {"device": a.device, "runs": []}
+    results = {"device": a.device, "runs": [], "parameters": check_shapes()}
+    log("shapes: " + ", ".join(f"{k} {v:,}" for k, v in results["parameters"].items()))
+    # Before the CLI has --precision, auto is what it does anyway; asking for more is reported.
+    precision = ()
+    if cli_has_flag(a.bin, "train", "--precision"):
+        precision = ("--precision", a.precision)
+        results["precision"] = a.precision
+    else:
+        results["precision"] = "the CLI's default (no --precision flag in this build)"
+        if a.precision != "auto":
+            log(f"warning: --precision {a.precision} asked, but this CLI has no --precision flag")
+    if a.qlora_test:
+        results["qlora_test"] = qlora_test_summary(a.qlora_test)
     raw = open(os.path.join(a.out, "gpu-raw.jsonl"), "w")
 
     def left():
@@ -340,16 +384,19 @@ def main():
     for name, method, batch, max_len in RUNS:
         if only and f"{name}:{method}" not in only:
             continue
+        words = max_len
+        if a.small:
+            batch, max_len, words = 2, 64, 16
         if left() < 40:
             results["runs"].append({"model": name, "method": method, "skipped": "time budget"})
             continue
         model = make_model(name, a.work, a.assets)
         task = "classify" if name.startswith("minilm") else "generate"
         rows = batch * 5 + 10
-        d = make_data(a.work, task, rows, max_len if task == "generate" else max_len)
+        d = make_data(a.work, task, rows, words)
         r = train(a.bin, model, d, task, method, batch, max_len, a.device,
                   os.path.join(a.work, f"home-{name}-{method}"), min(150, max(30, left() - 20)),
-                  extra=("--val-fraction", "0.05", "--test-fraction", "0.05"))
+                  extra=("--val-fraction", "0.05", "--test-fraction", "0.05", *precision))
         r.update({"model": name, "method": method, "batch": batch, "max_len": max_len})
         results["runs"].append(r)
         raw.write(json.dumps(r) + "\n")
@@ -365,7 +412,9 @@ def main():
         # chat picks its device itself (CUDA when the build and the machine have it).
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=max(20, left() - 5))
-            tps = next(find(next(events(p.stdout), {}), "tokens_per_s"), None)
+            # `chat --json` streams "delta" lines, then one "done" line with the answer's numbers.
+            done = [e for e in events(p.stdout) if e.get("event") == "done"]
+            tps = done[-1].get("tokens_per_s") if done else None
             results["generation"] = {"rc": p.returncode, "tokens_per_s": tps,
                                      "error": None if p.returncode == 0 else p.stderr[-300:]}
         except subprocess.TimeoutExpired:
@@ -376,6 +425,18 @@ def main():
     json.dump(results, open(os.path.join(a.out, "gpu-results.json"), "w"), indent=1)
     print(table(results))
     open(os.path.join(a.out, "gpu-table.md"), "w").write(table(results))
+
+
+def qlora_test_summary(path):
+    """The qlora_cuda test binary's verdict from its saved output (`test result: ...` lines)."""
+    try:
+        text = open(path).read()
+    except OSError as e:
+        return f"no output ({e})"
+    verdicts = [l.strip() for l in text.splitlines() if l.startswith("test result:")]
+    if "no CUDA device" in text:
+        verdicts.append("skipped: no CUDA device")
+    return "; ".join(verdicts) or "did not finish (see qlora-cuda-test.txt)"
 
 
 def table(r):
@@ -390,6 +451,10 @@ def table(r):
                      f"{x['tokens_per_s'] or ''} | {x['gpu_gib']} | {x['steps']} | {note} |")
     ag = r.get("agreement", {})
     lines.append("")
+    lines.append(f"Precision: {r.get('precision', 'auto')}. Shapes: " +
+                 ", ".join(f"{k} {v:,} parameters" for k, v in r.get("parameters", {}).items()))
+    if r.get("qlora_test"):
+        lines.append(f"QLoRA CUDA-vs-CPU test (crates/engine/tests/qlora_cuda.rs): {r['qlora_test']}")
     lines.append("CPU vs " + r["device"] + " on tests/fixtures/tiny-llama (LoRA, first-step loss / base eval loss): " +
                  "; ".join(f"{d}: {v['first_loss']} / {v['base_eval_loss']}" for d, v in ag.items()))
     g = r.get("generation")

@@ -82,7 +82,17 @@ impl Embedding {
                     .reshape((b, t, hidden))?
                     .to_dtype(dtype)?)
             }
-            Embedding::Quantized(q) => Ok(q.embedding(ids)?.to_dtype(dtype)?),
+            Embedding::Quantized(q) if q.device().is_cpu() => {
+                Ok(q.embedding(ids)?.to_dtype(dtype)?)
+            }
+            // On a GPU, rows of the table dequantised for this lookup only (candle's plain
+            // per-block kernel, not its quantised `get_rows`; see nn::quantized's module docs).
+            Embedding::Quantized(q) => {
+                let flat = ids.flatten_all()?;
+                let table = q.dequantize(&q.device())?.to_dtype(dtype)?;
+                let hidden = table.dim(1)?;
+                Ok(table.index_select(&flat, 0)?.reshape((b, t, hidden))?)
+            }
         }
     }
 
@@ -90,6 +100,14 @@ impl Embedding {
         match self {
             Embedding::Dense(w) => w.elem_count() * w.dtype().size_in_bytes(),
             Embedding::Quantized(q) => qtensor_resident_bytes(q),
+        }
+    }
+
+    /// [`Self::resident_bytes`] without a CPU kernel's tile copy (what a GPU keeps).
+    fn stored_bytes(&self) -> usize {
+        match self {
+            Embedding::Dense(w) => w.elem_count() * w.dtype().size_in_bytes(),
+            Embedding::Quantized(q) => q.storage_size_in_bytes(),
         }
     }
 }
@@ -402,7 +420,8 @@ impl LlamaModel {
             }
             (None, Some(policy)) => {
                 let embed_w = embed_p.frozen("weight", (cfg.vocab_size, h))?;
-                let qe = Arc::new(QTensor::quantize(&embed_w, policy.dtype_for(h)?)?);
+                let dt = policy.dtype_on(h, embed_w.device())?;
+                let qe = Arc::new(QTensor::quantize(&embed_w.to_dtype(DType::F32)?, dt)?);
                 let head: Arc<dyn LinearBase> = if tied {
                     Arc::new(QuantizedBase::new(qe.clone(), None)?)
                 } else {
@@ -595,9 +614,31 @@ impl LlamaModel {
 
     /// Bytes the frozen base keeps resident (embedding, head, linear bases, norms; not LoRA).
     pub fn base_resident_bytes(&self) -> usize {
-        let mut n = self.embed.resident_bytes();
+        self.base_bytes(false)
+    }
+
+    /// Bytes of the frozen base as stored, without the tile copies candle's CPU kernels add at
+    /// their first product: what the base keeps resident on a GPU (nn::quantized never runs those
+    /// kernels there).
+    pub fn base_stored_bytes(&self) -> usize {
+        self.base_bytes(true)
+    }
+
+    fn base_bytes(&self, stored: bool) -> usize {
+        let linear = |l: &Linear| {
+            if stored {
+                l.base().stored_bytes()
+            } else {
+                l.base().resident_bytes()
+            }
+        };
+        let mut n = if stored {
+            self.embed.stored_bytes()
+        } else {
+            self.embed.resident_bytes()
+        };
         if !self.tied_head {
-            n += self.lm_head.base().resident_bytes();
+            n += linear(&self.lm_head);
         }
         for b in &self.blocks {
             for l in [
@@ -609,7 +650,7 @@ impl LlamaModel {
                 &b.mlp.up,
                 &b.mlp.down,
             ] {
-                n += l.base().resident_bytes();
+                n += linear(l);
             }
             for norm in [&b.input_norm, &b.post_norm] {
                 n += norm.weight().elem_count() * norm.weight().dtype().size_in_bytes();

@@ -44,6 +44,11 @@ pub trait LinearBase: std::fmt::Debug + Send + Sync {
     fn kind(&self) -> String;
     /// Bytes this base keeps resident for its weight and bias.
     fn resident_bytes(&self) -> usize;
+    /// Bytes of the weight and bias as stored, without the copies a CPU kernel adds at its first
+    /// product: what a GPU keeps resident, where those kernels never run.
+    fn stored_bytes(&self) -> usize {
+        self.resident_bytes()
+    }
     /// Whether nothing of this base trains and [`Self::input_grad`] gives its input's gradient
     /// (what ops that fuse the base into a larger backward need, as the LoRA layer does).
     fn is_frozen(&self) -> bool {
