@@ -5,8 +5,9 @@
 //! tensor ops that run on every device:
 //! - repetition penalty: a `[vocab]` count of the ids seen (prompt and answer), updated on the
 //!   device with the sampled id (`index_add`); seen logits `l > 0` become `l / p`, others `l * p`;
-//! - greedy (temperature 0): the first index holding the maximum (max, equality, masked min over
-//!   the indices), the reference's tie-breaking on every device;
+//! - greedy (temperature 0): the first index holding the maximum, the reference's tie-breaking on
+//!   every device (candle's argmax on the CPU; max, equality and a masked min over the indices
+//!   elsewhere);
 //! - sampling: `z = l / t`; the candidates are the `min(top_k, MAX_CANDIDATES)` largest `z` in
 //!   descending order (a tournament of sorts over rows of `SORT_ROW`: candle's CUDA sort holds one
 //!   row in a block's shared memory, so a whole vocabulary cannot be sorted in one row); softmax in
@@ -196,9 +197,19 @@ impl DeviceSampler {
         Ok(id)
     }
 
-    /// The first index of the largest value, `[1]` u32 (`vocab` when no value equals the maximum:
-    /// NaN logits).
+    /// The first index of the largest value, `[1]` u32. On the CPU candle's argmax is exactly that
+    /// (one pass; NaN skipped as the reference skips it); elsewhere (CUDA's parallel argmax may
+    /// return any of equal maxima) [`Self::first_argmax_masked`].
     fn first_argmax(&self, l: &Tensor) -> Result<Tensor> {
+        if l.device().is_cpu() {
+            return Ok(l.argmax_keepdim(0)?);
+        }
+        self.first_argmax_masked(l)
+    }
+
+    /// The first index of the largest value on any device: the minimum index among those equal
+    /// to the maximum (`vocab` when none is: NaN logits).
+    fn first_argmax_masked(&self, l: &Tensor) -> Result<Tensor> {
         let max = l.max_keepdim(0)?;
         let at_max = l.broadcast_eq(&max)?;
         Ok(at_max
@@ -346,6 +357,26 @@ mod tests {
     }
 
     #[test]
+    fn the_masked_argmax_of_the_gpu_path_is_the_hosts_argmax() -> Result<()> {
+        let dev = Device::Cpu;
+        let s = DeviceSampler::new(&SamplingConfig::default(), 5000, &[], &dev)?;
+        for seed in 0..20 {
+            let mut l = logits(seed, 5000);
+            // An exact tie for the maximum in some cases, the later index first in memory order of
+            // a parallel reduction's threads.
+            if seed % 2 == 0 {
+                l[4000] = 50.0;
+                l[17] = 50.0;
+            }
+            let want = super::super::sampling::argmax(&l);
+            let t = Tensor::new(l.as_slice(), &dev)?;
+            assert_eq!(s.first_argmax_masked(&t)?.to_vec1::<u32>()?, [want]);
+            assert_eq!(s.first_argmax(&t)?.to_vec1::<u32>()?, [want]);
+        }
+        Ok(())
+    }
+
+    #[test]
     fn sampling_picks_what_the_host_picks_for_the_same_seed() -> Result<()> {
         // Vocabularies below one sort row and across several rounds of the tournament (49,152:
         // SmolLM2's), top-k below and at the cap, top-p nuclei inside the cap, penalties.
@@ -454,11 +485,19 @@ mod tests {
     }
 
     #[test]
-    fn nan_logits_give_an_id_beyond_the_vocabulary_for_the_caller_to_refuse() -> Result<()> {
+    fn nan_logits_give_the_hosts_id_on_the_cpu_and_an_id_beyond_the_vocabulary_elsewhere(
+    ) -> Result<()> {
         let dev = Device::Cpu;
+        let nan = [f32::NAN, f32::NAN, f32::NAN];
         let mut s = DeviceSampler::new(&SamplingConfig::default(), 3, &[], &dev)?;
-        let id = s.sample(&Tensor::new(&[f32::NAN, f32::NAN, f32::NAN], &dev)?)?;
-        assert_eq!(id.to_vec1::<u32>()?, [3]);
+        let t = Tensor::new(&nan, &dev)?;
+        // The host reference skips NaN (index 0 when all are NaN); the GPU path's masked argmax
+        // finds no maximum and says so with `vocab`, which the decoding loop refuses.
+        assert_eq!(
+            s.sample(&t)?.to_vec1::<u32>()?,
+            [super::super::sampling::argmax(&nan)]
+        );
+        assert_eq!(s.first_argmax_masked(&t)?.to_vec1::<u32>()?, [3]);
         Ok(())
     }
 
