@@ -4,8 +4,12 @@
 //!
 //! ```text
 //! cargo bench -p tunesmith-engine --bench generate -- [--weights stored|f32] \
-//!     [--prompt-tokens N] [--new-tokens N] [--runs N] [--model FILE.gguf]
+//!     [--prompt-tokens N] [--new-tokens N] [--runs N] [--model FILE.gguf] \
+//!     [--device cpu|cuda] [--dtype f32|bf16]
 //! ```
+//!
+//! `--device cuda` (a build with `--features cuda`) runs the model on the first GPU, `--dtype` is
+//! the dtype of the dense weights and activations (bf16 on a GPU that has it).
 //!
 //! It prints one JSON line: the configuration, the medians over `--runs` timed runs (after one
 //! untimed warm-up run) of prompt and generation seconds and tokens/s, the load time, the base's
@@ -22,6 +26,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use candle_core::{DType, Device};
 use tunesmith_engine::generate::{generate, GenerateConfig};
 use tunesmith_engine::models::llama::{LlamaLoadOptions, LlamaModel};
 use tunesmith_engine::nn::quantized::QuantPolicy;
@@ -42,6 +47,8 @@ struct Args {
     prompt_tokens: usize,
     new_tokens: usize,
     runs: usize,
+    device: String,
+    dtype: String,
 }
 
 fn parse_args() -> AnyResult<Args> {
@@ -51,6 +58,8 @@ fn parse_args() -> AnyResult<Args> {
         prompt_tokens: 128,
         new_tokens: 64,
         runs: 3,
+        device: "cpu".into(),
+        dtype: "f32".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -61,6 +70,8 @@ fn parse_args() -> AnyResult<Args> {
             "--prompt-tokens" => a.prompt_tokens = value("--prompt-tokens")?.parse()?,
             "--new-tokens" => a.new_tokens = value("--new-tokens")?.parse()?,
             "--runs" => a.runs = value("--runs")?.parse()?,
+            "--device" => a.device = value("--device")?,
+            "--dtype" => a.dtype = value("--dtype")?,
             // `cargo bench` passes `--bench` to harness-less benches.
             "--bench" => {}
             other => return Err(format!("unknown argument `{other}`").into()),
@@ -118,11 +129,24 @@ fn main() -> AnyResult<()> {
         "f32" => None,
         other => return Err(format!("--weights is stored or f32, not `{other}`").into()),
     };
+    let device = match a.device.as_str() {
+        "cpu" => Device::Cpu,
+        "cuda" => Device::new_cuda(0)
+            .map_err(|e| format!("--device cuda: {e} (build with --features cuda on a GPU machine)"))?,
+        other => return Err(format!("--device is cpu or cuda, not `{other}`").into()),
+    };
+    let dtype = match a.dtype.as_str() {
+        "f32" => DType::F32,
+        "bf16" => DType::BF16,
+        other => return Err(format!("--dtype is f32 or bf16, not `{other}`").into()),
+    };
     let start = Instant::now();
     let loaded = LlamaModel::load(
         &path,
         &LlamaLoadOptions {
             quantize,
+            dtype,
+            device,
             ..Default::default()
         },
     )?;
@@ -162,6 +186,8 @@ fn main() -> AnyResult<()> {
             "side": "candle",
             "weights": a.weights,
             "threads": threads,
+            "device": a.device,
+            "dtype": a.dtype,
             "prompt_tokens": prompt.len(),
             "new_tokens": generated,
             "runs": a.runs,

@@ -11,7 +11,7 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor, Var};
 use tunesmith_engine::adapters::lora::LoraConfig;
 use tunesmith_engine::generate::{
-    generate, CancelHandle, GenerateConfig, SamplingConfig, StopReason,
+    generate, generate_with_lookahead, CancelHandle, GenerateConfig, SamplingConfig, StopReason,
 };
 use tunesmith_engine::gguf::permute::permute_qk;
 use tunesmith_engine::models::llama::{causal_lm_loss, LlamaLoadOptions, LlamaModel};
@@ -740,5 +740,85 @@ fn cancelling_stops_generation_before_the_next_token() -> TestResult {
     })?;
     assert_eq!(out.stop, StopReason::Cancelled);
     assert!(out.tokens.len() < 50 && !out.tokens.is_empty());
+    Ok(())
+}
+
+#[test]
+fn looking_ahead_gives_the_same_answers_stops_and_deltas() -> TestResult {
+    let (model, tok, prompt) = tiny_chat();
+    let free = generate(
+        &model,
+        &tok,
+        &prompt,
+        &GenerateConfig {
+            max_new_tokens: 8,
+            ..Default::default()
+        },
+        None,
+        &mut |_| {},
+    )?;
+    let sampled = SamplingConfig {
+        temperature: 0.9,
+        top_k: Some(40),
+        top_p: Some(0.9),
+        repetition_penalty: 1.2,
+        seed: 11,
+    };
+    let configs = [
+        GenerateConfig {
+            max_new_tokens: 8,
+            ..Default::default()
+        },
+        GenerateConfig {
+            max_new_tokens: 8,
+            stop_ids: vec![free.tokens[4]],
+            ..Default::default()
+        },
+        GenerateConfig {
+            max_new_tokens: 10,
+            sampling: sampled,
+            stop_ids: vec![],
+        },
+    ];
+    for cfg in &configs {
+        let run = |lookahead| {
+            let mut deltas = Vec::new();
+            let out = generate_with_lookahead(
+                &model,
+                &tok,
+                &prompt,
+                cfg,
+                None,
+                &mut |d| deltas.push(d.to_string()),
+                lookahead,
+            )
+            .expect("generate");
+            (out.tokens, out.text, out.stop, deltas)
+        };
+        assert_eq!(run(true), run(false), "{cfg:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn cached_logits_equal_full_forward_logits_while_the_cache_grows() -> TestResult {
+    let (model, _, prompt) = tiny_chat();
+    // No reservation: the first buffers hold the prompt alone, so the first token grows them.
+    let mut cache = model.new_cache();
+    let input = Tensor::new(prompt.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
+    let mut logits = model.forward_cached(&input, &mut cache)?;
+    let mut ids = prompt.clone();
+    for step in 0..6u32 {
+        let full = model
+            .forward(&Tensor::new(ids.as_slice(), &Device::Cpu)?.unsqueeze(0)?, None)?
+            .squeeze(0)?
+            .get(ids.len() - 1)?;
+        let diff = (&logits - &full)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(diff < 1e-4, "step {step}: {diff}");
+        let next = (step * 7 + 3) % 50;
+        ids.push(next);
+        logits = model.forward_cached(&Tensor::new(&[[next]], &Device::Cpu)?, &mut cache)?;
+    }
+    assert_eq!(cache.len(), ids.len());
     Ok(())
 }

@@ -1,8 +1,14 @@
 //! Text generation: a KV-cached decoding loop with greedy or seeded sampling, stop tokens, streamed
 //! text deltas and cancellation.
 //!
-//! - `kv_cache`: the per-layer key/value cache.
-//! - `sampling`: greedy, temperature, top-k, top-p, repetition penalty, seeded.
+//! - `kv_cache`: the per-layer key/value cache, preallocated and written in place.
+//! - `decode_attention`: one new query against the cached keys (the per-token attention).
+//! - `sampling`: greedy, temperature, top-k, top-p, repetition penalty, seeded (the host reference).
+//! - `device_sampling`: the same choice on the model's device (what the loop runs).
+//!
+//! Per token, the host sends nothing to the device (the sampled id tensor is the next input) and
+//! reads back one `u32`, the sampled id: the logits, the cache and the sampler's state stay on the
+//! device.
 //!
 //! [`generate`] promises: the prompt is processed once, then one token per step; it stops at any of
 //! the stop ids (EOS and the chat template's end-of-turn tokens; the stop token is not part of the
@@ -10,6 +16,8 @@
 //! cancelled (checked before every step); each step's new text is passed to `on_delta` as soon as it
 //! is complete UTF-8 (a character split over two tokens waits for the second).
 
+pub mod decode_attention;
+pub mod device_sampling;
 pub mod kv_cache;
 pub mod sampling;
 
@@ -19,6 +27,7 @@ use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
+pub use device_sampling::DeviceSampler;
 pub use kv_cache::KvCache;
 pub use sampling::{Sampler, SamplingConfig};
 
@@ -117,7 +126,9 @@ impl Generated {
 
 pub use tunesmith_vocab::CancelHandle;
 
-/// Continues `prompt` (token ids) with `model`, streaming text pieces to `on_delta`.
+/// Continues `prompt` (token ids) with `model`, streaming text pieces to `on_delta`. On a GPU the
+/// next step is queued before the sampled id is read back ([`generate_with_lookahead`]); on the CPU,
+/// where nothing runs ahead, it is not.
 pub fn generate(
     model: &dyn CausalLm,
     tokenizer: &Tokenizer,
@@ -126,22 +137,45 @@ pub fn generate(
     cancel: Option<&CancelHandle>,
     on_delta: &mut dyn FnMut(&str),
 ) -> Result<Generated> {
+    let lookahead = !model.device().is_cpu();
+    generate_with_lookahead(model, tokenizer, prompt, cfg, cancel, on_delta, lookahead)
+}
+
+/// [`generate`], choosing whether to look ahead: with `lookahead`, the forward pass of the sampled
+/// token is queued on the device before that token's id is read back to the host, so the device
+/// computes while the host waits for the id, decodes its text and checks for a stop (the one read
+/// per token is then the only wait). A token that ends the answer wastes that one queued step,
+/// never its result: the answer, its stop reason and its deltas are the same either way.
+pub fn generate_with_lookahead(
+    model: &dyn CausalLm,
+    tokenizer: &Tokenizer,
+    prompt: &[u32],
+    cfg: &GenerateConfig,
+    cancel: Option<&CancelHandle>,
+    on_delta: &mut dyn FnMut(&str),
+    lookahead: bool,
+) -> Result<Generated> {
     if prompt.is_empty() {
         return Err(EngineError::Invalid(
             "the prompt is empty: give the model some text to continue".into(),
         ));
     }
-    if prompt.len() >= model.max_positions() {
+    let max_positions = model.max_positions();
+    if prompt.len() >= max_positions {
         return Err(EngineError::Invalid(format!(
-            "the prompt is {} tokens, but the model reads at most {}; shorten it",
+            "the prompt is {} tokens, but the model reads at most {max_positions}; shorten it",
             prompt.len(),
-            model.max_positions()
         )));
     }
     let cancelled = || cancel.is_some_and(|c| c.is_cancelled());
-    let mut sampler = Sampler::new(cfg.sampling.clone());
+    let device = model.device().clone();
     let mut cache = model.new_cache();
-    let mut seen: Vec<u32> = prompt.to_vec();
+    cache.reserve(
+        prompt
+            .len()
+            .saturating_add(cfg.max_new_tokens)
+            .min(max_positions),
+    );
     let mut tokens: Vec<u32> = Vec::new();
     let mut emitted = String::new();
     let decode = |ids: &[u32]| {
@@ -161,18 +195,36 @@ pub fn generate(
             generation_seconds: 0.0,
         });
     }
-    let input = Tensor::new(prompt, model.device())?.unsqueeze(0)?;
-    let mut logits = model.forward_cached(&input, &mut cache)?;
+    let input = Tensor::new(prompt, &device)?.unsqueeze(0)?;
+    let logits = model.forward_cached(&input, &mut cache)?;
+    let vocab = logits.elem_count();
+    let mut sampler = DeviceSampler::new(&cfg.sampling, vocab, prompt, &device)?;
+    // The prompt's time is the prompt's, not the first token's: wait for the device here, once.
+    device.synchronize()?;
     let prompt_seconds = start.elapsed().as_secs_f64();
     let gen_start = Instant::now();
+    // The sampled id stays on the device; it is the next step's input as it is.
+    let mut next_id = sampler.sample(&logits)?;
     let stop = loop {
-        let mut l: Vec<f32> = logits.to_dtype(candle_core::DType::F32)?.to_vec1()?;
-        let next = sampler.sample(&mut l, &seen);
+        // Whether a step will follow this token if it does not end the answer (the checks below).
+        let room = tokens.len() + 1 < cfg.max_new_tokens && cache.len() + 1 < max_positions;
+        let ahead = if lookahead && room && !cancelled() {
+            Some(model.forward_cached(&next_id.reshape((1, 1))?, &mut cache)?)
+        } else {
+            None
+        };
+        let next = next_id.to_vec1::<u32>()?[0];
+        if next as usize >= vocab {
+            return Err(EngineError::Invalid(format!(
+                "the model's scores for token {} are not numbers (NaN): the weights or the run \
+                 are broken; try the f32 precision or another checkpoint",
+                tokens.len() + 1
+            )));
+        }
         if cfg.stop_ids.contains(&next) {
             break StopReason::StopToken(next);
         }
         tokens.push(next);
-        seen.push(next);
         let text = decode(&tokens)?;
         if !text.ends_with('\u{FFFD}') && text.len() > emitted.len() && text.starts_with(&emitted) {
             on_delta(&text[emitted.len()..]);
@@ -181,14 +233,18 @@ pub fn generate(
         if tokens.len() >= cfg.max_new_tokens {
             break StopReason::MaxTokens;
         }
-        if cache.len() + 1 >= model.max_positions() {
+        let cached = cache.len() - usize::from(ahead.is_some());
+        if cached + 1 >= max_positions {
             break StopReason::ContextFull;
         }
         if cancelled() {
             break StopReason::Cancelled;
         }
-        let input = Tensor::new(&[next], model.device())?.unsqueeze(0)?;
-        logits = model.forward_cached(&input, &mut cache)?;
+        let logits = match ahead {
+            Some(logits) => logits,
+            None => model.forward_cached(&next_id.reshape((1, 1))?, &mut cache)?,
+        };
+        next_id = sampler.sample(&logits)?;
     };
     let text = decode(&tokens)?;
     if text.len() > emitted.len() && text.starts_with(&emitted) {

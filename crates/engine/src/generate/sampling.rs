@@ -1,6 +1,11 @@
 //! Choosing the next token from logits: greedy, or sampling with temperature, top-k, top-p and a
 //! repetition penalty, in transformers' order (penalty, temperature, top-k, top-p), from a seeded
 //! generator so that the same seed gives the same text.
+//!
+//! This is the host reference: the decoding loop samples on the model's device
+//! ([`super::device_sampling`]), which must pick the ids this one picks (its tests say where not).
+//! The random number of the `n`-th sampled token is [`uniform`]`(seed, n)`, a counter-based draw,
+//! so that neither side keeps generator state.
 
 use serde::{Deserialize, Serialize};
 use tunesmith_vocab::SplitMix64;
@@ -36,18 +41,26 @@ impl Default for SamplingConfig {
 #[derive(Debug, Clone)]
 pub struct Sampler {
     cfg: SamplingConfig,
-    rng: SplitMix64,
+    /// How many tokens were sampled (the index of the next random draw).
+    draws: u64,
+}
+
+/// The uniform number in `[0, 1)` (53 random bits) of the `index`-th sampled token under `seed`:
+/// element `index` of SplitMix64's stream, so the same numbers a sequential generator would draw.
+pub fn uniform(seed: u64, index: u64) -> f64 {
+    (SplitMix64::at(seed, index) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl Sampler {
     /// A sampler seeded from the config.
     pub fn new(cfg: SamplingConfig) -> Self {
-        let rng = SplitMix64::new(cfg.seed);
-        Self { cfg, rng }
+        Self { cfg, draws: 0 }
     }
 
     /// The next token given `logits` (one per vocabulary entry) and the ids seen so far.
     pub fn sample(&mut self, logits: &mut [f32], seen: &[u32]) -> u32 {
+        let draw = self.draws;
+        self.draws += 1;
         let p = self.cfg.repetition_penalty;
         if p != 1.0 && p > 0.0 {
             let mut done = std::collections::HashSet::new();
@@ -90,7 +103,7 @@ impl Sampler {
             let s: f64 = probs.iter().sum();
             probs.iter_mut().for_each(|p| *p /= s);
         }
-        let r = self.rng.next_f64();
+        let r = uniform(self.cfg.seed, draw);
         let mut acc = 0.0;
         for (n, p) in probs.iter().enumerate() {
             acc += p;
@@ -157,6 +170,14 @@ mod tests {
         for _ in 0..50 {
             // token 2 has probability ~0.84: the nucleus for p = 0.5 is that token alone.
             assert_eq!(s.sample(&mut [0.0, 0.0, 2.96], &[]), 2);
+        }
+    }
+
+    #[test]
+    fn the_counter_based_draw_is_the_sequential_generators_stream() {
+        let mut rng = SplitMix64::new(42);
+        for i in 0..10 {
+            assert_eq!(uniform(42, i), rng.next_f64());
         }
     }
 

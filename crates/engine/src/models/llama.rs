@@ -740,20 +740,29 @@ impl Attention {
         let q = rope.apply_heads(&self.q.forward_t(x, train)?, self.heads, offset)?;
         let k = rope.apply_heads(&self.k.forward_t(x, train)?, self.kv_heads, offset)?;
         let v = split(self.v.forward_t(x, train)?, self.kv_heads)?;
+        let decoding = cache.is_some() && t == 1 && key_mask.is_none();
         let (k, v) = match cache {
             Some((c, layer)) => c.append(layer, &k, &v)?,
             None => (k, v),
         };
-        // Grouped-query attention, causal and padding masks inside one op (no repeated K/V, no
-        // [b, heads, t, t] tensor kept for the backward).
-        let spec = AttentionSpec {
-            scale: 1.0 / (self.head_dim as f64).sqrt(),
-            causal: true,
-            offset,
-            key_mask: key_mask.cloned(),
-            dropout: 0.0,
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let out = if decoding {
+            // One new token against the cache (generation): the cache's buffers read in place,
+            // no mask to build (the last position sees every key).
+            crate::generate::decode_attention::attend_last(&q, &k, &v, scale)?
+        } else {
+            // Grouped-query attention, causal and padding masks inside one op (no repeated K/V,
+            // no [b, heads, t, t] tensor kept for the backward).
+            let spec = AttentionSpec {
+                scale,
+                causal: true,
+                offset,
+                key_mask: key_mask.cloned(),
+                dropout: 0.0,
+            };
+            attention(&q, &k, &v, &spec)?
         };
-        let out = attention(&q, &k, &v, &spec)?
+        let out = out
             .transpose(1, 2)?
             .contiguous()?
             .reshape((b, t, self.heads * self.head_dim))?;
