@@ -341,6 +341,8 @@ def main():
     ap.add_argument("--precision", default="auto", choices=["auto", "f32", "bf16"],
                     help="passed to `train --precision` when the CLI has the flag")
     ap.add_argument("--qlora-test", default="", help="the qlora_cuda test's output, for the report")
+    ap.add_argument("--cuda-test", action="append", default=[], metavar="NAME=FILE",
+                    help="another CUDA-vs-CPU test's output (dropout, generate), for the report")
     ap.add_argument("--small", action="store_true",
                     help="dry run: every selected run at batch 2 x 64 tokens, short rows (a CPU finishes it)")
     a = ap.parse_args()
@@ -359,7 +361,9 @@ def main():
         if a.precision != "auto":
             log(f"warning: --precision {a.precision} asked, but this CLI has no --precision flag")
     if a.qlora_test:
-        results["qlora_test"] = qlora_test_summary(a.qlora_test)
+        results["qlora_test"] = test_summary(a.qlora_test)
+    results["cuda_tests"] = {name: test_summary(path)
+                             for name, path in (t.split("=", 1) for t in a.cuda_test)}
     raw = open(os.path.join(a.out, "gpu-raw.jsonl"), "w")
 
     def left():
@@ -427,8 +431,8 @@ def main():
     open(os.path.join(a.out, "gpu-table.md"), "w").write(table(results))
 
 
-def qlora_test_summary(path):
-    """The qlora_cuda test binary's verdict from its saved output (`test result: ...` lines)."""
+def test_summary(path):
+    """A CUDA test binary's verdict from its saved output (`test result: ...` lines)."""
     try:
         text = open(path).read()
     except OSError as e:
@@ -455,6 +459,8 @@ def table(r):
                  ", ".join(f"{k} {v:,} parameters" for k, v in r.get("parameters", {}).items()))
     if r.get("qlora_test"):
         lines.append(f"QLoRA CUDA-vs-CPU test (crates/engine/tests/qlora_cuda.rs): {r['qlora_test']}")
+    for name, verdict in r.get("cuda_tests", {}).items():
+        lines.append(f"{name.capitalize()} CUDA-vs-CPU test (crates/engine/tests/{name}_cuda.rs): {verdict}")
     lines.append("CPU vs " + r["device"] + " on tests/fixtures/tiny-llama (LoRA, first-step loss / base eval loss): " +
                  "; ".join(f"{d}: {v['first_loss']} / {v['base_eval_loss']}" for d, v in ag.items()))
     g = r.get("generation")
