@@ -32,7 +32,7 @@ use crate::compare_length::AnswerLength;
 use crate::home::Home;
 use crate::rag::{cited_prompt, Passage, SearchMode};
 pub use crate::session::{AnswerOptions, DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE};
-use crate::session::{DecoderSession, Precision, RunWeights};
+use crate::session::{BaseHeld, DecoderSession, RunWeights};
 use crate::{Error, Result};
 
 /// Passages retrieved for a RAG answer when none is asked for.
@@ -266,7 +266,7 @@ pub fn open_model(home: &Home, request: &ChatRequest) -> Result<DecoderSession> 
 /// The model a request names, found but not loaded yet.
 struct Chosen {
     spec: String,
-    run: Option<(RunWeights, Precision)>,
+    run: Option<(RunWeights, BaseHeld)>,
     model: Option<String>,
 }
 
@@ -291,13 +291,13 @@ impl Chosen {
         if adapter.is_some() && request.model.is_none() && Path::new(&spec).is_absolute() {
             crate::run::model_gone::require_model(&weights.run.id, Path::new(&spec))?;
         }
-        let precision = match request.quantised {
-            true => Precision::Quantised,
-            false => Precision::AsTrained,
+        let held = match request.quantised {
+            true => BaseHeld::Quantised,
+            false => BaseHeld::AsTrained,
         };
         Ok(Chosen {
             spec,
-            run: Some((weights, precision)),
+            run: Some((weights, held)),
             model: request.model.clone(),
         })
     }
@@ -307,10 +307,10 @@ impl Chosen {
         let quantised = self
             .run
             .as_ref()
-            .is_none_or(|(w, precision)| w.held_quantised(*precision));
+            .is_none_or(|(w, held)| w.held_quantised(*held));
         crate::memory_check::before_loading(home, &self.spec, "chat", quantised)?;
         match &self.run {
-            Some((weights, precision)) => weights.open(self.model.as_deref(), *precision),
+            Some((weights, held)) => weights.open(self.model.as_deref(), *held),
             None => DecoderSession::open(&self.spec, None),
         }
     }

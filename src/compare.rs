@@ -37,7 +37,7 @@ use tunesmith_store::{EvalModel, Split};
 use crate::chat::{answer, retrieve};
 use crate::home::Home;
 use crate::rag::Passage;
-use crate::session::{AnswerOptions, DecoderSession, Precision, RunWeights};
+use crate::session::{AnswerOptions, BaseHeld, DecoderSession, RunWeights};
 use crate::{Error, Result};
 
 /// Token-F1 differences below this are reported as too close to call.
@@ -502,7 +502,7 @@ pub fn compare(
     // training, not the quantisation, and the answers are evaluation's and PEFT's).
     let quantised = weights
         .as_ref()
-        .is_none_or(|w| w.held_quantised(Precision::AsTrained));
+        .is_none_or(|w| w.held_quantised(BaseHeld::AsTrained));
     crate::memory_check::before_loading(home, &base_spec, "compare", quantised)?;
     let mut model_label = base_spec.clone();
     // One model in memory at a time: base (alone, then with RAG), then fine-tuned.
@@ -517,13 +517,13 @@ pub fn compare(
             configuration: *first,
         });
         let model = match (fine_tuned, &weights) {
-            (true, Some(w)) => w.open(request.model.as_deref(), Precision::AsTrained)?,
+            (true, Some(w)) => w.open(request.model.as_deref(), BaseHeld::AsTrained)?,
             (true, None) => {
                 return Err(Error::Chat("a fine-tuned configuration needs a run".into()))
             }
             (false, w) => {
                 let m = match w {
-                    Some(w) => w.open_base(request.model.as_deref(), Precision::AsTrained)?,
+                    Some(w) => w.open_base(request.model.as_deref(), BaseHeld::AsTrained)?,
                     None => DecoderSession::open(&base_spec, None)?,
                 };
                 model_label = m.source().display().to_string();

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use tunesmith_hub::import::{ModelRecord, ModelSource};
 use tunesmith_hub::registry::ModelRegistry;
-use tunesmith_store::models::{ModelSource as StoredSource, NewModel};
+use tunesmith_store::models::NewModel;
 use tunesmith_store::Store;
 
 use crate::Result;
@@ -18,11 +18,7 @@ use crate::Result;
 /// Remembers `record` (idempotent: one row per path).
 pub fn remember(store: &Store, record: &ModelRecord) -> Result<()> {
     store.upsert_model(&NewModel {
-        source: match record.source {
-            ModelSource::Hub => StoredSource::Hub,
-            ModelSource::Local => StoredSource::Local,
-            ModelSource::Gguf => StoredSource::Gguf,
-        },
+        source: record.source,
         name: record.id.clone(),
         revision: record.revision.clone(),
         path: record.path.clone(),
@@ -47,20 +43,20 @@ pub fn remembered(store: &Store) -> Result<Vec<ModelRecord>> {
 
 /// Describes a remembered model from its files; one whose files are gone or no longer load is kept
 /// in the list, marked unsupported with the reason, so the user sees what happened to it.
-fn describe(name: &str, source: StoredSource, path: &Path) -> ModelRecord {
+fn describe(name: &str, source: ModelSource, path: &Path) -> ModelRecord {
     let fresh = match source {
-        StoredSource::Gguf => tunesmith_hub::import::inspect_gguf(path),
-        StoredSource::Hub | StoredSource::Local => tunesmith_hub::import::inspect_folder(path),
+        ModelSource::Gguf => tunesmith_hub::import::inspect_gguf(path),
+        ModelSource::Hub | ModelSource::Local => tunesmith_hub::import::inspect_folder(path),
     };
     match fresh {
         Ok(mut rec) => {
             rec.id = name.to_string();
-            rec.source = hub_source(source);
+            rec.source = source;
             rec
         }
         Err(e) => ModelRecord {
             id: name.to_string(),
-            source: hub_source(source),
+            source,
             path: path.to_path_buf(),
             revision: None,
             architecture: None,
@@ -71,14 +67,6 @@ fn describe(name: &str, source: StoredSource, path: &Path) -> ModelRecord {
             context_length: None,
             size_on_disk: 0,
         },
-    }
-}
-
-fn hub_source(source: StoredSource) -> ModelSource {
-    match source {
-        StoredSource::Hub => ModelSource::Hub,
-        StoredSource::Local => ModelSource::Local,
-        StoredSource::Gguf => ModelSource::Gguf,
     }
 }
 

@@ -34,7 +34,7 @@ use tunesmith_engine::task::{ClassifyExample, ClassifyTask};
 use tunesmith_store::OutputKind;
 
 use crate::chat::{AnswerOptions, CancelHandle};
-use crate::session::{DecoderSession, EncoderSession, Precision, RunWeights};
+use crate::session::{BaseHeld, DecoderSession, EncoderSession, RunWeights};
 use crate::home::Home;
 use crate::run::{find_run, FoundRun, TrainPlan};
 use crate::{Error, Result};
@@ -557,7 +557,7 @@ impl Predictor {
             }
             Task::Generate => {
                 // The run's answers as evaluation gives them: its base as it trained.
-                let model = RunWeights::find(home, &run.id)?.open(None, Precision::AsTrained)?;
+                let model = RunWeights::find(home, &run.id)?.open(None, BaseHeld::AsTrained)?;
                 Ok(Predictor::Generator {
                     model: Box::new(model),
                     options: AnswerOptions {

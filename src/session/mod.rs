@@ -23,7 +23,7 @@ pub use decoder::{
     PLAIN_TEMPLATE,
 };
 pub use encoder::EncoderSession;
-pub use run_weights::{Precision, RunWeights};
+pub use run_weights::{BaseHeld, RunWeights};
 pub use sentence::SentenceEncoder;
 
 use tunesmith_engine::EngineError;

@@ -5,10 +5,10 @@
 //! The run is found once ([`find_run`]) and read through its plan ([`TrainPlan::of_run`]), as
 //! evaluation and export read it; the adapter is the one [`FoundRun::adapter_dir`] names.
 //!
-//! A run answers on its base as it trained ([`Precision::AsTrained`], the default): a GGUF base
+//! A run answers on its base as it trained ([`BaseHeld::AsTrained`], the default): a GGUF base
 //! dequantised (4-bit again for QLoRA, as training quantised it), so chat, compare and predict
 //! give the answers evaluation shows and PEFT reproduces from the exported adapter. Keeping the
-//! GGUF's own quantisation ([`Precision::Quantised`], chat's `--quantised`) is faster and about a
+//! GGUF's own quantisation ([`BaseHeld::Quantised`], chat's `--quantised`) is faster and about a
 //! quarter of the memory, but its answers differ where two words are nearly tied: against PEFT on a
 //! SmolLM2-135M Q4_1 run, as trained matched 10 of 10 greedy answers, quantised 6 of 10
 //! (tests/reference/README.md, "chat --run against PEFT").
@@ -26,7 +26,7 @@ use crate::{Error, Result};
 
 /// How a run's base is held when the run answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Precision {
+pub enum BaseHeld {
     /// As the run trained on it: the answers evaluation shows and another tool reproduces.
     #[default]
     AsTrained,
@@ -112,33 +112,33 @@ impl RunWeights {
     }
 
     /// The run's model, as [`RunWeights::model_and_adapter`] names it, loaded to answer with its
-    /// base held as `precision` says.
-    pub fn open(&self, model: Option<&str>, precision: Precision) -> Result<DecoderSession> {
+    /// base held as `held` says.
+    pub fn open(&self, model: Option<&str>, held: BaseHeld) -> Result<DecoderSession> {
         let (spec, adapter) = self.model_and_adapter(model);
-        DecoderSession::open_as(&spec, adapter.as_deref(), self.hold(precision))
+        DecoderSession::open_as(&spec, adapter.as_deref(), self.hold(held))
     }
 
     /// The base alone (`model` if given), held as [`RunWeights::open`] holds it: what the run is
     /// compared against, so the comparison shows the training and not the quantisation.
-    pub fn open_base(&self, model: Option<&str>, precision: Precision) -> Result<DecoderSession> {
+    pub fn open_base(&self, model: Option<&str>, held: BaseHeld) -> Result<DecoderSession> {
         let spec = model
             .map(str::to_string)
             .unwrap_or_else(|| self.base.display().to_string());
-        DecoderSession::open_as(&spec, None, self.hold(precision))
+        DecoderSession::open_as(&spec, None, self.hold(held))
     }
 
     /// Whether [`RunWeights::open`] holds the base quantised (for the memory check).
-    pub fn held_quantised(&self, precision: Precision) -> bool {
-        match self.hold(precision) {
+    pub fn held_quantised(&self, held: BaseHeld) -> bool {
+        match self.hold(held) {
             Hold::Stored => true,
             Hold::AsTrained(policy) => policy.is_some(),
         }
     }
 
-    fn hold(&self, precision: Precision) -> Hold {
-        match precision {
-            Precision::AsTrained => Hold::AsTrained(TrainPlan::of_run(&self.run).quantize()),
-            Precision::Quantised => Hold::Stored,
+    fn hold(&self, held: BaseHeld) -> Hold {
+        match held {
+            BaseHeld::AsTrained => Hold::AsTrained(TrainPlan::of_run(&self.run).quantize()),
+            BaseHeld::Quantised => Hold::Stored,
         }
     }
 }

@@ -15,18 +15,8 @@ use crate::safetensors::SafetensorsHeader;
 use crate::support::{support_of, Family, SUPPORTED_MODEL_TYPES};
 use crate::{HubError, Result};
 
-/// Where a model came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
-pub enum ModelSource {
-    /// Downloaded from the hub into the HF cache.
-    Hub,
-    /// Imported from a local folder.
-    Local,
-    /// Imported from a local `.gguf` file.
-    Gguf,
-}
+/// Where a model came from (the shared vocabulary's; the run history stores the same type).
+pub use tunesmith_vocab::ModelSource;
 
 /// A model Tunesmith knows, as the registry stores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -29,40 +29,15 @@ CREATE TABLE models (
 CREATE INDEX models_by_name ON models (name);
 ";
 
-/// Where a model came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
-pub enum ModelSource {
-    /// Downloaded from the Hugging Face hub into the HF cache.
-    Hub,
-    /// Imported from a local folder (config.json + safetensors + tokenizer).
-    Local,
-    /// Imported from a `.gguf` file.
-    Gguf,
-}
+/// Where a model came from (the shared vocabulary's: the hub client describes models with it).
+pub use tunesmith_vocab::ModelSource;
 
-impl ModelSource {
-    /// The word stored in the database and printed by the CLI.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ModelSource::Hub => "hub",
-            ModelSource::Local => "local",
-            ModelSource::Gguf => "gguf",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Self> {
-        match s {
-            "hub" => Ok(ModelSource::Hub),
-            "local" => Ok(ModelSource::Local),
-            "gguf" => Ok(ModelSource::Gguf),
-            other => Err(StoreError::BadValue {
-                column: "models.source".into(),
-                detail: format!("'{other}'"),
-            }),
-        }
-    }
+/// The stored word of a model's source, read back.
+fn parse_source(s: &str) -> Result<ModelSource> {
+    s.parse().map_err(|_| StoreError::BadValue {
+        column: "models.source".into(),
+        detail: format!("'{s}'"),
+    })
 }
 
 /// A model to register (or refresh: the path is the key).
@@ -151,7 +126,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<(ModelRecord, String)> {
 }
 
 fn finish((mut record, source): (ModelRecord, String)) -> Result<ModelRecord> {
-    record.source = ModelSource::parse(&source)?;
+    record.source = parse_source(&source)?;
     Ok(record)
 }
 
