@@ -25,7 +25,7 @@ use tunesmith_engine::models::llama::{LlamaLoadOptions, LlamaModel};
 use tunesmith_engine::nn::params::Backbone;
 use tunesmith_engine::nn::quantized::QuantPolicy;
 use tunesmith_engine::precision::compute_dtype;
-use tunesmith_engine::session::{Decoder, DecoderText as Tokens};
+use tunesmith_engine::session::{Decoder, DecoderTokens as Tokens};
 use tunesmith_engine::task::SftExample;
 use tunesmith_engine::train::Method;
 use tunesmith_hub::locate::Located;

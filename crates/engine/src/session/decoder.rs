@@ -43,7 +43,7 @@ pub struct Decoder {
     /// The model.
     pub model: LlamaModel,
     /// Its tokenizer, template source, stop ids and pad token.
-    pub text: DecoderText,
+    pub text: DecoderTokens,
     /// Where the weights came from.
     pub source: PathBuf,
 }
@@ -51,7 +51,7 @@ pub struct Decoder {
 /// A decoder's text side: its tokenizer, chat template source, stop tokens, and the token that
 /// pads its batches. It answers with its decoder's model, or with any model of the same
 /// vocabulary (a training task's, once it owns the model).
-pub struct DecoderText {
+pub struct DecoderTokens {
     tokenizer: Tokenizer,
     template: TemplateSource,
     stop_ids: Vec<u32>,
@@ -127,7 +127,7 @@ impl Decoder {
             .unwrap_or(0);
         Ok(Decoder {
             model,
-            text: DecoderText {
+            text: DecoderTokens {
                 tokenizer,
                 template,
                 stop_ids,
@@ -162,7 +162,7 @@ impl Decoder {
     }
 }
 
-impl DecoderText {
+impl DecoderTokens {
     /// The model's chat template as text, with its special tokens.
     pub fn template(&self) -> &TemplateSource {
         &self.template

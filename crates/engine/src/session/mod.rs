@@ -3,7 +3,7 @@
 //! sentence encoder ([`SentenceModel`]: BERT-family token vectors for document indexes). Each
 //! returns the model with its tokenizer (and for a decoder its chat template's source and stop
 //! tokens), and puts a run's saved weights back ([`restore_trainable`]); a decoder generates
-//! through one entry point, [`DecoderText::generate`]. Weights trained elsewhere become a run's
+//! through one entry point, [`DecoderTokens::generate`]. Weights trained elsewhere become a run's
 //! checkpoint in [`imported`].
 //!
 //! What is above the engine stays above it: a decoder hands on its chat template as text
@@ -16,7 +16,7 @@ pub mod imported;
 pub mod restore;
 pub mod sentence;
 
-pub use decoder::{Decoder, DecoderText, TemplateSource};
+pub use decoder::{Decoder, DecoderTokens, TemplateSource};
 pub use encoder::{ClassifierSetup, Encoder};
 pub use restore::restore_trainable;
 pub use sentence::{HiddenStates, SentenceModel};
