@@ -35,7 +35,7 @@ use crate::{Error, Result};
 
 /// What the trainer left: a PEFT adapter, or a whole model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputKind {
+pub enum TrainerOutputKind {
     /// `adapter_config.json` + `adapter_model.safetensors`.
     Adapter,
     /// `config.json` + `*.safetensors`.
@@ -48,7 +48,7 @@ pub struct TrainerOutput {
     /// The folder holding the weights.
     pub weights: PathBuf,
     /// Adapter or full checkpoint.
-    pub kind: OutputKind,
+    pub kind: TrainerOutputKind,
     /// Its `trainer_state.json`.
     pub state: PathBuf,
     /// What the TRL script recorded (`tunesmith-result.json`), when present.
@@ -63,9 +63,9 @@ impl TrainerOutput {
         let candidates = [out.join("final"), out.clone(), dir.to_path_buf()];
         let found = candidates.iter().find_map(|c| {
             if c.join(PEFT_CONFIG).is_file() {
-                Some((c.clone(), OutputKind::Adapter))
+                Some((c.clone(), TrainerOutputKind::Adapter))
             } else if c.join("config.json").is_file() && !safetensors_in(c).is_empty() {
-                Some((c.clone(), OutputKind::Full))
+                Some((c.clone(), TrainerOutputKind::Full))
             } else {
                 None
             }
@@ -186,8 +186,8 @@ pub fn import_job(home: &Home, dir: &Path) -> Result<JobImportSummary> {
         run_id,
         dir: run.dir.clone(),
         kind: match output.kind {
-            OutputKind::Adapter => "adapter".into(),
-            OutputKind::Full => "full".into(),
+            TrainerOutputKind::Adapter => "adapter".into(),
+            TrainerOutputKind::Full => "full".into(),
         },
         steps: log.global_step,
         loss_points: log.steps.len(),
@@ -274,14 +274,14 @@ impl Imported {
         let lora_job = matches!(job.request.method, Method::Lora | Method::Qlora);
         let dir = &output.weights;
         match (output.kind, lora_job) {
-            (OutputKind::Adapter, false) => {
+            (TrainerOutputKind::Adapter, false) => {
                 return Err(Error::invalid(format!(
                     "{} holds a LoRA adapter, but the job trains with the {} method (whole weights); copy back the full model the trainer saved",
                     dir.display(),
                     job.request.method
                 )))
             }
-            (OutputKind::Full, true) => {
+            (TrainerOutputKind::Full, true) => {
                 return Err(Error::invalid(format!(
                     "{} holds a whole model, but the job trains a {} adapter; copy back the adapter folder (adapter_config.json, adapter_model.safetensors)",
                     dir.display(),
@@ -290,7 +290,7 @@ impl Imported {
             }
             _ => {}
         }
-        if output.kind == OutputKind::Full {
+        if output.kind == TrainerOutputKind::Full {
             check_same_architecture(job, dir)?;
             return Ok(Imported {
                 dir: dir.clone(),
