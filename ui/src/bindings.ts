@@ -1455,11 +1455,11 @@ export type ModelShape = {
 
 /**  Where a model came from. */
 export type ModelSource = 
-/**  Downloaded from the hub into the HF cache. */
+/**  Downloaded from the Hugging Face hub into the HF cache. */
 "hub" | 
-/**  Imported from a local folder. */
+/**  Imported from a local folder (config.json + safetensors + tokenizer). */
 "local" | 
-/**  Imported from a local `.gguf` file. */
+/**  Imported from a `.gguf` file. */
 "gguf";
 
 /**  One search result. */
