@@ -10,15 +10,14 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Args;
-use tunesmith::chat::{
-    AnswerOptions, ChatEvent, ChatRequest, DEFAULT_MAX_TOKENS, DEFAULT_PASSAGES,
-};
+use tunesmith::chat::{ChatArgs, ChatEvent, ChatRequest, DEFAULT_PASSAGES};
 
 use crate::{output, Context};
 
-/// `tunesmith chat ...`
+/// `tunesmith chat ...`: the flags, mapped onto the facade's [`ChatArgs`] (the app's form), whose
+/// defaults the facade applies.
 #[derive(Debug, Args)]
-pub struct ChatArgs {
+pub struct ChatFlags {
     /// The model: a folder, a .gguf file or a downloaded hub id (default with --run: the run's base).
     #[arg(long, required_unless_present = "run")]
     model: Option<String>,
@@ -29,8 +28,8 @@ pub struct ChatArgs {
     #[arg(long)]
     rag: Option<String>,
     /// How many passages to retrieve with --rag.
-    #[arg(long = "top-k", default_value_t = DEFAULT_PASSAGES)]
-    top_k: usize,
+    #[arg(long = "top-k", default_value_t = DEFAULT_PASSAGES as u32)]
+    top_k: u32,
     /// The question or instruction.
     #[arg(long)]
     prompt: String,
@@ -40,7 +39,7 @@ pub struct ChatArgs {
     /// The longest answer, in tokens (default: fitted to the training answers of --fit-to or
     /// --run, as `compare` does; 256 without a run). The answer stops earlier at its end.
     #[arg(long = "max-tokens")]
-    max_tokens: Option<usize>,
+    max_tokens: Option<u32>,
     /// A fine-tuned run whose training answers fit the answer length (default: --run), so a base
     /// model's answer gets the same length as the run's.
     #[arg(long = "fit-to")]
@@ -59,23 +58,22 @@ pub struct ChatArgs {
 }
 
 /// Runs `tunesmith chat`.
-pub fn run(ctx: &Context, args: &ChatArgs) -> tunesmith::Result<ExitCode> {
-    let request = ChatRequest {
+pub fn run(ctx: &Context, args: &ChatFlags) -> tunesmith::Result<ExitCode> {
+    let mut request: ChatRequest = ChatArgs {
         model: args.model.clone(),
         run: args.run.clone(),
         rag: args.rag.clone(),
-        passages: args.top_k,
+        passages: Some(args.top_k),
         prompt: args.prompt.clone(),
-        options: AnswerOptions {
-            system: args.system.clone(),
-            max_tokens: DEFAULT_MAX_TOKENS,
-            temperature: args.temperature,
-            seed: args.seed,
-        },
-        quantised: args.quantised,
+        system: args.system.clone(),
+        temperature: Some(args.temperature),
+        seed: Some(args.seed),
         max_tokens: args.max_tokens,
         fit_to: args.fit_to.clone(),
-    };
+    }
+    .into();
+    // The app does not offer the quantised base (chat answers as the run trained); the CLI does.
+    request.quantised = args.quantised;
     let json = ctx.json;
     let mut stdout = std::io::stdout().lock();
     let answer = tunesmith::chat::chat(&ctx.home, &request, None, &mut |event| {

@@ -11,14 +11,15 @@ use std::time::Instant;
 
 use clap::Args;
 use tunesmith::chat::DEFAULT_PASSAGES;
-use tunesmith::compare::{CompareProgress, CompareRequest};
+use tunesmith::compare::{CompareArgs, CompareProgress, CompareRequest};
 use tunesmith::compare_quick::QUICK_QUESTIONS;
 
 use crate::{output, Context};
 
-/// `tunesmith compare ...`
+/// `tunesmith compare ...`: the flags, mapped onto the facade's [`CompareArgs`] (the app's form),
+/// whose defaults the facade applies.
 #[derive(Debug, Args)]
-pub struct CompareArgs {
+pub struct CompareFlags {
     /// The question set: CSV, TSV or JSONL with a `question` and an `answer` (reference) column.
     #[arg(long)]
     questions: PathBuf,
@@ -32,15 +33,15 @@ pub struct CompareArgs {
     #[arg(long)]
     rag: Option<String>,
     /// How many passages each RAG answer reads.
-    #[arg(long = "top-k", default_value_t = DEFAULT_PASSAGES)]
-    top_k: usize,
+    #[arg(long = "top-k", default_value_t = DEFAULT_PASSAGES as u32)]
+    top_k: u32,
     /// The longest answer, in tokens (default: the 95th percentile of the training answers' length,
     /// or of the reference answers' without a run, between 24 and 256).
     #[arg(long = "max-tokens")]
-    max_tokens: Option<usize>,
+    max_tokens: Option<u32>,
     /// Answer at most this many questions, spread over the set.
     #[arg(long = "max-questions", conflicts_with = "quick")]
-    max_questions: Option<usize>,
+    max_questions: Option<u32>,
     /// A quick check: answer only a few questions spread over the set (see --max-questions).
     #[arg(long)]
     quick: bool,
@@ -50,17 +51,20 @@ pub struct CompareArgs {
 }
 
 /// Runs `tunesmith compare`.
-pub fn run(ctx: &Context, args: &CompareArgs) -> tunesmith::Result<ExitCode> {
-    let request = CompareRequest {
+pub fn run(ctx: &Context, args: &CompareFlags) -> tunesmith::Result<ExitCode> {
+    let request: CompareRequest = CompareArgs {
         questions: args.questions.clone(),
         model: args.model.clone(),
         run: args.run.clone(),
         rag: args.rag.clone(),
-        passages: args.top_k,
+        passages: Some(args.top_k),
         max_tokens: args.max_tokens,
-        max_questions: args.max_questions.or(args.quick.then_some(QUICK_QUESTIONS)),
+        max_questions: args
+            .max_questions
+            .or(args.quick.then_some(QUICK_QUESTIONS as u32)),
         system: args.system.clone(),
-    };
+    }
+    .into();
     let mut stderr = std::io::stderr();
     let started = Instant::now();
     let report = tunesmith::compare::compare(&ctx.home, &request, None, &mut |p| match p {

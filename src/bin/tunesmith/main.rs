@@ -57,9 +57,9 @@ enum Command {
     /// Documents for retrieval: index files and folders, query them with a question.
     Rag(rag::RagArgs),
     /// Ask a model one question (base, a fine-tuned run, with or without your documents), streamed.
-    Chat(chat::ChatArgs),
+    Chat(chat::ChatFlags),
     /// Score base, fine-tuned and RAG answers to a question set against reference answers, with a verdict.
-    Compare(compare::CompareArgs),
+    Compare(compare::CompareFlags),
     /// Blind A/B ratings of two columns' answers: rate, list, tally (win rate), export as DPO pairs.
     Ratings(ratings::RatingsArgs),
     /// Fine-tune a model on a data file.
