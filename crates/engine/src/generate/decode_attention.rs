@@ -1,5 +1,5 @@
 //! Attention of one new position against the cached keys and values: the per-token step of
-//! generation, in five tensor operations on any device and dtype.
+//! generation, in a few tensor operations on any device and dtype.
 //!
 //! `q` is `[batch, heads, 1, head_dim]`; `k` and `v` are `[batch, kv_heads, len, head_dim]` (views of
 //! the KV cache's buffers, read in place: no copy of the cache per token). Grouped-query attention
@@ -10,7 +10,7 @@
 //! cast back to the values' dtype for the product. Inference only: candle's fused softmax has no
 //! backward.
 
-use candle_core::{DType, Tensor};
+use candle_core::{DType, Tensor, D};
 
 use crate::{EngineError, Result};
 
@@ -29,8 +29,18 @@ pub fn attend_last(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64) -> Result<Ten
     }
     let group = h / kvh;
     let q = q.reshape((b, kvh, group, d))?;
-    let scores = q.matmul(&k.t()?)?.to_dtype(DType::F32)?;
-    let probs = candle_nn::ops::softmax_last_dim(&(scores * scale)?)?;
+    let scores = (q.matmul(&k.t()?)?.to_dtype(DType::F32)? * scale)?;
+    let probs = if scores.device().is_cpu() {
+        // candle's fused softmax hands every call to its thread pool, and for one query's few
+        // hundred scores a head that hand-off costs more than the work: once per layer per token,
+        // it made CPU generation about 35 % slower on a busy machine (bench/README, generation).
+        // The same softmax in sequential ops stays on the calling thread.
+        let max = scores.max_keepdim(D::Minus1)?;
+        let e = scores.broadcast_sub(&max)?.exp()?;
+        e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?
+    } else {
+        candle_nn::ops::softmax_last_dim(&scores)?
+    };
     let out = probs.to_dtype(v.dtype())?.matmul(v)?;
     Ok(out.reshape((b, h, 1, d))?)
 }
