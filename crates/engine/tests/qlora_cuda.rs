@@ -180,7 +180,6 @@ fn one_step_losses(
 }
 
 #[test]
-#[ignore = "a 135M-parameter forward and backward: about a minute on a small CPU"]
 fn one_qlora_step_on_the_smollm2_shape_lowers_the_loss_on_the_cpu() -> R {
     let cfg = smollm2()?;
     let (first, second) = one_step_losses(
