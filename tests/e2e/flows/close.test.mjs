@@ -191,7 +191,7 @@ step("a long training run starts (tiny BERT, 1000 epochs at a tiny learning rate
   await app.clickNav("train");
   await app.click('[data-method="full"] input');
   await app.click('[data-preset="balanced"]');
-  await app.click("[data-advanced] summary");
+  await app.openDrawer("[data-advanced]");
   // Long enough to close twice while it runs: many small steps, and a learning rate so small the
   // validation loss keeps inching down, so early stopping (patience 3 on the loss) never ends it.
   await type("#hp-epochs", "1000");

@@ -340,11 +340,15 @@ step("Train: a short generation LoRA on the GGUF finishes", async () => {
   // The check of what it forgot answers 100 general questions with each model, minutes on this
   // debug build; after-training.test.mjs drives it by clicks on the tiny model. Off here, by the
   // user's own switch, so the flow stays within CI's time.
-  if (!(await app.run("return document.querySelector('[data-advanced]').open"))) await app.click("[data-advanced] summary");
-  if ((await app.run("return document.querySelector('[data-setting=\"forgetting-check\"]').checked")) === true) {
-    await app.click('[data-setting="forgetting-check"]');
-  }
-  assert.equal(await app.run("return document.querySelector('[data-setting=\"forgetting-check\"]').checked"), false);
+  // The preset's new estimate lands above the drawer and moves it; wait for it before clicking.
+  await until("the memory verdict", async () => {
+    const v = await attr("[data-estimate-verdict]", "data-estimate-verdict");
+    return v && v !== "loading" ? v : null;
+  });
+  await app.openDrawer("[data-advanced]");
+  const forgetting = () => app.run("return document.querySelector('[data-setting=\"forgetting-check\"]').checked");
+  if ((await forgetting()) === true) await app.click('[data-setting="forgetting-check"]');
+  assert.equal(await forgetting(), false);
   await train();
   runs.lora = runOf("lora");
   await assertReadable("train");

@@ -137,6 +137,24 @@ export class App {
   }
 
   /**
+   * Opens the <details> drawer matching `css` by clicking its summary, and waits until it is open.
+   * A click can miss when the layout above moves under the pointer (an estimate arriving on a
+   * loaded machine pushes the drawer down), so it clicks again until the drawer says it is open.
+   */
+  async openDrawer(css) {
+    const isOpen = () => this.run("return document.querySelector(arguments[0]).open === true", css);
+    await this.driver.wait(
+      async () => {
+        if (await isOpen()) return true;
+        await this.click(`${css} > summary`);
+        return isOpen();
+      },
+      WAIT_MS,
+      `the drawer ${css} did not open`,
+    );
+  }
+
+  /**
    * Picks `value` in the <select> matching `css`. WebDriver selects a clicked <option> without
    * opening the native popup (which would hold the pointer grab under Xvfb).
    */
