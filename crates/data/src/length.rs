@@ -47,6 +47,9 @@ impl LengthCounter {
             };
         t.with_truncation(None).map_err(|e| model(e.to_string()))?;
         t.with_padding(None);
+        // Without the library's BPE word cache, which would stay in memory after every check.
+        tunesmith_vocab::bpe_cache::drop_bpe_cache(&mut t, &v["model"])
+            .map_err(|e| model(format!("tokenizer.json could not be read: {e}")))?;
         Ok(LengthCounter::Tokenizer(Box::new(t)))
     }
 

@@ -7,6 +7,8 @@
 //! The engine, the hub client and the data crate do not depend on one another; they all depend on
 //! this crate, which depends on none of them (DESIGN.md: dependencies point one way).
 
+#[cfg(feature = "tokenizers")]
+pub mod bpe_cache;
 pub mod cancel;
 pub mod method;
 pub mod model_source;

@@ -13,6 +13,7 @@ use crate::models::bert::{BertConfig, BertModel};
 use crate::models::checkpoint::Checkpoint;
 use crate::nn::params::Backbone;
 use crate::{EngineError, Result};
+use tunesmith_vocab::bpe_cache::drop_bpe_cache;
 
 /// A frozen BERT-family encoder for embeddings, on the CPU (embedding a few thousand passages is
 /// fast there, and it leaves an accelerator to training).
@@ -60,6 +61,17 @@ impl SentenceModel {
         // (all-MiniLM: 128). Counting tokens for chunking must see the text alone, and batches are
         // padded and truncated here, to the recipe's max_seq_length, with a matching attention mask.
         tokenizer.with_padding(None);
+        // Without the library's BPE word cache, which would stay in memory after this model.
+        let json: serde_json::Value = std::fs::read_to_string(&tokenizer_file)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        drop_bpe_cache(&mut tokenizer, &json["model"]).map_err(|reason| {
+            EngineError::Checkpoint {
+                path: tokenizer_file.clone(),
+                reason,
+            }
+        })?;
         tokenizer
             .with_truncation(None)
             .map_err(|e| EngineError::Checkpoint {

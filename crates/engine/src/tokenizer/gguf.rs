@@ -18,6 +18,7 @@ use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
 
 use crate::gguf::GgufFile;
 use crate::{EngineError, Result};
+use tunesmith_vocab::bpe_cache::uncached;
 
 /// Qwen2's pre-tokenizer split (from its `tokenizer.json`).
 pub(crate) const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
@@ -120,7 +121,7 @@ impl GgufTokenizer {
                     })
             })
             .collect::<Result<_>>()?;
-        let bpe = BPE::builder()
+        let bpe = uncached(BPE::builder())
             .vocab_and_merges(vocab, merges)
             .build()
             .map_err(|e| bad(format!("cannot build its BPE tokenizer: {e}")))?;

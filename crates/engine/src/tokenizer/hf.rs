@@ -15,6 +15,7 @@ use candle_core::{Device, Tensor};
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use crate::{EngineError, Result};
+use tunesmith_vocab::bpe_cache::drop_bpe_cache;
 
 /// A tokenizer loaded from `tokenizer.json`.
 #[derive(Clone)]
@@ -86,15 +87,21 @@ fn read_tokenizer(path: &Path) -> Result<Tokenizer> {
         }
     }
     // The library panics on some malformed files instead of answering an error: contain it.
-    match std::panic::catch_unwind(|| text.parse::<Tokenizer>()) {
-        Ok(Ok(t)) => Ok(t),
-        Ok(Err(e)) => Err(bad(format!("is not a usable tokenizer.json: {e}"))),
-        Err(_) => Err(bad(
-            "is not a usable tokenizer.json: the tokenizers library could not read it (it is damaged; \
-             download the model again)"
-                .into(),
-        )),
-    }
+    let mut tokenizer = match std::panic::catch_unwind(|| text.parse::<Tokenizer>()) {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return Err(bad(format!("is not a usable tokenizer.json: {e}"))),
+        Err(_) => {
+            return Err(bad(
+                "is not a usable tokenizer.json: the tokenizers library could not read it (it is damaged; \
+                 download the model again)"
+                    .into(),
+            ))
+        }
+    };
+    // Without the library's BPE word cache, which would stay in memory after this tokenizer.
+    drop_bpe_cache(&mut tokenizer, &v["model"])
+        .map_err(|e| bad(format!("is not a usable tokenizer.json: {e}")))?;
+    Ok(tokenizer)
 }
 
 /// A batch of token ids, right-padded.
