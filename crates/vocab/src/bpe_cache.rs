@@ -94,7 +94,7 @@ mod tests {
     use super::*;
     use tokenizers::pre_tokenizers::whitespace::Whitespace;
 
-    /// A small word-level-split BPE with every optional part set, built with the library's cache.
+    /// A small BPE split on whitespace, with an unknown token, built with the library's cache.
     fn cached() -> Tokenizer {
         let vocab: Vocab = ["<unk>", "a", "b", "c", "ab", "abc", "##b", "a##b"]
             .iter()
