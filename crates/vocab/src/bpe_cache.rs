@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 
+use serde::Deserialize;
 use serde_json::Value;
 use tokenizers::models::bpe::{BpeBuilder, Vocab, BPE};
 use tokenizers::ModelWrapper;
@@ -45,7 +46,7 @@ pub fn drop_bpe_cache(tokenizer: &mut Tokenizer, model: &Value) -> Result<(), St
 /// A builder of `bpe` with cache capacity 0: the vocabulary and merges as the file lists them
 /// (the merges in rank order, as pairs or in the older "a b" form), the settings as `bpe` has them.
 fn builder_like(bpe: &BPE, model: &Value) -> Result<BpeBuilder, String> {
-    let vocab: HashMap<String, u32> = serde_json::from_value(model["vocab"].clone())
+    let vocab = HashMap::<String, u32>::deserialize(&model["vocab"])
         .map_err(|e| format!("its BPE vocabulary could not be read: {e}"))?;
     let merges = merges(&model["merges"])?;
     let mut builder = uncached(BPE::builder())
@@ -71,10 +72,10 @@ fn builder_like(bpe: &BPE, model: &Value) -> Result<BpeBuilder, String> {
 /// A tokenizer.json's merges: `[["a", "b"], ...]`, or the older `["a b", ...]` (lines starting
 /// with `#version` skipped, each other line exactly two tokens separated by one space).
 fn merges(listed: &Value) -> Result<Vec<(String, String)>, String> {
-    if let Ok(pairs) = serde_json::from_value::<Vec<(String, String)>>(listed.clone()) {
+    if let Ok(pairs) = Vec::<(String, String)>::deserialize(listed) {
         return Ok(pairs);
     }
-    let lines: Vec<String> = serde_json::from_value(listed.clone())
+    let lines = Vec::<String>::deserialize(listed)
         .map_err(|e| format!("its BPE merges could not be read: {e}"))?;
     lines
         .iter()

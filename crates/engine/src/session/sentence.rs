@@ -12,8 +12,8 @@ use tokenizers::Tokenizer;
 use crate::models::bert::{BertConfig, BertModel};
 use crate::models::checkpoint::Checkpoint;
 use crate::nn::params::Backbone;
+use crate::tokenizer::hf::read_tokenizer;
 use crate::{EngineError, Result};
-use tunesmith_vocab::bpe_cache::drop_bpe_cache;
 
 /// A frozen BERT-family encoder for embeddings, on the CPU (embedding a few thousand passages is
 /// fast there, and it leaves an accelerator to training).
@@ -50,28 +50,21 @@ impl SentenceModel {
             Checkpoint::open(dir)?.params(DType::F32, &device, VarMap::new(), Backbone::Frozen)?;
         let model = BertModel::load(&params, &cfg)?;
         let tokenizer_file = dir.join("tokenizer.json");
-        let mut tokenizer =
-            Tokenizer::from_file(&tokenizer_file).map_err(|e| EngineError::Checkpoint {
-                path: tokenizer_file.clone(),
+        // The engine's one reader of tokenizer.json: size and shape checked, the library's panics
+        // contained, the BPE without the library's leaking word cache.
+        let mut tokenizer = read_tokenizer(&tokenizer_file).map_err(|e| match e {
+            EngineError::Checkpoint { path, reason } => EngineError::Checkpoint {
+                path,
                 reason: format!(
-                    "the tokenizer cannot be loaded ({e}); an embedding model folder needs tokenizer.json"
+                    "the tokenizer cannot be loaded (it {reason}); an embedding model folder needs tokenizer.json"
                 ),
-            })?;
+            },
+            other => other,
+        })?;
         // sentence-transformers' tokenizer.json often pads and truncates to a fixed length
         // (all-MiniLM: 128). Counting tokens for chunking must see the text alone, and batches are
         // padded and truncated here, to the recipe's max_seq_length, with a matching attention mask.
         tokenizer.with_padding(None);
-        // Without the library's BPE word cache, which would stay in memory after this model.
-        let json: serde_json::Value = std::fs::read_to_string(&tokenizer_file)
-            .ok()
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default();
-        drop_bpe_cache(&mut tokenizer, &json["model"]).map_err(|reason| {
-            EngineError::Checkpoint {
-                path: tokenizer_file.clone(),
-                reason,
-            }
-        })?;
         tokenizer
             .with_truncation(None)
             .map_err(|e| EngineError::Checkpoint {

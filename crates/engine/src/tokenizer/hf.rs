@@ -37,8 +37,9 @@ impl std::fmt::Debug for TextTokenizer {
 /// `tokenizer.json` files above this size are refused (the largest real ones are tens of MB).
 pub const MAX_TOKENIZER_BYTES: u64 = 512 * 1024 * 1024;
 
-/// Reads and checks `path` as a `tokenizer.json`.
-fn read_tokenizer(path: &Path) -> Result<Tokenizer> {
+/// Reads and checks `path` as a `tokenizer.json`: every tokenizer.json the engine loads comes
+/// through here.
+pub(crate) fn read_tokenizer(path: &Path) -> Result<Tokenizer> {
     let bad = |reason: String| EngineError::Checkpoint {
         path: path.to_path_buf(),
         reason,
