@@ -342,7 +342,7 @@ def main():
                     help="passed to `train --precision` when the CLI has the flag")
     ap.add_argument("--qlora-test", default="", help="the qlora_cuda test's output, for the report")
     ap.add_argument("--cuda-test", action="append", default=[], metavar="NAME=FILE",
-                    help="another CUDA-vs-CPU test's output (generate), for the report")
+                    help="another CUDA-vs-CPU test's output (dropout, generate), for the report")
     ap.add_argument("--small", action="store_true",
                     help="dry run: every selected run at batch 2 x 64 tokens, short rows (a CPU finishes it)")
     a = ap.parse_args()

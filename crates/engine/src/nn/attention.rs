@@ -13,9 +13,10 @@
 //!   additive `finfo.min` bias (a row with every key masked attends uniformly).
 //! - The graph keeps `q`, `k`, `v`, the output and one float per query row; the backward
 //!   recomputes the probabilities (FlashAttention-2: `dS = P (dP - rowsum(dO O))`).
-//! - Dropout masks come from one seed drawn from the run's generator ([`crate::nn::dropout`]) and
-//!   a counter-based hash of the element's position: the backward regenerates the same mask, runs
-//!   are reproducible and resumable.
+//! - Dropout masks come from one key drawn from the run's key counter ([`crate::nn::dropout`])
+//!   and a counter-based hash of the element's position: the backward regenerates the same mask,
+//!   runs are reproducible and resumable, and the tensor-op path draws each block's mask on its
+//!   own device (the dropout op's kernel on CUDA) instead of copying one from the host.
 //! - CPU f32: a multi-threaded kernel ([`crate::nn::attention_cpu`]). Any other device or dtype
 //!   (CUDA, Metal, bf16): the same algorithm with tensor operations over blocks of query rows, whose
 //!   forward is attached to the op through [`Precomputed`]; peak memory is one block's scores.
@@ -25,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use candle_core::{CpuStorage, CudaStorage, DType, Device, Layout, MetalStorage, Shape, Tensor, D};
 
 use crate::nn::attention_cpu::{self, Geometry};
+use crate::nn::dropout::{dropout_window, MaskWindow};
 use crate::nn::precomputed::Precomputed;
 use crate::{EngineError, Result};
 
@@ -232,6 +234,18 @@ fn dropout_block(g: &Geometry, i0: usize, n: usize, device: &Device) -> Result<T
     Ok(Tensor::from_vec(m, (g.b, g.kvh, grp, n, g.s), &Device::Cpu)?.to_device(device)?)
 }
 
+/// `x` (`[b, kvh, group * n, s]`, the probabilities of query rows `i0..i0 + n` or their
+/// gradient) times the dropout multipliers of those rows, drawn on `x`'s device: the rows are a
+/// window of the `[b, h, t, s]` mask ([`dropout_block`]'s numbers, no mask tensor made or copied).
+fn dropout_rows(g: &Geometry, x: &Tensor, i0: usize, n: usize) -> Result<Tensor> {
+    let window = MaskWindow {
+        inner: (n * g.s) as u64,
+        stride: (g.t * g.s) as u64,
+        offset: (i0 * g.s) as u64,
+    };
+    dropout_window(x, g.seed, g.dropout, window)
+}
+
 /// The bytes of one block's scores in the tensor-op path (unit tests use tiny blocks so that
 /// several blocks run).
 const BLOCK_BYTES: usize = if cfg!(test) { 512 } else { 64 << 20 };
@@ -296,10 +310,7 @@ fn blockwise_forward(
         let rows = n.min(g.t - i0);
         let (mut p, _) = probs_block(g, &q5, &kt, i0, rows, keys)?;
         if g.dropout > 0.0 {
-            let m = dropout_block(g, i0, rows, q.device())?
-                .reshape(p.shape())?
-                .to_dtype(cd)?;
-            p = (p * m)?;
+            p = dropout_rows(g, &p, i0, rows)?;
         }
         outs.push(p.matmul(&v)?.reshape((g.b, g.kvh, grp, rows, g.d))?);
         i0 += rows;
@@ -343,23 +354,16 @@ fn blockwise_backward(
         };
         let (p, qb) = probs_block(g, &q5, &kt, i0, rows, keys)?;
         let (ob, dob) = (block(&o5)?, block(&do5)?);
-        let mask = if g.dropout > 0.0 {
-            Some(
-                dropout_block(g, i0, rows, q.device())?
-                    .reshape(p.shape())?
-                    .to_dtype(cd)?,
-            )
+        let dropped = g.dropout > 0.0;
+        let pd = if dropped {
+            dropout_rows(g, &p, i0, rows)?
         } else {
-            None
-        };
-        let pd = match &mask {
-            Some(m) => (&p * m)?,
-            None => p.clone(),
+            p.clone()
         };
         dv = (dv + pd.t()?.matmul(&dob)?)?;
         let mut dp = dob.matmul(&vt)?;
-        if let Some(m) = &mask {
-            dp = (dp * m)?;
+        if dropped {
+            dp = dropout_rows(g, &dp, i0, rows)?;
         }
         let di = (&dob * &ob)?.sum_keepdim(D::Minus1)?;
         let ds = ((p * dp.broadcast_sub(&di)?)? * g.scale)?;

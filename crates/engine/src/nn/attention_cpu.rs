@@ -71,10 +71,9 @@ impl Geometry {
 /// regenerated on its own, in any order, on any thread.
 #[inline]
 pub fn dropout_multiplier(seed: u64, idx: u64, p: f32) -> f32 {
-    let z = tunesmith_vocab::SplitMix64::at(seed, idx);
-    // 24 random bits resolve p to 6e-8, as the other dropout masks do.
-    let threshold = (p as f64 * (1u64 << 24) as f64) as u64;
-    if (z >> 40) >= threshold {
+    // The dropout op's own decision, so both draw the same masks from the same key.
+    use crate::nn::dropout::{keeps, threshold};
+    if keeps(seed, idx, threshold(p)) {
         1.0 / (1.0 - p)
     } else {
         0.0

@@ -10,7 +10,7 @@
 //! run their backward after it, and hand each parameter the gradient the recomputation found.
 //!
 //! Promises: the losses and gradients equal those without checkpointing (the recomputation draws
-//! the same dropout masks: the mask generator's state is captured before the forward and replayed);
+//! the same dropout masks: the mask key counter is captured before the forward and replayed);
 //! peak memory holds one block's intermediates instead of all of them; a block whose parameters
 //! and input need no gradient runs plainly. The caller lists the block's trainable tensors; a
 //! tensor left off that list gets no gradient.
@@ -25,9 +25,8 @@ use candle_core::{
 
 use candle_nn::VarMap;
 
-use crate::nn::dropout::{generator_state, with_generator};
+use crate::nn::dropout::{generator_state, with_generator, MaskCounter};
 use crate::nn::precomputed::Precomputed;
-use crate::train::Rng;
 use crate::{EngineError, Result};
 
 /// A block's forward from its input (its weights, masks and settings captured).
@@ -120,7 +119,7 @@ fn locked<'a>(
 /// The block as an op: forward is the precomputed output, backward the recomputation.
 struct Recompute {
     block: BlockFn,
-    state: Rng,
+    state: MaskCounter,
     params: Vec<Tensor>,
     stash: Stash,
     wants_input_grad: bool,

@@ -25,11 +25,10 @@ use std::sync::Arc;
 use candle_core::{CpuStorage, CudaStorage, CustomOp3, Layout, MetalStorage, Shape, Tensor};
 
 use crate::adapters::lora::Lora;
-use crate::nn::dropout::{dropout, generator_state, with_generator};
+use crate::nn::dropout::{dropout, generator_state, with_generator, MaskCounter};
 use crate::nn::linear::LinearBase;
 use crate::nn::ops::{like, matmul_t};
 use crate::nn::precomputed::Precomputed;
-use crate::train::Rng;
 use crate::{EngineError, Result};
 
 const NAME: &str = "tunesmith-lora-linear";
@@ -77,8 +76,8 @@ struct LoraLinear {
     base: Arc<dyn LinearBase>,
     scale: f64,
     p: f32,
-    /// The mask generator's state before the forward drew the mask (`None` without dropout).
-    state: Option<Rng>,
+    /// The mask key counter before the forward drew the mask (`None` without dropout).
+    state: Option<MaskCounter>,
     /// `A dropout(x)`, `[..., r]`.
     h: Tensor,
     output: Precomputed,
@@ -192,6 +191,7 @@ mod tests {
     use crate::nn::dropout::with_seed;
     use crate::nn::linear::DenseBase;
     use crate::nn::quantized::QuantizedBase;
+    use crate::train::Rng;
     use candle_core::{DType, Device, Var};
 
     fn rand(shape: &[usize], seed: u64) -> Result<Tensor> {

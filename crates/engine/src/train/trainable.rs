@@ -32,8 +32,8 @@ pub trait TrainTask {
 
     /// The loss of `batch`. `rng` is the run's checkpointed generator, for tasks that sample;
     /// using it keeps resumed runs exact. Dropout needs nothing from the task: the loop runs this
-    /// inside [`crate::nn::dropout::with_seed`], seeded from `rng`, so models' dropout layers draw
-    /// reproducible masks without the generator being passed down through every `forward`.
+    /// inside [`crate::nn::dropout::with_seed`], keyed by the run's seed and step, so models'
+    /// dropout layers draw reproducible masks without a key being passed down through `forward`.
     fn loss(&mut self, batch: &[&Self::Example], rng: &mut Rng) -> Result<BatchLoss>;
 
     /// Validation metrics over `examples`; should include `loss`.

@@ -298,11 +298,12 @@ fn run<T: TrainTask>(
             let mut tokens = 0usize;
             // The weighted losses stay on the device until the step's one read (below).
             let mut loss_sum: Option<Tensor> = None;
-            for micro in group {
+            for (m, micro) in group.iter().enumerate() {
                 let examples: Vec<&T::Example> = micro.iter().map(|&i| &train_set[i]).collect();
-                // Dropout masks come from a generator seeded by the run's checkpointed one, so a
-                // run's masks depend only on its seed and step, and a resumed run draws the same.
-                let dropout_seed = state.rng.next_u64();
+                // Dropout masks are keyed by (seed, step, micro-batch, layer), so a run's masks
+                // depend only on its seed and step, and a resumed run draws the same.
+                let dropout_seed =
+                    crate::nn::dropout::step_key(config.seed, state.step as u64, m as u64);
                 let bl = crate::nn::dropout::with_seed(dropout_seed, || {
                     task.loss(&examples, &mut state.rng)
                 })?;
