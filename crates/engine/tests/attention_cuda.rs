@@ -13,17 +13,10 @@ use tunesmith_engine::nn::attention::{attention, AttentionSpec};
 use tunesmith_engine::nn::dropout::with_seed;
 use tunesmith_engine::train::Rng;
 
-type R<T = ()> = Result<T, Box<dyn std::error::Error>>;
+mod gpu_device;
+use gpu_device::gpu;
 
-fn gpu() -> Option<Device> {
-    match Device::new_cuda(0) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            eprintln!("no CUDA device ({e}); skipping");
-            None
-        }
-    }
-}
+type R<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 fn random(shape: (usize, usize, usize, usize), seed: u64) -> R<Tensor> {
     let mut rng = Rng::new(seed);

@@ -14,17 +14,10 @@ use tunesmith_engine::nn::dropout::{
 };
 use tunesmith_engine::train::Rng;
 
-type R<T = ()> = Result<T, Box<dyn std::error::Error>>;
+mod gpu_device;
+use gpu_device::gpu;
 
-fn gpu() -> Option<Device> {
-    match Device::new_cuda(0) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            eprintln!("no CUDA device ({e}); skipping");
-            None
-        }
-    }
-}
+type R<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 /// Values spread over several binades, negatives and exact zeros included.
 fn random(n: usize, seed: u64) -> R<Tensor> {

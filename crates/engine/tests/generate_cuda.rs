@@ -20,17 +20,10 @@ use tunesmith_engine::models::llama::{LlamaLoadOptions, LlamaModel};
 use tunesmith_testkit::paths::fixtures_dir;
 use tunesmith_vocab::SplitMix64;
 
-type R<T = ()> = Result<T, Box<dyn std::error::Error>>;
+mod gpu_device;
+use gpu_device::gpu;
 
-fn gpu() -> Option<Device> {
-    match Device::new_cuda(0) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            eprintln!("no CUDA device ({e}); skipping");
-            None
-        }
-    }
-}
+type R<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 /// About 40 strong logits over a weak tail (as the sampler's unit tests).
 fn logits(seed: u64, vocab: usize) -> Vec<f32> {

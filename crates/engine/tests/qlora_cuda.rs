@@ -26,6 +26,9 @@ use tunesmith_engine::train::{AdamW, AdamWConfig, Rng};
 
 type R<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
+#[cfg(feature = "cuda")]
+mod gpu_device;
+
 /// The SmolLM2-135M config bench/gpu uses (hidden 576, MLP 1536, 30 layers, vocabulary 49152),
 /// compiled in: bench/gpu/run ships this test's binary to a machine with no checkout at the path
 /// it was built from.
@@ -208,17 +211,8 @@ mod cuda {
     use tunesmith_engine::nn::ops::matmul_t;
     use tunesmith_engine::nn::quantized::{QuantPolicy, QuantizedBase};
 
+    use super::gpu_device::gpu;
     use super::{one_step_losses, random_weights, smollm2, R};
-
-    fn gpu() -> Option<Device> {
-        match Device::new_cuda(0) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                eprintln!("no CUDA device ({e}); skipping");
-                None
-            }
-        }
-    }
 
     fn max_abs(t: &Tensor) -> R<f32> {
         Ok(t.to_device(&Device::Cpu)?
