@@ -9,7 +9,7 @@
 // product in f32, or f64 for f64, then rounded to the element type), a dropped one +0.
 //
 // Everything up to the keep decision is integer arithmetic, and the kept value is one correctly
-// rounded multiply, so the output equals the CPU's (dropout.rs, `apply_cpu`) bit for bit.
+// rounded multiply, so the output equals the CPU's (dropout.rs, `MaskOp::cpu_loop`) bit for bit.
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>

@@ -51,7 +51,10 @@ fn main() -> Result<(), E> {
     }) {
         assert_eq!(a?, b?, "the cache changed the ids");
     }
-    println!("{} rows of {text_file}; {rounds} rounds, alternating", rows.len());
+    println!(
+        "{} rows of {text_file}; {rounds} rounds, alternating",
+        rows.len()
+    );
     println!("| round | with the cache: rows/s | without: rows/s | slower by |");
     println!("| ---: | ---: | ---: | ---: |");
     for round in 1..=rounds {

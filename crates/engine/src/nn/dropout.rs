@@ -255,6 +255,20 @@ impl MaskOp {
     }
 }
 
+/// The element range of a contiguous input; the op makes its input contiguous before it runs.
+fn contiguous_range(layout: &Layout) -> candle_core::Result<(usize, usize)> {
+    layout
+        .contiguous_offsets()
+        .ok_or_else(|| candle_core::Error::Msg(format!("{NAME}: the input must be contiguous")))
+}
+
+/// The refusal of an input that is not floating point (on any device).
+fn not_floating_point(dtype: candle_core::DType) -> candle_core::Error {
+    candle_core::Error::Msg(format!(
+        "{NAME}: dropout needs floating-point input, got {dtype:?}"
+    ))
+}
+
 fn float<T: WithDType>(scale: f32) -> impl Fn(T) -> T {
     // One f32 multiply, rounded to the element type (bf16, f16) from the f32 product: the f32
     // value is exact in f64, so `from_f64` rounds it once, as the kernel's `__float2bfloat16_rn`.
@@ -271,9 +285,7 @@ impl CustomOp1 for MaskOp {
         storage: &CpuStorage,
         layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (start, end) = layout.contiguous_offsets().ok_or_else(|| {
-            candle_core::Error::Msg(format!("{NAME}: the input must be contiguous"))
-        })?;
+        let (start, end) = contiguous_range(layout)?;
         let scale = self.scale;
         let out = match storage {
             CpuStorage::F32(v) => {
@@ -294,10 +306,9 @@ impl CustomOp1 for MaskOp {
                 float(scale),
             )),
             other => {
-                return Err(candle_core::Error::Msg(format!(
-                    "{NAME}: dropout needs floating-point input, got {:?}",
-                    candle_core::backend::BackendStorage::dtype(other)
-                )))
+                return Err(not_floating_point(
+                    candle_core::backend::BackendStorage::dtype(other),
+                ))
             }
         };
         Ok((out, layout.shape().clone()))
@@ -332,7 +343,7 @@ mod cuda {
     use candle_core::cuda_backend::{CudaStorageSlice, WrapErr};
     use candle_core::{CudaDevice, CudaStorage, Layout, Shape};
 
-    use super::{MaskOp, NAME};
+    use super::{contiguous_range, not_floating_point, MaskOp, NAME};
 
     const PTX: &str = include_str!(concat!(env!("OUT_DIR"), "/dropout.ptx"));
     const THREADS: u32 = 256;
@@ -344,9 +355,7 @@ mod cuda {
         storage: &CudaStorage,
         layout: &Layout,
     ) -> candle_core::Result<(CudaStorage, Shape)> {
-        let (start, end) = layout.contiguous_offsets().ok_or_else(|| {
-            candle_core::Error::Msg(format!("{NAME}: the input must be contiguous"))
-        })?;
+        let (start, end) = contiguous_range(layout)?;
         let dev = storage.device();
         let slice = match &storage.slice {
             CudaStorageSlice::F32(s) => CudaStorageSlice::F32(run(op, dev, s, start, end, "f32")?),
@@ -355,12 +364,7 @@ mod cuda {
                 CudaStorageSlice::BF16(run(op, dev, s, start, end, "bf16")?)
             }
             CudaStorageSlice::F16(s) => CudaStorageSlice::F16(run(op, dev, s, start, end, "f16")?),
-            _ => {
-                return Err(candle_core::Error::Msg(format!(
-                    "{NAME}: dropout needs floating-point input, got {:?}",
-                    storage.dtype()
-                )))
-            }
+            _ => return Err(not_floating_point(storage.dtype())),
         };
         Ok((
             CudaStorage {
