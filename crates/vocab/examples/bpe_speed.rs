@@ -30,9 +30,11 @@ fn main() -> Result<(), E> {
         .map(|l| l.rsplit('\t').next().unwrap_or(l))
         .collect();
 
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tokenizer_json)?)?;
-    let cached = Tokenizer::from_file(tokenizer_json)?;
-    let mut uncached = Tokenizer::from_file(tokenizer_json)?;
+    // One read of the file: both tokenizers, and the model section the cache-free one is rebuilt from.
+    let source = std::fs::read_to_string(tokenizer_json)?;
+    let json: serde_json::Value = serde_json::from_str(&source)?;
+    let cached: Tokenizer = source.parse()?;
+    let mut uncached = cached.clone();
     drop_bpe_cache(&mut uncached, &json["model"])?;
 
     let encode_all = |t: &Tokenizer| -> Result<(f64, usize), E> {
